@@ -1,0 +1,179 @@
+"""Frozen data types that cross module boundaries: documents, chunks, passages, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, asdict
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """Bibliographic facts about one knowledge file."""
+
+    doc_id: str
+    filename: str
+    title: str
+    publisher: str = "Unknown publisher"
+    year: int | None = None
+    kind: str = "document"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A cleaned paragraph of a document with the heading, page and case study it sits under."""
+
+    text: str
+    section: str = ""
+    page: int | None = None
+    case_study: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of a document, sized in tokens, with a content-derived id."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    year: int | None
+    section: str
+    page: int | None
+    text: str
+    case_study: str = ""
+    publisher: str = ""
+    position: int = 0
+
+    def index_text(self) -> str:
+        """Text given to the embedder and BM25: title and heading prepended so they count as evidence."""
+        head = " | ".join(p for p in (self.title, self.section, self.case_study and f"Case study: {self.case_study}") if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata as Chroma stores it (no None values)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "year": self.year if self.year is not None else -1,
+            "section": self.section,
+            "page": self.page if self.page is not None else -1,
+            "case_study": self.case_study,
+            "publisher": self.publisher,
+            "position": self.position,
+            "text": self.text,
+        }
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, meta: dict[str, Any]) -> "Chunk":
+        """Rebuild a chunk from the flat metadata written by :meth:`metadata`."""
+        year = int(meta.get("year", -1))
+        page = int(meta.get("page", -1))
+        return cls(
+            chunk_id=chunk_id,
+            doc_id=str(meta["doc_id"]),
+            title=str(meta.get("title", "")),
+            year=None if year < 0 else year,
+            section=str(meta.get("section", "")),
+            page=None if page < 0 else page,
+            text=str(meta.get("text", "")),
+            case_study=str(meta.get("case_study", "")),
+            publisher=str(meta.get("publisher", "")),
+            position=int(meta.get("position", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk as retrieved for a question, with its rank and fused score."""
+
+    rank: int
+    chunk: Chunk
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The passage as `assistant ask --json` prints it."""
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "year": c.year,
+            "section": c.section,
+            "page": c.page,
+            "text": c.text,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: the passage and the quote that supports the cited sentence."""
+
+    n: int
+    passage: Passage
+    quote: str
+    supported: bool = True
+    support: float = 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The citation as `assistant ask --json` prints it."""
+        c = self.passage.chunk
+        return {
+            "n": self.n,
+            "doc_id": c.doc_id,
+            "chunk_id": c.chunk_id,
+            "title": c.title,
+            "publisher": c.publisher,
+            "year": c.year,
+            "section": c.section,
+            "page": c.page,
+            "quote": self.quote,
+            "supported": self.supported,
+            "support": round(self.support, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation."""
+
+    role: str  # "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says to a question: text with [n] markers, its citations and evidence."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    refused: bool = False
+    refusal_reason: str = ""
+    answerer: str = "offline"
+    grounded: float = 1.0
+    notices: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone_question: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer as `assistant ask --json` prints it."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
+            "answerer": self.answerer,
+            "grounded": round(self.grounded, 3),
+            "notices": list(self.notices),
+            "citations": [c.to_json() for c in self.citations],
+            "passages": [p.to_json() for p in self.passages],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "standalone_question": self.standalone_question or self.question,
+        }
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """A plain dict of any dataclass above (for logs and tests)."""
+    return asdict(obj)
