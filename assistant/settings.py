@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     # Vector store: embedded (persistent) unless a Chroma server URL is given.
     chroma_url: str | None = None
+    # The record of what is indexed; put it on shared storage when several replicas serve one store.
+    records_path: Path | None = None
     collection: str = "federation_advisor"
 
     # Embeddings: the packaged int8 MiniLM by default; "openai:<model>" uses the OpenAI API.
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     top_k: int = 5
     candidates: int = 30
     rrf_k: int = 60
+    # Below this cosine similarity of the best passage, the reports are taken not to cover the question.
+    min_similarity: float = 0.35
 
     # Answering.
     answerer: Literal["auto", "offline", "llm"] = "auto"
@@ -67,6 +71,16 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         """True when an OpenAI-compatible endpoint has been configured."""
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def records_db(self) -> Path:
+        """SQLite record of indexed documents and chunks."""
+        return self.records_path or self.data_dir / "records.sqlite3"
+
+    @property
+    def tiktoken_dir(self) -> Path:
+        """Where tiktoken's encoding files are written for offline use."""
+        return self.tiktoken_cache_dir or self.data_dir / "tiktoken"
 
     @property
     def feedback_db(self) -> Path:

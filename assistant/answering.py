@@ -1,0 +1,27 @@
+"""The Answerer interface: turn a question and numbered passages into text with [n] citation markers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+from .models import Passage, Turn
+
+# The phrase every answerer uses when the passages do not answer the question; the pipeline
+# treats an answer that starts with it as a refusal.
+NOT_COVERED = "The reports in the library do not cover this"
+
+
+@runtime_checkable
+class Answerer(Protocol):
+    """One job: write an answer from passages numbered [1]..[n] in the order given."""
+
+    name: str
+
+    def stream(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Iterator[str]:
+        """Yield the answer text in pieces; markers [n] refer to passages[n-1]."""
+        ...
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """Rewrite a follow-up into a question that makes sense without the conversation."""
+        ...

@@ -1,0 +1,140 @@
+"""The `assistant` command: ingest, ask, retrieve, serve; AssistantError becomes a clear message and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import AssistantError
+from .models import Answer, Turn
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federation Advisor: cited answers from NHS reports.")
+
+
+def _assistant():
+    from .pipeline import Assistant
+    from .settings import Settings
+
+    return Assistant.from_settings(Settings())
+
+
+def _fail(exc: AssistantError) -> None:
+    typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def format_sources(answer: Answer) -> str:
+    """The numbered source list printed under an answer."""
+    lines = []
+    for c in answer.citations:
+        ch = c.passage.chunk
+        where = ", ".join(x for x in (f"section “{ch.section}”" if ch.section else "", f"p. {ch.page}" if ch.page else "") if x)
+        flag = "" if c.supported else " (not verified)"
+        lines.append(f"[{c.n}] {ch.title} ({ch.publisher}, {ch.year or 'n.d.'}){', ' + where if where else ''}{flag}\n    “{c.quote}”")
+    return "\n".join(lines)
+
+
+@app.command()
+def ingest(rebuild: bool = typer.Option(False, help="Forget the index and embed everything again.")) -> None:
+    """Index the knowledge directory: only new or changed documents are embedded."""
+    try:
+        assistant = _assistant()
+        with typer.progressbar(length=100, label="Indexing", file=sys.stderr) as bar:
+            last = {"embed": 0}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage == "embed" and total:
+                    target = int(100 * done / total)
+                    bar.update(max(0, target - last["embed"]))
+                    last["embed"] = target
+
+            report = assistant.ingest(progress, rebuild=rebuild)
+            bar.update(100 - last["embed"])
+    except AssistantError as exc:
+        _fail(exc)
+    for name, items in (("Added", report.added), ("Updated", report.updated), ("Removed", report.removed)):
+        for item in items:
+            typer.echo(f"{name}: {item}")
+    for skipped in report.skipped:
+        typer.secho(f"Skipped: {skipped.filename}: {skipped.reason}", fg=typer.colors.YELLOW)
+    typer.echo(report.summary())
+
+
+def _history(path: Optional[Path]) -> list[Turn]:
+    if path is None:
+        return []
+    try:
+        return [Turn(m["role"], m["content"]) for m in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise typer.BadParameter(f"--history must be a JSON list of {{role, content}} messages ({exc})")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="Your question, in quotes."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    answerer: str = typer.Option("auto", help="offline, llm, or auto (the LLM when configured)."),
+    k: int = typer.Option(5, "-k", help="Passages to retrieve."),
+    history: Optional[Path] = typer.Option(None, help="JSON file with the previous turns [{role, content}]."),
+) -> None:
+    """Answer a question from the reports, with numbered sources."""
+    if answerer not in ("auto", "offline", "llm"):
+        raise typer.BadParameter("--answerer must be offline, llm or auto")
+    turns = _history(history)
+    try:
+        assistant = _assistant()
+        if as_json:
+            typer.echo(json.dumps(assistant.ask(question, turns, k, answerer).to_json(), ensure_ascii=False, indent=2))
+            return
+        final = None
+        for piece in assistant.stream(question, turns, k, answerer):
+            if isinstance(piece, Answer):
+                final = piece
+            elif assistant.answerer_name(answerer) != "offline":
+                typer.echo(piece, nl=False)  # live tokens from the model; the verified text follows
+    except AssistantError as exc:
+        _fail(exc)
+    assert final is not None
+    if final.answerer.startswith("llm"):
+        typer.echo("\n")
+    for notice in final.notices:
+        typer.secho(f"Note: {notice}", fg=typer.colors.YELLOW)
+    typer.echo(final.text)
+    if final.citations:
+        typer.echo("\nSources:\n" + format_sources(final))
+
+
+@app.command()
+def retrieve(
+    question: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    k: int = typer.Option(5, "-k"),
+) -> None:
+    """Show the ranked passages for a question, without answering."""
+    try:
+        found = _assistant().retrieve(question, k)
+    except AssistantError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([p.to_json() for p in found.passages], ensure_ascii=False, indent=2))
+        return
+    for p in found.passages:
+        c = p.chunk
+        typer.echo(f"{p.rank}. [{p.score:.4f}] {c.title} ({c.year}) — {c.section or '-'} p.{c.page or '-'}\n   {c.text[:300]}")
+
+
+@app.command()
+def status() -> None:
+    """Which answerer serves and what is indexed."""
+    try:
+        typer.echo(json.dumps(_assistant().status(), indent=2))
+    except AssistantError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

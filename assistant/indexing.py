@@ -1,0 +1,117 @@
+"""Incremental, atomic ingest: only new or changed documents are embedded, and one commit makes them visible."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from langchain_core.embeddings import Embeddings
+
+from .chunking import Chunker
+from .cleaning import clean_text
+from .errors import IndexError_
+from .loading import LoadedDocument, Skipped, load_directory
+from .models import Block, Chunk
+from .store import Records, VectorStore
+
+# Bump when cleaning or chunking changes so every document is re-chunked (embeddings of unchanged chunks are reused).
+PIPELINE_VERSION = "1"
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: documents added, updated, removed, unchanged and skipped, and chunks embedded."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
+            f"{self.chunks_embedded} chunks embedded, {self.chunks_total} indexed, in {self.seconds:.1f} s"
+        )
+
+
+def document_chunks(doc: LoadedDocument, chunker: Chunker) -> list[Chunk]:
+    """Clean and chunk one loaded document; PDF pages give each block its page number."""
+    blocks: list[Block] = []
+    for number, page_text in enumerate(doc.pages, start=1):
+        for block in clean_text(page_text):
+            if doc.paged and block.page is None:
+                block = Block(text=block.text, section=block.section, page=number, case_study=block.case_study)
+            blocks.append(block)
+    return chunker.chunk(doc.meta, blocks)
+
+
+class Indexer:
+    """Brings the store and the record in line with the knowledge directory."""
+
+    def __init__(self, store: VectorStore, records: Records, embeddings: Embeddings, embedding_name: str,
+                 chunker: Chunker, fingerprint: str) -> None:
+        self._store, self._records, self._emb = store, records, embeddings
+        self._model = embedding_name
+        self._chunker = chunker
+        self._fingerprint = f"{PIPELINE_VERSION}:{fingerprint}"
+
+    def check_model(self) -> None:
+        """Raise IndexError_ when the record was built by another embedding model."""
+        built = self._records.get_meta("embedding_model")
+        if built and built != self._model:
+            raise IndexError_(
+                f"The index was built with {built!r} but {self._model!r} is configured; run `assistant ingest --rebuild`."
+            )
+
+    def ingest(self, directory, progress: Progress | None = None, embed_batch: int = 64) -> IngestReport:
+        """Index `directory`; until the final commit, the previous index keeps answering."""
+        started = time.perf_counter()
+        self.check_model()
+        report = IngestReport()
+        docs, report.skipped = load_directory(directory)
+        known = self._records.documents()
+        same_pipeline = self._records.get_meta("fingerprint") == self._fingerprint
+        changes: list[tuple[dict, list[Chunk]]] = []
+        for i, doc in enumerate(docs):
+            old = known.get(doc.meta.doc_id)
+            if old and same_pipeline and old["sha256"] == doc.sha256 and old["filename"] == doc.meta.filename:
+                report.unchanged.append(doc.meta.filename)
+                continue
+            (report.updated if old else report.added).append(doc.meta.filename)
+            record = {"doc_id": doc.meta.doc_id, "filename": doc.meta.filename, "sha256": doc.sha256,
+                      "meta": {"title": doc.meta.title, "publisher": doc.meta.publisher, "year": doc.meta.year, "kind": doc.meta.kind}}
+            changes.append((record, document_chunks(doc, self._chunker)))
+            if progress:
+                progress("chunk", i + 1, len(docs))
+        current = {d.meta.doc_id for d in docs}
+        removed = [doc_id for doc_id in known if doc_id not in current]
+        report.removed = [known[d]["filename"] for d in removed]
+
+        # Content-derived ids mean a chunk already in the store never needs embedding again.
+        stored = self._store.ids() if changes else set()
+        todo = [c for _, chunks in changes for c in chunks if c.chunk_id not in stored]
+        for start in range(0, len(todo), embed_batch):
+            batch = todo[start : start + embed_batch]
+            self._store.add(batch, self._emb.embed_documents([c.index_text() for c in batch]))
+            if progress:
+                progress("embed", min(start + embed_batch, len(todo)), len(todo))
+        report.chunks_embedded = len(todo)
+
+        if changes or removed or not same_pipeline:
+            self._records.commit(changes, removed, {"embedding_model": self._model, "fingerprint": self._fingerprint,
+                                                    "generation": str(time.time_ns())})
+            # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
+            active = {c.chunk_id for c in self._records.chunks()}
+            self._store.delete(sorted(self._store.ids() - active))
+        report.chunks_total = len(self._records.chunks())
+        report.seconds = time.perf_counter() - started
+        return report

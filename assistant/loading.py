@@ -1,0 +1,179 @@
+"""Find and read knowledge files (.txt, .md, .pdf, .docx) with their metadata; bad files are reported, not fatal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import KnowledgeError
+from .models import DocumentMeta
+
+SUPPORTED = (".txt", ".md", ".pdf", ".docx")
+METADATA_FILE = "metadata.json"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A readable knowledge file: its metadata, text (per page for PDFs) and content hash."""
+
+    meta: DocumentMeta
+    pages: tuple[str, ...]  # one entry for text files; one per page for PDFs
+    sha256: str
+    paged: bool = False
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A knowledge file that could not be used, and why."""
+
+    filename: str
+    reason: str
+
+
+def slugify(text: str) -> str:
+    """A lower-case id made of letters, digits and hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "document"
+
+
+def read_metadata(directory: Path) -> tuple[dict[str, dict], list[Skipped]]:
+    """The metadata file beside the documents, keyed by file name; a broken one is reported and ignored."""
+    path = directory / METADATA_FILE
+    if not path.exists():
+        return {}, []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("top level must be an object keyed by file name")
+        return {k: v for k, v in data.items() if isinstance(v, dict)}, []
+    except (ValueError, UnicodeDecodeError) as exc:
+        return {}, [Skipped(METADATA_FILE, f"unreadable metadata ({exc}); defaults used for every file")]
+
+
+def default_meta(path: Path, text: str) -> DocumentMeta:
+    """Metadata for a file dropped in without an entry: title from its first line or its name, year from its name."""
+    first = next((ln.strip(" #*\t") for ln in text.splitlines() if ln.strip(" #*\t")), "")
+    title = first if 3 <= len(first) <= 120 else path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
+    year = re.search(r"(?<!\d)(19|20)\d{2}(?!\d)", path.stem)
+    return DocumentMeta(
+        doc_id=slugify(path.stem),
+        filename=path.name,
+        title=title,
+        publisher="Unknown publisher",
+        year=int(year.group(0)) if year else None,
+        kind="user document",
+    )
+
+
+def meta_for(path: Path, entry: dict | None, text: str) -> DocumentMeta:
+    """Metadata from the file's entry, falling back to defaults for missing fields."""
+    base = default_meta(path, text)
+    if not entry:
+        return base
+    year = entry.get("year", base.year)
+    return DocumentMeta(
+        doc_id=slugify(str(entry.get("doc_id") or base.doc_id)),
+        filename=path.name,
+        title=str(entry.get("title") or base.title),
+        publisher=str(entry.get("publisher") or base.publisher),
+        year=int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
+        kind=str(entry.get("kind") or base.kind),
+    )
+
+
+def _read_text(data: bytes, name: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise KnowledgeError(f"{name}: looks binary (NUL bytes); save it as UTF-8 text, PDF or DOCX")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8") from exc
+
+
+def _read_pdf(path: Path) -> list[str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        return [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise KnowledgeError(f"{path.name}: not a readable PDF ({exc}); re-export it or drop it") from exc
+
+
+def _read_docx(path: Path) -> str:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(str(path))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise KnowledgeError(f"{path.name}: not a readable DOCX ({exc}); re-save it from Word") from exc
+    lines = []
+    for para in document.paragraphs:
+        style = (para.style.name or "") if para.style is not None else ""
+        # Keep headings on their own line so cleaning recognises them as section titles.
+        lines.append(("\n" + para.text + "\n") if style.startswith("Heading") else para.text)
+    return "\n\n".join(lines)
+
+
+def load_file(path: Path, entry: dict | None = None) -> LoadedDocument:
+    """Read one knowledge file; raises KnowledgeError naming the file when it cannot be used."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise KnowledgeError(f"{path.name}: unsupported type {suffix or '(none)'}; use .txt, .md, .pdf or .docx")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KnowledgeError(f"{path.name}: cannot be read ({exc.strerror})") from exc
+    if not data.strip():
+        raise KnowledgeError(f"{path.name}: empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise KnowledgeError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB; split it")
+    paged = False
+    if suffix == ".pdf":
+        pages = _read_pdf(path)
+        paged = True
+    elif suffix == ".docx":
+        pages = [_read_docx(path)]
+    else:
+        pages = [_read_text(data, path.name)]
+    text = "\n".join(pages)
+    if len(re.findall(r"[A-Za-z]{2,}", text)) < 5:
+        raise KnowledgeError(f"{path.name}: no readable text found (scanned PDF or empty document?)")
+    digest = hashlib.sha256(data + json.dumps(entry or {}, sort_keys=True).encode()).hexdigest()
+    return LoadedDocument(meta=meta_for(path, entry, text), pages=tuple(pages), sha256=digest, paged=paged)
+
+
+def discover(directory: Path) -> list[Path]:
+    """Supported files directly in `directory` (sorted), hidden files and the metadata file excluded."""
+    if not directory.is_dir():
+        raise KnowledgeError(f"Knowledge directory {directory} not found; create it or set ASSISTANT_KNOWLEDGE_DIR")
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name != METADATA_FILE and p.name.lower() != "readme.md"
+    )
+
+
+def load_directory(directory: Path) -> tuple[list[LoadedDocument], list[Skipped]]:
+    """Every usable document in `directory`, plus the files skipped and why."""
+    entries, skipped = read_metadata(directory)
+    docs: list[LoadedDocument] = []
+    seen: dict[str, str] = {}
+    for path in discover(directory):
+        try:
+            doc = load_file(path, entries.get(path.name))
+        except KnowledgeError as exc:
+            skipped.append(Skipped(path.name, str(exc)))
+            continue
+        if doc.meta.doc_id in seen:
+            skipped.append(Skipped(path.name, f"same document id as {seen[doc.meta.doc_id]}; rename one"))
+            continue
+        seen[doc.meta.doc_id] = path.name
+        docs.append(doc)
+    return docs, skipped

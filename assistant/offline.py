@@ -1,0 +1,79 @@
+"""The offline answerer: the most relevant sentences of the top passages, each cited, deterministic."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+
+from .answering import NOT_COVERED
+from .citations import split_sentences
+from .models import Passage, Turn
+from .retrieval import expand_query, tokenize
+
+# Words that mark a question as leaning on the previous turn ("And what legal form did they choose?").
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|so|also|what about|how about|then)\b|\b(they|them|their|it|its|this|that|those|these|he|she|the same)\b",
+    re.IGNORECASE,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """A short question with a pronoun or a leading conjunction probably continues the conversation."""
+    return len(question.split()) <= 14 and bool(_FOLLOW_UP.search(question))
+
+
+class OfflineAnswerer:
+    """Extractive answers: picks sentences that share the most weighted terms with the question."""
+
+    name = "offline"
+
+    def __init__(self, max_sentences: int = 4, per_passage: int = 2, passages_used: int = 4) -> None:
+        self._max, self._per, self._used = max_sentences, per_passage, passages_used
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """Follow-ups are joined to the last user question, so retrieval sees its subject; others pass unchanged."""
+        previous = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
+        if previous and is_follow_up(question):
+            return f"{question} (following: {previous})"
+        return question
+
+    def _candidates(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, int, int, str]]:
+        terms = tokenize(expand_query(question))
+        if not terms:
+            return []
+        # Rarer question words weigh more: weight by how few of the passages contain them.
+        docs = [set(tokenize(p.chunk.text)) for p in passages]
+        weight = {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in set(terms)}
+        found = []
+        for n, passage in enumerate(passages[: self._used], start=1):
+            for pos, sentence in enumerate(split_sentences(passage.chunk.text)):
+                words = sentence.split()
+                # Fragments cut by chunk overlap or table debris make poor answers.
+                if len(words) < 6 or not re.match(r"[A-Z0-9‘“\"(]", sentence):
+                    continue
+                toks = set(tokenize(sentence))
+                hit = sum(weight[t] for t in set(terms) if t in toks)
+                if hit <= 0:
+                    continue
+                score = hit / math.sqrt(len(toks) + 4) + 0.15 / n
+                found.append((score, n, pos, sentence.strip()))
+        return found
+
+    def stream(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Iterator[str]:
+        """Yield the answer: chosen sentences in passage order, each followed by its [n] marker."""
+        found = self._candidates(question, passages)
+        chosen: list[tuple[float, int, int, str]] = []
+        per: dict[int, int] = {}
+        for cand in sorted(found, key=lambda c: (-c[0], c[1], c[2])):
+            if len(chosen) >= self._max:
+                break
+            if per.get(cand[1], 0) >= self._per:
+                continue
+            per[cand[1]] = per.get(cand[1], 0) + 1
+            chosen.append(cand)
+        if not chosen:
+            yield f"{NOT_COVERED}."
+            return
+        chosen.sort(key=lambda c: (c[1], c[2]))
+        yield " ".join(f"{s} [{n}]" for _, n, _, s in chosen)

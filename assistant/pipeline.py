@@ -1,0 +1,216 @@
+"""The one API that the CLI, UI and evals call: ingest, retrieve, ask (streamed or not), status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from .answering import NOT_COVERED, Answerer
+from .chunking import Chunker
+from .citations import verify
+from .embeddings import embedding_name, make_embeddings
+from .errors import ConfigError, LLMError
+from .guardrails import check_scope, clean_question, find_personal_data
+from .indexing import IngestReport, Indexer, Progress
+from .models import Answer, Turn
+from .offline import OfflineAnswerer
+from .retrieval import HybridRetriever, Retrieval
+from .settings import Settings
+from .store import Records, VectorStore, make_client
+from .tokens import encoding as tiktoken_encoding
+
+
+class Assistant:
+    """Federation Advisor: answers questions from the indexed reports with verified citations."""
+
+    def __init__(self, settings: Settings, embeddings, store: VectorStore, records: Records, encoding,
+                 offline: Answerer, llm_factory: Callable[[], Answerer] | None = None) -> None:
+        self.settings = settings
+        self._emb, self._store, self._records = embeddings, store, records
+        self._encoding = encoding
+        self._offline = offline
+        self._llm_factory = llm_factory
+        self._llm: Answerer | None = None
+        self.retriever = HybridRetriever(records, store, embeddings, settings.candidates, settings.rrf_k)
+        chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens, settings.chunk_overlap)
+        self.indexer = Indexer(store, records, embeddings, embedding_name(embeddings), chunker,
+                               f"{settings.chunk_tokens}/{settings.chunk_overlap}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Assistant":
+        """Build every component from settings (the only place that chooses implementations)."""
+        encoding = tiktoken_encoding(settings.tiktoken_dir)
+        embeddings = make_embeddings(settings)
+        store = VectorStore(make_client(settings), settings.collection, embedding_name(embeddings))
+        records = Records(settings.records_db)
+
+        def llm_factory() -> Answerer:
+            from .llm import OpenAIAnswerer
+            from .prompts import PromptLibrary
+
+            return OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
+
+        return cls(settings, embeddings, store, records, encoding, OfflineAnswerer(),
+                   llm_factory if settings.llm_configured else None)
+
+    # Index ---------------------------------------------------------------------------------------
+    def ingest(self, progress: Progress | None = None, rebuild: bool = False, directory: Path | None = None) -> IngestReport:
+        """Bring the index in line with the knowledge directory (only changed documents are embedded)."""
+        if rebuild:
+            self._records.clear()
+        return self.indexer.ingest(directory or self.settings.knowledge_dir, progress)
+
+    def status(self) -> dict:
+        """Which answerer serves and how much is indexed."""
+        docs = self._records.documents()
+        return {
+            "answerer": self.answerer_name("auto"),
+            "documents": len(docs),
+            "chunks": sum(len(d["chunk_ids"]) for d in docs.values()),
+            "embedding_model": self._records.get_meta("embedding_model"),
+            "store": self.settings.chroma_url or str(self.settings.data_dir / "chroma"),
+        }
+
+    def documents(self) -> list[dict]:
+        """The indexed documents with their metadata and chunk counts."""
+        return [
+            {"doc_id": doc_id, "filename": d["filename"], **d["meta"], "chunks": len(d["chunk_ids"])}
+            for doc_id, d in sorted(self._records.documents().items())
+        ]
+
+    # Questions -----------------------------------------------------------------------------------
+    def _answerer(self, choice: str) -> Answerer:
+        if choice == "offline" or (choice == "auto" and self._llm_factory is None):
+            return self._offline
+        if self._llm_factory is None:
+            raise ConfigError("The LLM answerer needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server); "
+                              "or use --answerer offline.")
+        if self._llm is None:
+            self._llm = self._llm_factory()
+        return self._llm
+
+    def answerer_name(self, choice: str = "auto") -> str:
+        """Name of the answerer a choice resolves to ('offline' or 'llm:<model>')."""
+        if choice == "offline" or self._llm_factory is None:
+            return "offline"
+        return f"llm:{self.settings.model}"
+
+    def retrieve(self, question: str, k: int | None = None) -> Retrieval:
+        """Ranked passages for a question (no answering)."""
+        q = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(q, k or self.settings.top_k)
+
+    def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None, answerer: str | None = None) -> Answer:
+        """Answer a question; the final item of :meth:`stream`."""
+        result = None
+        for item in self.stream(question, history, k, answerer):
+            result = item
+        assert isinstance(result, Answer)
+        return result
+
+    def stream(self, question: str, history: Sequence[Turn] = (), k: int | None = None,
+               answerer: str | None = None) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they are written, then the verified :class:`Answer`."""
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        q = clean_question(question, self.settings.max_question_chars)
+        notices: list[str] = []
+        if kinds := find_personal_data(q):
+            notices.append(f"Your question seems to contain personal data ({', '.join(kinds)}); please leave it out. "
+                           "It has not been stored.")
+        scope = check_scope(q)
+        if not scope.in_scope:
+            answer = Answer(question=q, text=scope.message, refused=True, refusal_reason=scope.category,
+                            answerer="guardrail", notices=tuple(notices), timings_ms={"total": _ms(t0)})
+            self._log(answer)
+            yield answer.text
+            yield answer
+            return
+        chosen = self._answerer(answerer or self.settings.answerer)
+        standalone = q
+        if history:
+            try:
+                standalone = chosen.standalone(q, history)
+            except LLMError as exc:
+                notices.append(f"The language model could not be reached ({exc}); the offline answerer was used.")
+                chosen = self._offline
+                standalone = chosen.standalone(q, history)
+        t1 = time.perf_counter()
+        found = self.retriever.retrieve(standalone, k or self.settings.top_k)
+        timings["retrieve"] = _ms(t1)
+        t2 = time.perf_counter()
+        if not found.passages or found.top_similarity < self.settings.min_similarity:
+            text = f"{NOT_COVERED}. {self._nearby(found)}"
+            answer = Answer(question=q, text=text, passages=found.passages, refused=True, refusal_reason="not_covered",
+                            answerer=chosen.name, notices=tuple(notices), standalone_question=standalone,
+                            timings_ms={**timings, "answer": _ms(t2), "total": _ms(t0)})
+            self._log(answer)
+            yield text
+            yield answer
+            return
+        pieces: list[str] = []
+        try:
+            for piece in chosen.stream(standalone, found.passages, history):
+                pieces.append(piece)
+                yield piece
+        except LLMError as exc:
+            # Partial model output is discarded; the reader gets the offline answer and is told why.
+            notices.append(f"The language model failed ({exc}); this is the offline answer from the same passages.")
+            chosen = self._offline
+            pieces = list(chosen.stream(standalone, found.passages, history))
+            yield "\n\n" + "".join(pieces)
+        raw = "".join(pieces).strip()
+        text, citations, grounded = verify(raw, found.passages)
+        refused = text.startswith(NOT_COVERED)
+        if refused and self._nearby(found) not in text:
+            text = f"{text.rstrip()} {self._nearby(found)}"
+        timings["answer"] = _ms(t2)
+        timings["total"] = _ms(t0)
+        answer = Answer(question=q, text=text, citations=citations, passages=found.passages, refused=refused,
+                        refusal_reason="not_covered" if refused else "", answerer=chosen.name, grounded=grounded,
+                        notices=tuple(notices), timings_ms=timings, standalone_question=standalone)
+        self._log(answer)
+        yield answer
+
+    @staticmethod
+    def _nearby(found: Retrieval) -> str:
+        topics = []
+        for p in found.passages[:3]:
+            label = p.chunk.section or p.chunk.case_study
+            if label and label not in topics:
+                topics.append(label)
+        if not topics:
+            return "They cover forming GP federations and other at-scale models, their governance and conflicts of interest."
+        return "Nearby topics they do cover: " + "; ".join(topics) + "."
+
+    def _log(self, answer: Answer) -> None:
+        """One JSON line per question: hashed question, outcome, timings, retrieved ids; no raw text."""
+        if not self.settings.log_questions:
+            return
+        record = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "question_sha256": hashlib.sha256(answer.question.encode()).hexdigest()[:16],
+            "answerer": answer.answerer,
+            "outcome": answer.refusal_reason or "answered",
+            "grounded": round(answer.grounded, 3),
+            "retrieved": [p.chunk.chunk_id for p in answer.passages],
+            "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+            "notices": len(answer.notices),
+        }
+        path = self.settings.log_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def with_history(answer: Answer, history: Sequence[Turn]) -> list[Turn]:
+    """The conversation after `answer`, for the next follow-up."""
+    return [*history, Turn("user", answer.question), Turn("assistant", answer.text)]
+

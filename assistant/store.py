@@ -1,0 +1,158 @@
+"""Chroma (embedded persistent, or a server when ASSISTANT_CHROMA_URL is set) and the SQLite record of what is indexed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ConfigError, IndexError_, StoreError
+from .models import Chunk
+from .settings import Settings
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, filename TEXT NOT NULL, sha256 TEXT NOT NULL, meta_json TEXT NOT NULL,
+    chunk_ids TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, meta_json TEXT NOT NULL);
+"""
+
+
+def make_client(settings: Settings):
+    """A Chroma client: HttpClient for a server URL, else a PersistentClient under the data directory."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ConfigError(f"ASSISTANT_CHROMA_URL {settings.chroma_url!r} is not a URL like http://127.0.0.1:8000")
+            return chromadb.HttpClient(
+                host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https", settings=chroma_settings,
+            )
+        path = settings.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except ConfigError:
+        raise
+    except Exception as exc:  # chromadb raises bare Exceptions and ValueErrors for an unreachable server
+        where = settings.chroma_url or str(settings.data_dir / "chroma")
+        raise StoreError(f"Cannot open the Chroma store at {where} ({exc}); start the server or check the path.") from exc
+
+
+class VectorStore:
+    """A thin adapter over one Chroma collection: add, delete, list ids and query by vector."""
+
+    def __init__(self, client, name: str, embedding_model: str) -> None:
+        try:
+            self._col = client.get_or_create_collection(
+                name, metadata={"embedding_model": embedding_model},
+                configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+            )
+        except Exception as exc:
+            raise StoreError(f"Chroma collection {name!r} cannot be opened ({exc}); check the store or re-index.") from exc
+        built = (self._col.metadata or {}).get("embedding_model")
+        if built and built != embedding_model:
+            raise IndexError_(
+                f"The index was built with embedding model {built!r} but {embedding_model!r} is configured; "
+                "run `assistant ingest --rebuild` to re-index."
+            )
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise StoreError(f"Chroma {what} failed ({exc}); check that the store is running and writable.") from exc
+
+    def ids(self) -> set[str]:
+        """Every id in the collection."""
+        return set(self._call("get", self._col.get, include=[])["ids"])
+
+    def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        """Add chunks with their vectors."""
+        if chunks:
+            self._call("add", self._col.upsert, ids=[c.chunk_id for c in chunks], embeddings=[list(v) for v in vectors],
+                       documents=[c.text for c in chunks], metadatas=[{"doc_id": c.doc_id} for c in chunks])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Remove chunks by id."""
+        ids = list(ids)
+        for i in range(0, len(ids), 5000):
+            self._call("delete", self._col.delete, ids=ids[i : i + 5000])
+
+    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the `n` nearest chunks."""
+        res = self._call("query", self._col.query, query_embeddings=[list(vector)], n_results=max(1, n), include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+
+    def count(self) -> int:
+        """Number of vectors stored."""
+        return int(self._call("count", self._col.count))
+
+
+class Records:
+    """SQLite record of indexed documents and active chunks; one transaction makes an ingest visible."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with closing(self._connect()) as con:
+                con.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise IndexError_(f"The index record {path} is corrupt ({exc}); delete it and run `assistant ingest --rebuild`.") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        return con
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def documents(self) -> dict[str, dict]:
+        """Indexed documents by id: filename, sha256, metadata and chunk ids."""
+        with closing(self._connect()) as con:
+            rows = con.execute("SELECT doc_id, filename, sha256, meta_json, chunk_ids FROM documents").fetchall()
+        return {r[0]: {"filename": r[1], "sha256": r[2], "meta": json.loads(r[3]), "chunk_ids": json.loads(r[4])} for r in rows}
+
+    def chunks(self) -> list[Chunk]:
+        """Every active chunk, in document and reading order."""
+        with closing(self._connect()) as con:
+            rows = con.execute("SELECT chunk_id, meta_json FROM chunks").fetchall()
+        chunks = [Chunk.from_metadata(cid, json.loads(m)) for cid, m in rows]
+        return sorted(chunks, key=lambda c: (c.doc_id, c.position))
+
+    def commit(self, upserts: Sequence[tuple[dict, Sequence[Chunk]]], removed: Iterable[str], meta: dict[str, str]) -> None:
+        """Replace the changed documents' rows and drop removed ones, atomically."""
+        with closing(self._connect()) as con, con:
+            for doc_id in removed:
+                con.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+                con.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+            for doc, chunks in upserts:
+                con.execute("DELETE FROM chunks WHERE doc_id=?", (doc["doc_id"],))
+                con.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?)",
+                    (doc["doc_id"], doc["filename"], doc["sha256"], json.dumps(doc["meta"]), json.dumps([c.chunk_id for c in chunks])),
+                )
+                con.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?,?,?)",
+                    [(c.chunk_id, c.doc_id, json.dumps(c.metadata())) for c in chunks],
+                )
+            for key, value in meta.items():
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+
+    def clear(self) -> None:
+        """Forget everything (for a rebuild)."""
+        with closing(self._connect()) as con, con:
+            con.executescript("DELETE FROM documents; DELETE FROM chunks; DELETE FROM meta;")
