@@ -1,0 +1,228 @@
+"""Citation checking: drop [n] markers that point nowhere, renumber the rest, and score each cited sentence.
+
+Support is lexical: the share of a sentence's content words (lower-cased, stopwords removed, light
+stemming) that occur in the cited passage. A sentence that needs support but has no citation scoring
+at least the threshold is flagged by appending UNVERIFIED after its markers (before its full stop
+when the markers come first), e.g. "Federations share staff [1] (unverified)." Grouped markers such
+as [1, 3] are rewritten as [1][3]. Everything here is pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .answering import NOT_COVERED
+from .models import Citation, Passage
+
+DEFAULT_THRESHOLD = 0.5
+UNVERIFIED = " (unverified)"
+QUOTE_CHARS = 400
+
+# [3], [1, 2], [1;2], [2-4] (a range); [n][m] is simply two markers.
+MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
+# A run of adjacent markers with the space before it, rewritten as one: "x [3][1]" -> "x [1]", "x [9]" -> "x".
+_MARKER_RUN = re.compile(r"([ \t]*)((?:\[[\d\s,;–-]+\])(?:[ \t]*\[[\d\s,;–-]+\])*)")
+
+# A sentence ends at . ! or ? (plus closing quotes/brackets and any markers placed after the stop),
+# followed by space and something that can start a sentence.
+_BOUNDARY = re.compile(
+    r"[.!?]+[\"'”’)\]]*(?:\s*\[\s*\d[\d\s,;–-]*\])*(?P<ws>[ \t]+)(?=[A-Z0-9\"'“‘(*_])"
+)
+_ABBREVIATIONS = frozenset(
+    "e.g i.e cf dr mr mrs ms prof st vs approx al inc ltd co jan feb mar apr jun jul aug sep sept "
+    "oct nov dec rev hon dept".split()
+)
+# Abbreviations only when a number follows: "No. 5", "p. 12"; otherwise "no." may end a sentence.
+_NUMBERED = frozenset("no nos p pp para paras fig figs vol ch sec".split())
+_INITIALS = re.compile(r"^(?:[a-z]\.)*[a-z]$")
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s|\*\*[^*]+\*\*:?\s*$|__[^_]+__:?\s*$)")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each either etc few for from further
+    had has have having he her here hers herself him himself his how however i if in into is it its itself
+    just may me might more most must my myself no nor not now of off on once only or other our ours
+    ourselves out over own per same she should so some such than that the their theirs them themselves
+    then there these they this those through thus to too under until up upon us very was we were what
+    when where whether which while who whom whose why will with within without would you your yours
+    yourself yourselves one ones also many much well often eg ie""".split()
+)
+
+
+def _stem(word: str) -> str:
+    """A light suffix-stripping stem, applied alike to answers and passages."""
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words of `text`: lower-cased, markers and stopwords removed."""
+    text = MARKER.sub(" ", text.lower().replace("’", "'"))
+    text = re.sub(r"'s\b", "", text)
+    return {_stem(w) for w in _WORD.findall(text) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())}
+
+
+def _is_abbreviation(before: str, after: str) -> bool:
+    """Whether the word ending just before a full stop is an abbreviation or an initial."""
+    word = before.rsplit(None, 1)[-1] if before.strip() else ""
+    word = word.lstrip("(\"'“‘").lower()
+    if word in _NUMBERED:
+        return after[:1].isdigit()
+    return word in _ABBREVIATIONS or bool(_INITIALS.match(word))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of `text`; lines are split first, so bullets stand alone."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        start = 0
+        for m in _BOUNDARY.finditer(body):
+            stop = body[start : m.start()]
+            if body[m.start()] == "." and _is_abbreviation(stop, body[m.end() :]):
+                continue
+            end = m.start("ws")
+            if body[start:end].strip():
+                spans.append((pos + start, pos + end))
+            start = m.end()
+        if body[start:].strip():
+            spans.append((pos + start, pos + len(body.rstrip())))
+        pos += len(line)
+    # Trim leading spaces so spans start on the first character of the sentence.
+    return [(s + (len(text[s:e]) - len(text[s:e].lstrip())), e) for s, e in spans]
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, stripped; robust to abbreviations (e.g., Dr.) and decimals (2.5)."""
+    return [text[s:e].strip() for s, e in sentence_spans(text)]
+
+
+def _numbers(group: str) -> list[int]:
+    """The numbers inside one marker, ranges expanded: "1, 3-4" gives [1, 3, 4]."""
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", group.strip()):
+        bounds = re.split(r"\s*[–-]\s*", part)
+        if len(bounds) == 2 and bounds[0] and bounds[1] and int(bounds[1]) - int(bounds[0]) in range(0, 20):
+            out.extend(range(int(bounds[0]), int(bounds[1]) + 1))
+        else:
+            out.extend(int(b) for b in bounds if b)
+    return out
+
+
+def needs_support(sentence: str) -> bool:
+    """Whether a sentence is a claim that should carry a citation (not a heading, lead-in or empty)."""
+    if _HEADING.match(sentence):
+        return False
+    body = _BULLET.sub("", MARKER.sub("", sentence)).strip()
+    if not body or not re.search(r"[A-Za-z]", body) or body.endswith(":"):
+        return False
+    short = len(body.split()) <= 6 and not re.search(r"[.!?]$", body)
+    if short and not _BULLET.match(sentence) and not MARKER.search(sentence):
+        return False  # a short line without a full stop or marker: a heading
+    return bool(content_words(body))
+
+
+def support(sentence: str, passage: Passage) -> tuple[float, str]:
+    """(share of the sentence's content words found in the passage, best-matching passage sentence)."""
+    words = content_words(sentence)
+    c = passage.chunk
+    evidence = content_words(" ".join([c.index_text(), c.publisher, str(c.year or "")]))
+    score = len(words & evidence) / len(words) if words else 1.0
+    best, best_hits = "", -1
+    for candidate in split_sentences(c.text) or [c.text]:
+        hits = len(words & content_words(candidate))
+        if hits > best_hits:
+            best, best_hits = candidate, hits
+    best = best.strip()
+    if len(best) > QUOTE_CHARS:
+        best = best[: QUOTE_CHARS - 1].rstrip() + "…"
+    return score, best
+
+
+def _flag_at(sentence: str) -> int:
+    """Where UNVERIFIED goes: after trailing markers, else before the final punctuation."""
+    markers = list(MARKER.finditer(sentence))
+    if markers and re.fullmatch(r"[\s.!?\"'”’)]*", sentence[markers[-1].end() :]):
+        return markers[-1].end()
+    m = re.search(r"[.!?]+[\"'”’)]*\s*$", sentence)
+    return m.start() if m else len(sentence.rstrip())
+
+
+def verify(
+    text: str, passages: Sequence[Passage], threshold: float = DEFAULT_THRESHOLD
+) -> tuple[str, tuple[Citation, ...], float]:
+    """Check every [n] marker: drop markers pointing to no passage, score each cited sentence against its passage, return (cleaned text, citations renumbered 1..m in order of first use with per-citation supported flag, support score and the best supporting quote from the passage, grounded score)."""
+    count = len(passages)
+    renumber: dict[int, int] = {}
+    for m in MARKER.finditer(text):
+        for n in _numbers(m.group(1)):
+            if 1 <= n <= count and n not in renumber:
+                renumber[n] = len(renumber) + 1
+    by_new = {n: o for o, n in renumber.items()}
+    refusal = text.strip().startswith(NOT_COVERED)
+
+    scores: dict[int, list[float]] = {}  # new number -> support of each sentence citing it
+    quotes: dict[int, str] = {}
+    out: list[str] = []
+    needing = grounded_count = 0
+    last = 0
+    for start, end in sentence_spans(text):
+        out.append(text[last:start])
+        last = end
+        original = text[start:end]
+        cited: list[int] = []
+
+        def rewrite(m: re.Match[str]) -> str:
+            fresh: list[int] = []
+            for marker in MARKER.finditer(m.group(2)):
+                for n in _numbers(marker.group(1)):
+                    if n in renumber and renumber[n] not in cited and renumber[n] not in fresh:
+                        fresh.append(renumber[n])
+            cited.extend(fresh)
+            return m.group(1) + "".join(f"[{n}]" for n in fresh) if fresh else ""
+
+        sentence = _MARKER_RUN.sub(rewrite, original)
+        if sentence[:1].isspace() and not original[:1].isspace():
+            sentence = sentence.lstrip()
+        best = 0.0
+        for new in cited:
+            score, quote = support(original, passages[by_new[new] - 1])
+            scores.setdefault(new, []).append(score)
+            quotes.setdefault(new, quote)
+            best = max(best, score)
+        if not refusal and needs_support(sentence):
+            needing += 1
+            if cited and best >= threshold:
+                grounded_count += 1
+            else:
+                at = _flag_at(sentence)
+                sentence = sentence[:at] + UNVERIFIED + sentence[at:]
+        out.append(sentence)
+    out.append(text[last:])
+
+    citations = tuple(
+        Citation(
+            n=new,
+            passage=passages[by_new[new] - 1],
+            quote=quotes[new],
+            supported=all(s >= threshold for s in scores[new]),
+            support=min(scores[new]),
+        )
+        for new in sorted(scores)
+    )
+    grounded = grounded_count / needing if needing else 1.0
+    return "".join(out), citations, grounded
