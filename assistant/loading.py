@@ -108,10 +108,11 @@ def _read_docx(path: Path) -> str:
     import zipfile
 
     import docx
+    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError) as exc:
         raise KnowledgeError(f"{path.name}: not a readable DOCX ({exc}); re-save it from Word") from exc
     lines = []
     for para in document.paragraphs:

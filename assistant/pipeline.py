@@ -98,6 +98,10 @@ class Assistant:
             return "offline"
         return f"llm:{self.settings.model}"
 
+    def standalone_question(self, question: str, history: Sequence[Turn], answerer: str = "offline") -> str:
+        """The question as retrieval sees it after a follow-up is joined with the conversation."""
+        return self._answerer(answerer).standalone(question, history) if history else question
+
     def retrieve(self, question: str, k: int | None = None) -> Retrieval:
         """Ranked passages for a question (no answering)."""
         q = clean_question(question, self.settings.max_question_chars)

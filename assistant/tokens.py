@@ -43,3 +43,9 @@ def encoding(cache_dir: Path, name: str = ENCODING) -> tiktoken.Encoding:
     """The tiktoken encoding, resolved offline from the packaged files written into `cache_dir`."""
     install_encodings(cache_dir)
     return tiktoken.get_encoding(name)
+
+
+def count_tokens_factory(cache_dir: Path, name: str = ENCODING):
+    """A function counting tokens of `name`, resolved offline."""
+    enc = encoding(cache_dir, name)
+    return lambda text: len(enc.encode(text, disallowed_special=()))

@@ -69,7 +69,7 @@ class Recorded:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
     body: dict[str, Any] | None
 
     @property
@@ -129,6 +129,11 @@ def _pieces(text: str, count: int | None) -> list[str]:
     return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
+def _headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
+    """The request's headers with lower-case names."""
+    return {k.lower(): v for k, v in handler.headers.items()}
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "_Server"
@@ -150,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
-        self.server.fake.record(Recorded("GET", self.path, dict(self.headers), None))
+        self.server.fake.record(Recorded("GET", self.path, _headers(self), None))
         if self.path.rstrip("/").endswith("/models"):
             models = [{"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}]
             self._send(200, json.dumps({"object": "list", "data": models}).encode())
@@ -163,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except ValueError:
             body = None
-        recorded = Recorded("POST", self.path, dict(self.headers), body)
+        recorded = Recorded("POST", self.path, _headers(self), body)
         self.server.fake.record(recorded)
         if not self.path.rstrip("/").endswith("/chat/completions") or body is None:
             self._send(404, b'{"error": {"message": "not found"}}')

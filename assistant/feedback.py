@@ -1,0 +1,104 @@
+"""Feedback on answers (rating, comment, question, answer, citations) kept in SQLite and exported as CSV."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+from .errors import InputError, StoreError
+
+RATINGS = ("up", "down")
+COLUMNS = ("id", "created_at", "rating", "comment", "question", "answer", "citations_json")
+MAX_COMMENT_CHARS = 4000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    comment TEXT NOT NULL DEFAULT '',
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    citations_json TEXT NOT NULL DEFAULT '[]'
+);
+"""
+
+
+def _spreadsheet_safe(value: object) -> object:
+    """Prefix text that a spreadsheet would run as a formula (=, +, -, @) with a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+class FeedbackStore:
+    """Thumbs up/down with an optional comment per answer; every write uses a fresh connection."""
+
+    def __init__(self, path: Path, timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self._timeout = timeout
+
+    def _fail(self, action: str, exc: Exception) -> StoreError:
+        return StoreError(
+            f"Feedback could not be {action} at {self.path} ({exc}). "
+            "Check that the data directory exists, is writable and the disk is not full."
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=self._timeout)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(_SCHEMA)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def add(self, question: str, answer_text: str, citations_json: str, rating: str, comment: str = "") -> int:
+        """Store one piece of feedback and return its id; raises StoreError when it cannot be written."""
+        if rating not in RATINGS:
+            raise InputError(f"Rating must be 'up' or 'down', not {rating!r}.")
+        comment = (comment or "").strip()
+        if len(comment) > MAX_COMMENT_CHARS:
+            raise InputError(f"Your comment is {len(comment)} characters long; the maximum is {MAX_COMMENT_CHARS}.")
+        row = (time.strftime("%Y-%m-%dT%H:%M:%S%z"), rating, comment, question or "", answer_text or "",
+               citations_json or "[]")
+        try:
+            with closing(self._connect()) as con, con:
+                cur = con.execute(
+                    "INSERT INTO feedback (created_at, rating, comment, question, answer, citations_json) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", row)
+                return int(cur.lastrowid)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._fail("saved", exc) from exc
+
+    def all(self) -> list[dict]:
+        """Every stored piece of feedback, oldest first, as dicts keyed by column name."""
+        if not self.path.exists():
+            return []
+        try:
+            with closing(self._connect()) as con:
+                con.row_factory = sqlite3.Row
+                rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id").fetchall()
+        except (sqlite3.Error, OSError) as exc:
+            raise self._fail("read", exc) from exc
+        return [dict(r) for r in rows]
+
+    def export_csv(self, path: Path) -> Path:
+        """Write all feedback to a UTF-8 CSV file (with a header row) and return its path."""
+        path = Path(path)
+        rows = self.all()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(COLUMNS)
+                for row in rows:
+                    writer.writerow([_spreadsheet_safe(row[c]) for c in COLUMNS])
+        except OSError as exc:
+            raise StoreError(f"The feedback CSV could not be written to {path} ({exc.strerror or exc}).") from exc
+        return path

@@ -1,0 +1,57 @@
+"""Small real PDF and DOCX files for tests, made without extra libraries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_pdf(path: Path, pages: list[list[str]]) -> Path:
+    """A minimal valid PDF with one text line per entry on each page (Helvetica)."""
+    objects: list[bytes] = []
+    page_ids = []
+    n_pages = len(pages)
+    # 1: catalog, 2: pages, 3: font, then (page, content) pairs.
+    for i, lines in enumerate(pages):
+        page_id, content_id = 4 + 2 * i, 5 + 2 * i
+        page_ids.append(page_id)
+        ops = ["BT", "/F1 11 Tf", "14 TL", "72 760 Td"]
+        for line in lines:
+            safe = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            ops.append(f"({safe}) Tj T*")
+        ops.append("ET")
+        stream = "\n".join(ops).encode("latin-1")
+        objects.append(
+            f"{page_id} 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >> endobj\n".encode()
+        )
+        objects.append(f"{content_id} 0 obj << /Length {len(stream)} >> stream\n".encode() + stream + b"\nendstream endobj\n")
+    kids = " ".join(f"{p} 0 R" for p in page_ids)
+    head = [
+        b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n",
+        f"2 0 obj << /Type /Pages /Kids [{kids}] /Count {n_pages} >> endobj\n".encode(),
+        b"3 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj\n",
+    ]
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for obj in head + objects:
+        offsets.append(len(body))
+        body += obj
+    xref = len(body)
+    body += f"xref\n0 {len(offsets) + 1}\n0000000000 65535 f \n".encode()
+    # Objects were written in id order: 1, 2, 3, then 4, 5, ...
+    body += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    body += f"trailer << /Size {len(offsets) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(body)
+    return path
+
+
+def write_docx(path: Path, heading: str, paragraphs: list[str]) -> Path:
+    """A DOCX with one heading and some paragraphs."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading(heading, level=1)
+    for para in paragraphs:
+        document.add_paragraph(para)
+    document.save(str(path))
+    return path

@@ -1,0 +1,59 @@
+"""Questions are checked before retrieval: limits, scope and personal data."""
+
+import pytest
+
+from assistant.errors import InputError
+from assistant.guardrails import check_scope, clean_question, find_personal_data, redact
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t"])
+def test_an_empty_question_is_rejected_with_a_message(bad):
+    with pytest.raises(InputError, match="empty"):
+        clean_question(bad, 2000)
+
+
+def test_an_over_long_question_states_the_maximum():
+    with pytest.raises(InputError, match="maximum is 2000"):
+        clean_question("federation " * 400, 2000)
+
+
+def test_garbled_input_is_rejected():
+    with pytest.raises(InputError, match="question in words"):
+        clean_question("#$%^&*()_+ 12345 !!!", 2000)
+
+
+def test_control_characters_are_dropped():
+    assert clean_question("What is a\x00 GP\x07 federation?", 2000) == "What is a GP federation?"
+
+
+def test_another_language_gets_a_polite_message():
+    with pytest.raises(InputError, match="English"):
+        clean_question("Что такое федерация врачей общей практики?", 2000)
+
+
+@pytest.mark.parametrize("question,category", [
+    ("What dose of amoxicillin should I give a child with otitis media?", "clinical"),
+    ("My patient Mrs Jones, 82, keeps falling. What should I do?", "patient"),
+    ("Is clause 14 of our draft federation agreement with Acme Health enforceable?", "legal"),
+])
+def test_out_of_scope_questions_are_declined_with_a_reason_and_what_we_can_do(question, category):
+    decision = check_scope(question)
+    assert not decision.in_scope and decision.category == category
+    assert "GP federations" in decision.message
+
+
+@pytest.mark.parametrize("question", [
+    "How should a GP federation manage conflicts of interest?",
+    "What legal forms did federations choose?",
+    "How did networks improve childhood vaccination rates through incentive schemes?",
+    "What did the reports say about prescribing budgets in federations?",
+])
+def test_questions_about_federations_are_in_scope(question):
+    assert check_scope(question).in_scope
+
+
+def test_personal_data_is_found_and_redacted():
+    text = "Patient NHS number 943 476 5919, email jo@example.org, phone 020 7946 0018"
+    assert set(find_personal_data(text)) >= {"NHS number", "email address", "phone number"}
+    cleaned = redact(text)
+    assert "943 476 5919" not in cleaned and "jo@example.org" not in cleaned and "7946" not in cleaned

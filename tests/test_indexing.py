@@ -1,0 +1,85 @@
+"""Ingest is incremental and atomic, and refuses an index built by another embedding model."""
+
+import shutil
+
+import pytest
+
+from assistant.errors import IndexError_
+from assistant.pipeline import Assistant
+from conftest import make_settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def private_index(index_dir, tmp_path):
+    """A copy of the session index that a test may change."""
+    shutil.copytree(index_dir, tmp_path / "ix")
+    return tmp_path / "ix"
+
+
+def test_second_ingest_with_nothing_changed_embeds_nothing(private_index):
+    report = Assistant.from_settings(make_settings(private_index)).ingest()
+    assert report.chunks_embedded == 0
+    assert len(report.unchanged) == 5 and not (report.added or report.updated or report.removed)
+
+
+def test_changing_one_file_re_embeds_only_that_files_new_chunks(private_index):
+    path = private_index / "knowledge" / "nuffield-2013-securing-the-future-conclusions-slides.txt"
+    path.write_text(path.read_text() + "\n\nRiverside pilot: nine practices pooled their pharmacists in 2019.\n")
+    assistant = Assistant.from_settings(make_settings(private_index))
+    report = assistant.ingest()
+    assert report.updated == [path.name]
+    assert len(report.unchanged) == 4
+    assert 1 <= report.chunks_embedded <= 3
+    found = assistant.retrieve("Which pilot pooled pharmacists across nine practices?", 3)
+    assert "Riverside pilot" in found.passages[0].chunk.text
+
+
+def test_a_deleted_file_loses_its_chunks(private_index):
+    (private_index / "knowledge" / "nuffield-2013-securing-the-future-conclusions-slides.txt").unlink()
+    assistant = Assistant.from_settings(make_settings(private_index))
+    report = assistant.ingest()
+    assert report.removed == ["nuffield-2013-securing-the-future-conclusions-slides.txt"]
+    assert all(d["doc_id"] != "nuffield-2013-conclusions-slides" for d in assistant.documents())
+    hits = assistant.retrieve("conclusions and new models slides", 10).passages
+    assert all(p.chunk.doc_id != "nuffield-2013-conclusions-slides" for p in hits)
+
+
+def test_an_ingest_that_fails_midway_leaves_the_previous_index_answering(private_index):
+    assistant = Assistant.from_settings(make_settings(private_index))
+    before = assistant.status()["chunks"]
+    (private_index / "knowledge" / "new-notes.txt").write_text("Riverside federation notes on board elections. " * 200)
+
+    class Boom(Exception):
+        pass
+
+    def explode(stage, done, total):
+        if stage == "embed":
+            raise Boom()
+
+    with pytest.raises(Boom):
+        assistant.ingest(explode)
+    after = Assistant.from_settings(make_settings(private_index))
+    assert after.status()["chunks"] == before
+    answer = after.ask("How did the case-study organisations manage conflicts of interest when bidding for new services?")
+    assert answer.citations and not answer.refused
+
+
+def test_an_index_built_by_another_embedding_model_asks_for_a_rebuild(private_index):
+    from assistant.store import Records
+
+    records = Records(private_index / "data" / "records.sqlite3")
+    records.commit([], [], {"embedding_model": "some-other-model"})
+    with pytest.raises(IndexError_, match="--rebuild"):
+        Assistant.from_settings(make_settings(private_index)).ingest()
+
+
+def test_empty_binary_and_non_utf8_files_are_skipped_and_the_rest_indexed(private_index):
+    k = private_index / "knowledge"
+    (k / "empty.txt").write_text("")
+    (k / "blob.txt").write_bytes(bytes(range(256)) * 20)
+    (k / "latin.txt").write_bytes("R\xe9sum\xe9 of federation governance".encode("latin-1"))
+    report = Assistant.from_settings(make_settings(private_index)).ingest()
+    assert sorted(s.filename for s in report.skipped) == ["blob.txt", "empty.txt", "latin.txt"]
+    assert len(report.unchanged) == 5

@@ -1,0 +1,240 @@
+"""The LLM answerer driven over real HTTP: LangChain's ChatOpenAI and the openai client against a scripted local server."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import openai
+import pytest
+
+from assistant.answering import NOT_COVERED, Answerer
+from assistant.errors import ConfigError, LLMError
+from assistant.llm import HISTORY_TURNS, OpenAIAnswerer, check_output
+from assistant.models import Chunk, Passage, Turn
+from assistant.prompts import PromptLibrary, format_passage
+from assistant.settings import Settings
+from assistant.tokens import encoding
+from tests.fake_openai import Cut, Delay, Empty, Garbage, Reply, Status, running_fake_openai
+
+PROMPTS = PromptLibrary(Path(__file__).resolve().parent.parent / "prompts")
+QUESTION = "What do GP federations share?"
+ANSWER = "Federations share back-office functions and staff across member practices [1]. Some also share premises [2]."
+
+
+@pytest.fixture(scope="module")
+def enc(tmp_path_factory: pytest.TempPathFactory):
+    """The offline cl100k_base encoding."""
+    return encoding(tmp_path_factory.mktemp("tk"))
+
+
+def settings(url: str, tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for one test, pointing at the fake server, with no .env and small retry/timeouts."""
+    values: dict[str, object] = dict(
+        openai_api_key="x", openai_base_url=url, llm_timeout_s=5.0, llm_max_retries=0, tiktoken_cache_dir=tmp_path / "tk"
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+def passage(n: int, text: str) -> Passage:
+    """A passage ranked `n` from an invented 2016 report."""
+    chunk = Chunk(
+        chunk_id=f"c{n}", doc_id="nuffield-2016", title="Is bigger better?", year=2016,
+        section=f"Section {n}", page=n, text=text, publisher="Nuffield Trust",
+    )
+    return Passage(rank=n, chunk=chunk, score=1.0 / n)
+
+
+PASSAGES = [
+    passage(1, "GP federations share back-office functions and staff across member practices."),
+    passage(2, "Some federations share premises and run hubs for extended access."),
+]
+
+
+def answerer(url: str, tmp_path: Path, enc, **overrides: object) -> OpenAIAnswerer:
+    """An answerer wired to the fake server."""
+    return OpenAIAnswerer(settings(url, tmp_path, **overrides), PROMPTS, enc)
+
+
+def free_port() -> int:
+    """A local port with nothing listening on it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_streamed_answer_arrives_in_several_pieces_that_join_to_the_server_text(tmp_path, enc):
+    with running_fake_openai([Reply(ANSWER)]) as server:
+        a = answerer(server.url, tmp_path, enc)
+        pieces = list(a.stream(QUESTION, PASSAGES))
+    assert isinstance(a, Answerer) and a.name == "llm:gpt-4o-mini"
+    assert len(pieces) > 3
+    assert "".join(pieces) == ANSWER
+    (request,) = server.completions
+    assert request.stream and request.body["model"] == "gpt-4o-mini" and request.body["temperature"] == 0.0
+    system, user = request.messages
+    assert system["role"] == "system" and "Federation Advisor" in system["content"] and NOT_COVERED in system["content"]
+    assert '<passage n="1">' in user["content"] and '<passage n="2">' in user["content"]
+    assert QUESTION in user["content"] and "Nuffield Trust, 2016" in user["content"]
+    assert request.headers.get("authorization") == "Bearer x"
+
+
+def test_recent_history_is_sent_between_system_and_question_without_old_markers(tmp_path, enc):
+    history = [Turn("user" if i % 2 == 0 else "assistant", f"turn {i} [1]") for i in range(10)]
+    with running_fake_openai() as server:
+        list(answerer(server.url, tmp_path, enc).stream("And their governance?", PASSAGES, history))
+    messages = server.completions[0].messages
+    assert [m["role"] for m in messages] == ["system", *(["user", "assistant"] * (HISTORY_TURNS // 2)), "user"]
+    assert [m["content"] for m in messages[1:-1]] == [
+        f"turn {i}" if i % 2 else f"turn {i} [1]" for i in range(10 - HISTORY_TURNS, 10)
+    ]
+    assert "And their governance?" in messages[-1]["content"]
+
+
+def test_standalone_asks_the_model_without_streaming_and_returns_its_question(tmp_path, enc):
+    history = [Turn("user", "What is a GP federation?"), Turn("assistant", "A group of practices [1].")]
+    with running_fake_openai([Reply('"How are GP federations governed?"')]) as server:
+        out = answerer(server.url, tmp_path, enc).standalone("How are they governed?", history)
+    assert out == "How are GP federations governed?"
+    (request,) = server.completions
+    assert not request.stream
+    (message,) = request.messages
+    assert "User: What is a GP federation?" in message["content"] and "How are they governed?" in message["content"]
+
+
+def test_standalone_without_history_returns_the_question_without_calling_the_server(tmp_path, enc):
+    with running_fake_openai() as server:
+        assert answerer(server.url, tmp_path, enc).standalone("What is a federation?", ()) == "What is a federation?"
+    assert server.requests == []
+
+
+def test_standalone_failure_raises_llm_error(tmp_path, enc):
+    with running_fake_openai(default=Status(500, retry_after_ms="1")) as server:
+        with pytest.raises(LLMError, match="500") as info:
+            answerer(server.url, tmp_path, enc).standalone("And them?", [Turn("user", "Federations?")])
+    assert isinstance(info.value.__cause__, openai.APIStatusError)
+
+
+def test_server_error_on_every_try_raises_llm_error_after_all_retries(tmp_path, enc):
+    with running_fake_openai(default=Status(500, retry_after_ms="1")) as server:
+        with pytest.raises(LLMError, match=r"HTTP 500.*OPENAI_BASE_URL") as info:
+            list(answerer(server.url, tmp_path, enc, llm_max_retries=2).stream(QUESTION, PASSAGES))
+    assert len(server.completions) == 3
+    assert isinstance(info.value.__cause__, openai.InternalServerError)
+
+
+def test_rate_limit_then_success_is_retried_and_answers(tmp_path, enc):
+    with running_fake_openai([Status(429, retry_after="0")]) as server:
+        text = "".join(answerer(server.url, tmp_path, enc, llm_max_retries=1).stream(QUESTION, PASSAGES))
+    assert text.endswith("[1].")
+    assert len(server.completions) == 2
+
+
+def test_server_slower_than_the_timeout_raises_llm_error_quickly(tmp_path, enc):
+    with running_fake_openai(default=Delay(10)) as server:
+        a = answerer(server.url, tmp_path, enc, llm_timeout_s=0.5)
+        start = time.monotonic()
+        with pytest.raises(LLMError, match="timed out") as info:
+            list(a.stream(QUESTION, PASSAGES))
+    assert time.monotonic() - start < 3
+    assert isinstance(info.value.__cause__, openai.APITimeoutError)
+
+
+def test_connection_refused_raises_llm_error_naming_the_url(tmp_path, enc):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(LLMError, match="could not be reached.*OPENAI_BASE_URL") as info:
+        list(answerer(url, tmp_path, enc).stream(QUESTION, PASSAGES))
+    assert url in str(info.value)
+    assert isinstance(info.value.__cause__, openai.APIConnectionError)
+
+
+def test_garbage_bytes_from_the_server_raise_llm_error(tmp_path, enc):
+    with running_fake_openai([Garbage()]) as server:
+        with pytest.raises(LLMError) as info:
+            list(answerer(server.url, tmp_path, enc).stream(QUESTION, PASSAGES))
+    assert info.value.__cause__ is not None
+
+
+@pytest.mark.parametrize(
+    "step, message",
+    [
+        (Empty(), "empty"),
+        (Reply("### 123 !!! ... 42"), "not prose"),
+        (Reply("\x00\x01\x02\x03 garbage \x04\x05\x06"), "binary"),
+        (Reply("Federations share staff and back offices."), "no \\[n\\] citation markers"),
+    ],
+)
+def test_unusable_output_raises_llm_error_after_the_stream_ends(tmp_path, enc, step, message):
+    with running_fake_openai([step]) as server:
+        with pytest.raises(LLMError, match=message):
+            list(answerer(server.url, tmp_path, enc).stream(QUESTION, PASSAGES))
+
+
+def test_not_covered_reply_without_markers_is_accepted(tmp_path, enc):
+    reply = f"{NOT_COVERED}. They cover how federations are formed and governed."
+    with running_fake_openai([Reply(reply)]) as server:
+        assert "".join(answerer(server.url, tmp_path, enc).stream("What dose of aspirin?", PASSAGES)) == reply
+
+
+def test_connection_dropped_mid_stream_raises_llm_error_after_partial_pieces(tmp_path, enc):
+    pieces: list[str] = []
+    with running_fake_openai([Cut(ANSWER)]) as server:
+        with pytest.raises(LLMError, match="middle of its answer"):
+            for piece in answerer(server.url, tmp_path, enc).stream(QUESTION, PASSAGES):
+                pieces.append(piece)
+    assert pieces and "".join(pieces) != ANSWER
+
+
+def test_context_fitting_drops_the_lowest_ranked_passages_and_keeps_numbering(tmp_path, enc):
+    topics = ["governance", "workforce", "premises", "finance", "quality"]
+    many = [passage(i, " ".join([f"Federation {topics[i - 1]} detail number {k}." for k in range(25)])) for i in range(1, 6)]
+    with running_fake_openai() as server:
+        list(answerer(server.url, tmp_path, enc, llm_context_tokens=100_000).stream(QUESTION, many))
+        full = server.completions[0].messages
+        total = sum(len(enc.encode(m["content"])) for m in full)
+        size = len(enc.encode(format_passage(5, many[4])))
+        budget = total - int(1.5 * size)  # room for three of the five
+        list(answerer(server.url, tmp_path, enc, llm_context_tokens=budget).stream(QUESTION, many))
+        fitted = server.completions[1].messages
+    prompt = fitted[-1]["content"]
+    assert all(f'<passage n="{n}">' in full[-1]["content"] for n in range(1, 6))
+    assert [n for n in range(1, 6) if f'<passage n="{n}">' in prompt] == [1, 2, 3]
+    assert "Federation finance" not in prompt and "Federation quality" not in prompt
+    assert sum(len(enc.encode(m["content"])) for m in fitted) <= budget
+
+
+def test_context_too_small_for_one_passage_truncates_it_or_raises_config_error(tmp_path, enc):
+    big = [passage(1, "Federations work at scale. " * 400)]
+    a = answerer("http://127.0.0.1:9/v1", tmp_path, enc, llm_context_tokens=1500)
+    messages, kept = a.build_messages(QUESTION, big)
+    assert kept == 1 and a._tokens(messages) <= 1500 and '<passage n="1">' in messages[-1].content
+    with pytest.raises(ConfigError, match="ASSISTANT_LLM_CONTEXT_TOKENS"):
+        answerer("http://127.0.0.1:9/v1", tmp_path, enc, llm_context_tokens=300).build_messages(QUESTION, big)
+
+
+def test_missing_api_key_is_a_config_error(tmp_path, enc):
+    s = Settings(_env_file=None, openai_base_url="http://127.0.0.1:9/v1", tiktoken_cache_dir=tmp_path / "tk")
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        OpenAIAnswerer(s, PROMPTS, enc)
+
+
+def test_fake_server_lists_models_to_the_real_openai_client():
+    with running_fake_openai() as server:
+        client = openai.OpenAI(api_key="x", base_url=server.url, max_retries=0, timeout=5)
+        assert [m.id for m in client.models.list()] == ["gpt-4o-mini"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n", "1234 5678 [1]", "\ufffd\ufffd\ufffd\ufffd ok [1]", "A plain sentence without markers."],
+)
+def test_check_output_rejects_unusable_text(text):
+    with pytest.raises(LLMError):
+        check_output(text)
+
+
+def test_check_output_accepts_cited_prose_and_not_covered_replies():
+    check_output("Federations share staff [1]. Governance varies [2][3].")
+    check_output(f"{NOT_COVERED}: the passages are about federation governance.")
