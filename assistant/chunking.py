@@ -21,8 +21,9 @@ def chunk_id(doc_id: str, section: str, text: str) -> str:
 class Chunker:
     """Packs cleaned blocks into chunks of at most `size` tokens, never across a heading."""
 
-    def __init__(self, count_tokens: Callable[[str], int], size: int = 180, overlap: int = 40) -> None:
+    def __init__(self, count_tokens: Callable[[str], int], size: int = 180, overlap: int = 40, min_tokens: int = 60) -> None:
         self._count = count_tokens
+        self._min = min_tokens
         self._size = size
         self._overlap = min(overlap, size // 2)
         # LangChain's splitter cuts paragraphs that are longer than a chunk, at sentence bounds first.
@@ -78,6 +79,16 @@ class Chunker:
         for block in blocks:
             block_key = (block.section, block.case_study)
             for piece in self._pieces(block):
+                if block_key != key and buf and block.case_study == (key or ("", ""))[1] and \
+                        self._count("\n".join(buf)) < self._min and \
+                        self._count("\n".join([*buf, piece])) + 8 <= self._size:
+                    # A tiny section (a table row, a one-line box) is too thin to retrieve on its
+                    # own: it joins the next one, and both headings stay inline in the text.
+                    if key and key[0] and not buf[0].startswith(key[0] + ":"):
+                        buf[0] = f"{key[0]}: {buf[0]}"
+                    key = block_key
+                    buf.append(f"{block.section}: {piece}" if block.section else piece)
+                    continue
                 if block_key != key:
                     flush()
                     key, page = block_key, block.page

@@ -165,7 +165,7 @@ def _flag_at(sentence: str) -> int:
 def verify(
     text: str, passages: Sequence[Passage], threshold: float = DEFAULT_THRESHOLD
 ) -> tuple[str, tuple[Citation, ...], float]:
-    """Check every [n] marker: drop markers pointing to no passage, score each cited sentence against its passage, return (cleaned text, citations renumbered 1..m in order of first use with per-citation supported flag, support score and the best supporting quote from the passage, grounded score)."""
+    """Check every [n] marker; return (cleaned text, citations renumbered 1..m by first use, grounded score)."""
     count = len(passages)
     renumber: dict[int, int] = {}
     for m in MARKER.finditer(text):

@@ -136,5 +136,71 @@ def status() -> None:
         _fail(exc)
 
 
+@app.command("eval")
+def eval_(
+    dataset: Path = typer.Option(..., "--dataset", help="JSON-lines evaluation dataset."),
+    out: Path = typer.Option(..., "--out", help="Directory for results.jsonl, summary.json, report.md and plots."),
+    answerer: str = typer.Option("offline", help="offline or llm."),
+    k: int = typer.Option(5, "-k", help="Passages to retrieve."),
+    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also run the naive RAG and BM25 arms."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 when our system misses a threshold."),
+) -> None:
+    """Evaluate retrieval, citations and refusals on a dataset, against baselines; write a report."""
+    from .evaluation import run_evaluation
+    from .settings import Settings
+
+    if answerer not in ("offline", "llm"):
+        raise typer.BadParameter("--answerer must be offline or llm")
+    try:
+        with typer.progressbar(length=100, label="Evaluating", file=sys.stderr) as bar:
+            state = {"arm": "", "shown": 0}
+
+            def progress(arm: str, done: int, total: int) -> None:
+                if arm != state["arm"]:
+                    state.update(arm=arm, shown=0)
+                    bar.label = f"Evaluating {arm}"
+                    bar.pos = 0
+                target = int(100 * done / total)
+                bar.update(max(0, target - state["shown"]))
+                state["shown"] = target
+
+            summary = run_evaluation(Settings(), dataset, out, answerer, k, baselines, progress)
+    except AssistantError as exc:
+        _fail(exc)
+    labels = summary["labels"]
+    names = list(summary["arms"])
+    keys = ("hit@1", "hit@5", "mrr", "ndcg@5", "citation_precision", "evidence_recall", "refusal_accuracy",
+            "false_refusal_rate")
+    typer.echo(f"{'metric':<22}" + "".join(f"{labels[a][:26]:>28}" for a in names))
+    for key in keys:
+        vals = [summary["arms"][a].get(key) for a in names]
+        typer.echo(f"{key:<22}" + "".join(f"{'n/a' if v is None else f'{v:.3f}':>28}" for v in vals))
+    typer.echo(f"\n{summary['questions']} questions in {summary['elapsed_s']:.1f} s; report: {out / 'report.md'}")
+    if check:
+        if summary["check"]["passed"]:
+            typer.secho("Check passed: every threshold met.", fg=typer.colors.GREEN)
+        else:
+            for line in summary["check"]["failed"]:
+                typer.secho(f"Check failed: {line}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Address to listen on (default 127.0.0.1, this computer only)."),
+    port: Optional[int] = typer.Option(None, help="Port to listen on (default 7860)."),
+) -> None:
+    """Serve the chat in the browser (indexes the reports first if there is no index yet)."""
+    from .settings import Settings
+
+    try:
+        from ui.app import serve as serve_ui
+
+        overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+        serve_ui(Settings(**overrides))
+    except AssistantError as exc:
+        _fail(exc)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

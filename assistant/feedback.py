@@ -76,6 +76,19 @@ class FeedbackStore:
         except (sqlite3.Error, OSError) as exc:
             raise self._fail("saved", exc) from exc
 
+    def set_comment(self, feedback_id: int, comment: str) -> None:
+        """Replace the comment of stored feedback (a thumb given first, the comment typed after)."""
+        comment = (comment or "").strip()
+        if len(comment) > MAX_COMMENT_CHARS:
+            raise InputError(f"Your comment is {len(comment)} characters long; the maximum is {MAX_COMMENT_CHARS}.")
+        try:
+            with closing(self._connect()) as con, con:
+                cur = con.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, int(feedback_id)))
+        except (sqlite3.Error, OSError) as exc:
+            raise self._fail("saved", exc) from exc
+        if cur.rowcount != 1:
+            raise StoreError(f"Feedback #{feedback_id} was not found in {self.path}; send it again.")
+
     def all(self) -> list[dict]:
         """Every stored piece of feedback, oldest first, as dicts keyed by column name."""
         if not self.path.exists():

@@ -80,9 +80,13 @@ class OpenAIAnswerer:
 
     # -- prompt building -------------------------------------------------------------------
 
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of `text`; special-token strings in passages or questions count as plain text."""
+        return self.encoding.encode(text, disallowed_special=())
+
     def _tokens(self, messages: Sequence[BaseMessage]) -> int:
         """Tokens the messages take in the model's context (content plus a per-message overhead)."""
-        return sum(len(self.encoding.encode(str(m.content))) + MESSAGE_OVERHEAD for m in messages) + 3
+        return sum(len(self._encode(str(m.content))) + MESSAGE_OVERHEAD for m in messages) + 3
 
     def _history(self, history: Sequence[Turn]) -> list[BaseMessage]:
         out: list[BaseMessage] = []
@@ -120,7 +124,7 @@ class OpenAIAnswerer:
             used = 0
             for i in range(len(passages)):
                 # Each passage's cost is measured in place, separator included.
-                cost = len(self.encoding.encode(format_passages(passages[: i + 1]))) - used
+                cost = len(self._encode(format_passages(passages[: i + 1]))) - used
                 if cost > room:
                     break
                 kept, used, room = i + 1, used + cost, room - cost
@@ -129,14 +133,14 @@ class OpenAIAnswerer:
             turns.pop(0)
         if passages and not kept:
             first = passages[0]
-            overhead = len(self.encoding.encode(format_passages([replace(first, chunk=replace(first.chunk, text=""))])))
+            overhead = len(self._encode(format_passages([replace(first, chunk=replace(first.chunk, text=""))])))
             allowance = budget - base - overhead - 4  # the ellipsis, and re-tokenising at the cut
             if allowance < MIN_PASSAGE_TOKENS:
                 raise ConfigError(
                     f"llm_context_tokens={budget} cannot hold the system prompt, the question and one passage "
                     f"(needs about {base + overhead + MIN_PASSAGE_TOKENS}); raise ASSISTANT_LLM_CONTEXT_TOKENS."
                 )
-            text = self.encoding.decode(self.encoding.encode(first.chunk.text)[:allowance])
+            text = self.encoding.decode(self._encode(first.chunk.text)[:allowance])
             return [*head, prompt([replace(first, chunk=replace(first.chunk, text=text + " …"))])], 1
         return [*head, prompt(passages[:kept])], kept
 

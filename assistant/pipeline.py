@@ -34,10 +34,13 @@ class Assistant:
         self._offline = offline
         self._llm_factory = llm_factory
         self._llm: Answerer | None = None
-        self.retriever = HybridRetriever(records, store, embeddings, settings.candidates, settings.rrf_k)
-        chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens, settings.chunk_overlap)
+        self.retriever = HybridRetriever(records, store, embeddings, settings.candidates, settings.rrf_k,
+                                         settings.fusion, settings.fusion_alpha, settings.doc_weight,
+                                         settings.window_weight)
+        chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens,
+                          settings.chunk_overlap, settings.chunk_min_tokens)
         self.indexer = Indexer(store, records, embeddings, embedding_name(embeddings), chunker,
-                               f"{settings.chunk_tokens}/{settings.chunk_overlap}")
+                               f"{settings.chunk_tokens}/{settings.chunk_overlap}/{settings.chunk_min_tokens}")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":

@@ -51,7 +51,7 @@ class PromptLibrary:
         """The placeholder names the template `name` expects."""
         return set(self.template(name).get_identifiers())
 
-    def render(self, name: str, **values: str) -> str:
+    def render(self, name: str, /, **values: str) -> str:
         """The template `name` with every placeholder filled; ConfigError on a missing or unknown variable."""
         template = self.template(name)
         expected = set(template.get_identifiers())

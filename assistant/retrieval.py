@@ -37,6 +37,7 @@ ABBREVIATIONS = {
     "GP": "general practice",
     "SCF": "strategic commissioning framework",
     "A&E": "accident and emergency",
+    "IT": "information technology",
 }
 
 STOPWORDS = frozenset(
@@ -47,17 +48,44 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+_SUFFIXES = ("isations", "izations", "isation", "ization", "ations", "ation", "ating", "ated", "ates", "ate",
+             "ments", "ment", "ances", "ance", "ences", "ence", "ings", "ing", "ness", "ers", "er", "ed", "ly")
+
+# Everyday words people use for what the reports say in their own terms (applied to queries only).
+SYNONYMS = {
+    "big": "scale size population", "bigger": "scale size population", "size": "scale population",
+    "governed": "governance board accountable", "run": "governance management", "legal": "status form company",
+    "staff": "workforce employ", "employ": "staff workforce", "money": "funding finance investment",
+    "pay": "payment funding incentive", "paid": "payment funding", "doctor": "gp", "hospital": "secondary acute",
+    "admin": "administrative", "tech": "technology digital", "merge": "merger partnership",
+    "join": "collaboration federation", "together": "collaboration", "IT": "technology systems",
+}
+
+
 def stem(word: str) -> str:
-    """A light suffix stripper, enough to match federation/federations and practice/practices."""
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("s", "")):
-        if word.endswith(suffix) and len(word) > len(suffix) + 2 and not word.endswith("ss"):
-            return word[: -len(suffix)] + keep
+    """A small suffix stripper, so federation/federated/federate and governance/governed meet."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1] if not word.endswith("ies") else word[:-3] + "y"
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
     return word
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed content words."""
-    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    """Lower-cased, stemmed content words (single letters dropped)."""
+    return [stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
+
+
+def query_terms(text: str) -> list[str]:
+    """Query tokens plus domain synonyms, for BM25."""
+    synonyms = {stem(k.lower()): tokenize(v) for k, v in SYNONYMS.items()}
+    tokens = tokenize(text)
+    extra = [syn for t in tokens for syn in synonyms.get(t, ()) if syn not in tokens]
+    return tokens + list(dict.fromkeys(extra))
 
 
 def expand_query(query: str) -> str:
@@ -83,18 +111,24 @@ class Retrieval:
 
 
 class HybridRetriever:
-    """Fuses BM25 and vector rankings; the BM25 index is rebuilt only when the record changes."""
+    """Fuses BM25 and vector scores (convex, or reciprocal rank); the BM25 index is rebuilt only when the record changes."""
 
-    def __init__(self, records: Records, store: VectorStore, embeddings: Embeddings,
-                 candidates: int = 30, rrf_k: int = 60, vector_weight: float = 1.0, bm25_weight: float = 1.0) -> None:
+    def __init__(self, records: Records, store: VectorStore, embeddings: Embeddings, candidates: int = 30,
+                 rrf_k: int = 60, fusion: str = "convex", alpha: float = 0.4, doc_weight: float = 0.0,
+                 window_weight: float = 0.5) -> None:
         self._records, self._store, self._emb = records, store, embeddings
         self._candidates, self._rrf_k = candidates, rrf_k
-        self._wv, self._wb = vector_weight, bm25_weight
+        self.fusion, self.alpha, self.doc_weight, self.window_weight = fusion, alpha, doc_weight, window_weight
+        self._windows: bm25s.BM25 | None = None
+        self._owners = np.zeros(0, dtype=np.int64)
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._chunks: list[Chunk] = []
         self._by_id: dict[str, int] = {}
         self._bm25: bm25s.BM25 | None = None
+        self._doc_terms: dict[str, dict[str, float]] = {}
+        self._doc_index: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._doc_ids: list[str] = []
 
     def _ensure_index(self) -> None:
         generation = self._records.get_meta("generation")
@@ -106,9 +140,20 @@ class HybridRetriever:
             if generation == self._generation:
                 return
             chunks = self._records.chunks()
-            bm25 = bm25s.BM25()
+            bm25, windows = bm25s.BM25(), bm25s.BM25()
+            owners: list[int] = []
             if chunks:
                 bm25.index([tokenize(c.index_text()) or ["_"] for c in chunks], show_progress=False)
+                texts = []
+                for i, chunk in enumerate(chunks):
+                    for window in sentence_windows(chunk):
+                        owners.append(i)
+                        texts.append(tokenize(window) or ["_"])
+                windows.index(texts, show_progress=False)
+            self._windows, self._owners = windows, np.array(owners, dtype=np.int64)
+            self._doc_terms = _document_terms(self._records.documents())
+            self._doc_ids = sorted({c.doc_id for c in chunks})
+            self._doc_index = np.array([self._doc_ids.index(c.doc_id) for c in chunks], dtype=np.int64)
             self._chunks, self._bm25 = chunks, bm25
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
             self._generation = generation
@@ -118,6 +163,13 @@ class HybridRetriever:
         self._ensure_index()
         return self._chunks
 
+    def _doc_prior(self, tokens: list[str]) -> np.ndarray:
+        """Per chunk, how strongly the question names its document (a year, 'slides', 'London', a title word)."""
+        scores = np.array([sum(self._doc_terms.get(d, {}).get(t, 0.0) for t in set(tokens)) for d in self._doc_ids])
+        if not len(scores) or scores.max() <= 0:
+            return np.zeros(len(self._chunks))
+        return (scores / scores.max())[self._doc_index]
+
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
         """The `k` best passages for `question`, best first, with fused scores."""
         self._ensure_index()
@@ -126,20 +178,67 @@ class HybridRetriever:
             return Retrieval((), 0.0, 0.0, query)
         n = min(self._candidates, len(self._chunks))
         # Vectors: ask for extra so stale vectors from an interrupted ingest can be filtered out.
-        vector_hits = [(self._by_id[i], s) for i, s in self._store.query(self._emb.embed_query(query), n + 10) if i in self._by_id][:n]
-        tokens = tokenize(query)
-        bm25_scores = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
-        bm25_order = [int(i) for i in np.argsort(-bm25_scores, kind="stable")[:n] if bm25_scores[i] > 0]
-        fused: dict[int, float] = {}
-        for rank, (idx, _) in enumerate(vector_hits):
-            fused[idx] = fused.get(idx, 0.0) + self._wv / (self._rrf_k + rank + 1)
-        for rank, idx in enumerate(bm25_order):
-            fused[idx] = fused.get(idx, 0.0) + self._wb / (self._rrf_k + rank + 1)
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], self._chunks[kv[0]].chunk_id))[:k]
-        passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=s) for r, (i, s) in enumerate(ranked))
+        vector_hits = [(self._by_id[i], s) for i, s in self._store.query(self._emb.embed_query(query), n + 10)
+                       if i in self._by_id][:n]
+        tokens = query_terms(query)
+        bm25 = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
+        if tokens and self.window_weight:
+            # A question usually paraphrases one or two sentences: the best-matching sentence window
+            # of a chunk is a sharper lexical signal than the whole chunk.
+            best = np.zeros(len(self._chunks))
+            np.maximum.at(best, self._owners, self._windows.get_scores(tokens))
+            bm25 = (1 - self.window_weight) * _unit(bm25) + self.window_weight * _unit(best)
+        if self.fusion == "rrf":
+            fused = np.zeros(len(self._chunks))
+            for rank, (idx, _) in enumerate(vector_hits):
+                fused[idx] += 1.0 / (self._rrf_k + rank + 1)
+            for rank, idx in enumerate(np.argsort(-bm25, kind="stable")[:n]):
+                if bm25[idx] > 0:
+                    fused[idx] += 1.0 / (self._rrf_k + rank + 1)
+        else:
+            # Convex fusion of normalised scores keeps a strong single-signal match near the top,
+            # which reciprocal-rank fusion dilutes (measured on the golden set: see evals/README.md).
+            vec = np.zeros(len(self._chunks))
+            if vector_hits:
+                sims = np.array([s for _, s in vector_hits])
+                lo, hi = sims.min(), sims.max()
+                vec[[i for i, _ in vector_hits]] = (sims - lo) / (hi - lo) if hi > lo else 1.0
+            lex = _unit(bm25)
+            fused = self.alpha * vec + (1 - self.alpha) * lex
+        if self.doc_weight:
+            fused = fused + self.doc_weight * self._doc_prior(tokens) * (fused > 0)
+        order = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if fused[i] > 0]
+        passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=float(fused[i])) for r, i in enumerate(order))
         top_sim = max((s for _, s in vector_hits), default=0.0)
-        top_bm25 = float(bm25_scores.max()) if len(bm25_scores) else 0.0
+        top_bm25 = float(bm25.max()) if len(bm25) else 0.0
         return Retrieval(passages, top_sim, top_bm25, query)
+
+
+def _unit(scores: np.ndarray) -> np.ndarray:
+    """Scores divided by their maximum (all zeros stay zeros)."""
+    top = scores.max() if len(scores) else 0.0
+    return scores / top if top > 0 else scores
+
+
+def sentence_windows(chunk: Chunk, size: int = 3, step: int = 2) -> list[str]:
+    """Overlapping windows of sentences of a chunk, each with the chunk's heading."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", chunk.text) if s.strip()] or [chunk.text]
+    head = f"{chunk.section} {chunk.case_study}".strip()
+    return [f"{head} {' '.join(sentences[i : i + size])}" for i in range(0, max(1, len(sentences) - 1), step)]
+
+
+def _document_terms(documents: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """For each document, the words of its title, publisher, year and kind, weighted by how few documents share them."""
+    bags = {
+        doc_id: set(tokenize(" ".join(str(d["meta"].get(f) or "") for f in ("title", "publisher", "year", "kind"))))
+        for doc_id, d in documents.items()
+    }
+    n = len(bags)
+    df: dict[str, int] = {}
+    for bag in bags.values():
+        for t in bag:
+            df[t] = df.get(t, 0) + 1
+    return {doc_id: {t: np.log((n + 1) / df[t]) for t in bag if df[t] < n} for doc_id, bag in bags.items()}
 
 
 class PassageRetriever(BaseRetriever):

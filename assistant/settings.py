@@ -31,16 +31,21 @@ class Settings(BaseSettings):
     # Embeddings: the packaged int8 MiniLM by default; "openai:<model>" uses the OpenAI API.
     embedding_model: str = "minilm-int8"
     embedding_threads: int = 0  # 0 lets onnxruntime choose
-    embedding_batch: int = 32
+    embedding_batch: int = 16
 
     # Chunking, measured in cl100k_base tokens; MiniLM reads at most 256 word pieces.
     chunk_tokens: int = 180
     chunk_overlap: int = 40
+    chunk_min_tokens: int = 60  # smaller sections (table rows, one-line boxes) join the next one
 
     # Retrieval.
     top_k: int = 5
-    candidates: int = 30
+    candidates: int = 60
     rrf_k: int = 60
+    fusion: Literal["convex", "rrf"] = "convex"
+    fusion_alpha: float = 0.3  # weight of the vector score in convex fusion
+    window_weight: float = 0.5  # share of the lexical score taken from the best sentence window of a chunk
+    doc_weight: float = 0.0  # boost for chunks of a document the question names (year, 'slides', title words)
     # Below this cosine similarity of the best passage, the reports are taken not to cover the question.
     min_similarity: float = 0.35
 

@@ -7,8 +7,8 @@ from assistant.tokens import count_tokens_factory
 META = DocumentMeta(doc_id="d", filename="d.txt", title="T", year=2013)
 
 
-def _chunker(tmp_path, size=60, overlap=15):
-    return Chunker(count_tokens_factory(tmp_path / "tk"), size, overlap)
+def _chunker(tmp_path, size=60, overlap=15, min_tokens=0):
+    return Chunker(count_tokens_factory(tmp_path / "tk"), size, overlap, min_tokens)
 
 
 def test_chunks_never_exceed_the_token_budget(tmp_path):
@@ -48,3 +48,11 @@ def test_index_text_carries_title_heading_and_case_study(tmp_path):
     blocks = [Block("It became a company limited by guarantee.", section="Appendix", case_study="Suffolk GP Federation")]
     chunk = _chunker(tmp_path).chunk(META, blocks)[0]
     assert "Case study: Suffolk GP Federation" in chunk.index_text() and "Appendix" in chunk.index_text()
+
+
+def test_tiny_sections_like_table_rows_join_the_next_with_their_headings_inline(tmp_path):
+    blocks = [Block("Partnership of 40 GPs.", section="Legal status"), Block("Executive board.", section="Governance"),
+              Block("A long paragraph about scope. " * 3, section="Scope")]
+    chunks = _chunker(tmp_path, size=120, min_tokens=30).chunk(META, blocks)
+    assert len(chunks) == 1
+    assert "Legal status: Partnership of 40 GPs." in chunks[0].text and "Governance: Executive board." in chunks[0].text

@@ -238,3 +238,9 @@ def test_check_output_rejects_unusable_text(text):
 def test_check_output_accepts_cited_prose_and_not_covered_replies():
     check_output("Federations share staff [1]. Governance varies [2][3].")
     check_output(f"{NOT_COVERED}: the passages are about federation governance.")
+
+
+def test_special_token_text_in_question_or_passage_is_counted_as_plain_text(tmp_path, enc):
+    a = answerer("http://127.0.0.1:9/v1", tmp_path, enc)
+    messages, kept = a.build_messages("What is <|endoftext|>?", [passage(1, "Text <|endoftext|> here.")])
+    assert kept == 1 and "<|endoftext|>" in messages[-1].content

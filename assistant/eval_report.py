@@ -1,0 +1,189 @@
+"""The evaluation report: report.md with side-by-side tables, breakdowns, the worst questions and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+# (summary key, label in the tables); latency and judged metrics are shown separately.
+TABLE_METRICS = (
+    ("hit@1", "Hit@1"), ("hit@3", "Hit@3"), ("hit@5", "Hit@5"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5"),
+    ("citation_precision", "Citation precision"), ("evidence_recall", "Evidence recall"),
+    ("refusal_accuracy", "Refusal accuracy (out of scope)"), ("false_refusal_rate", "False-refusal rate (answerable)"),
+    ("faithfulness", "Faithfulness (LLM judge)"), ("answer_correctness", "Answer correctness (LLM judge)"),
+)
+BREAKDOWN_METRICS = (("questions", "n"), ("hit@1", "Hit@1"), ("hit@5", "Hit@5"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5"),
+                     ("citation_precision", "Cit. prec."), ("evidence_recall", "Ev. recall"),
+                     ("refusal_accuracy", "Refusal acc."), ("false_refusal_rate", "False ref."))
+CHART_METRICS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "citation_precision", "evidence_recall")
+PLOTS = {"comparison": "comparison.png", "by_kind": "by_kind.png", "latency": "latency.png", "ranks": "ranks.png"}
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A metric for a table: `digits` decimals, integers as they are, n/a for None."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
+
+
+def comparison_table(summary: dict[str, Any]) -> list[str]:
+    """Our system and the baselines side by side, one metric per row."""
+    arms = summary["arms"]
+    labels = summary["labels"]
+    rows = [[label] + [fmt(arms[a].get(key)) for a in arms] for key, label in TABLE_METRICS]
+    for stage in ("retrieve", "answer", "total"):
+        for p in ("p50", "p95"):
+            rows.append([f"Latency {stage} {p} (ms)"]
+                        + [fmt(arms[a]["latency_ms"][stage][p], 1) for a in arms])
+    return _table(["Metric"] + [labels[a] for a in arms], rows)
+
+
+def breakdown_table(metrics_by_value: dict[str, dict[str, Any]], field: str) -> list[str]:
+    """One row per value of a field (kind, persona, topic) with the main metrics."""
+    rows = [[value] + [fmt(m.get(key)) for key, _ in BREAKDOWN_METRICS] for value, m in metrics_by_value.items()]
+    return _table([field.capitalize()] + [label for _, label in BREAKDOWN_METRICS], rows)
+
+
+def worst_table(items: list[dict[str, Any]]) -> list[str]:
+    """The worst questions with their first relevant rank and refusal outcome."""
+    rows = []
+    for w in items:
+        question = w["question"] if len(w["question"]) <= 90 else w["question"][:89] + "…"
+        rows.append([w["id"], w["kind"], w["topic"], question, fmt(w["rank"]) if w["rank"] else "–",
+                     fmt(w["rr"]), "yes" if w["refused"] else "no", "WRONG" if w["wrong_refusal"] else "ok",
+                     fmt(w["evidence_cited"])])
+    return _table(["Id", "Kind", "Topic", "Question", "Rank", "RR", "Refused", "Refusal", "Evidence cited"], rows)
+
+
+def _plots(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]], out_dir: Path) -> None:
+    """Write the PNG charts (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    arms, labels = summary["arms"], summary["labels"]
+    names = list(arms)
+    width = 0.8 / max(1, len(names))
+
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    x = np.arange(len(CHART_METRICS))
+    for i, arm in enumerate(names):
+        vals = [arms[arm].get(m) or 0.0 for m in CHART_METRICS]
+        ax.bar(x + (i - (len(names) - 1) / 2) * width, vals, width, label=labels[arm])
+    ax.set_xticks(x, CHART_METRICS)
+    ax.set_ylim(0, 1.2)
+    ax.set_title("Our system vs baselines")
+    ax.legend(loc="upper center", ncol=len(names), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / PLOTS["comparison"], dpi=110)
+    plt.close(fig)
+
+    kinds = list(arms[names[0]]["by_kind"])
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(kinds))
+    for i, arm in enumerate(names):
+        vals = [arms[arm]["by_kind"].get(kd, {}).get("hit@5") or 0.0 for kd in kinds]
+        ax.bar(x + (i - (len(names) - 1) / 2) * width, vals, width, label=labels[arm])
+    ax.set_xticks(x, kinds)
+    ax.set_ylim(0, 1.2)
+    ax.set_title("Hit@5 by question kind (out_of_scope has no evidence)")
+    ax.legend(loc="upper center", ncol=len(names), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / PLOTS["by_kind"], dpi=110)
+    plt.close(fig)
+
+    stages = ("retrieve", "answer", "total")
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(stages) * 2)
+    for i, arm in enumerate(names):
+        lat = arms[arm]["latency_ms"]
+        vals = [lat[s][p] or 0.0 for s in stages for p in ("p50", "p95")]
+        ax.bar(x + (i - (len(names) - 1) / 2) * width, vals, width, label=labels[arm])
+    ax.set_xticks(x, [f"{s} {p}" for s in stages for p in ("p50", "p95")])
+    ax.set_ylabel("ms")
+    ax.set_title("Latency per stage")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / PLOTS["latency"], dpi=110)
+    plt.close(fig)
+
+    buckets = ["1", "2", "3", "4", "5", "miss"]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(buckets))
+    for i, arm in enumerate(names):
+        ranks = [r["rank"] for r in arm_records[arm] if r.get("rr") is not None]
+        counts = [sum(1 for r in ranks if r == int(b)) if b != "miss" else 0 for b in buckets[:-1]]
+        counts.append(sum(1 for r in ranks if r is None or r > 5))
+        ax.bar(x + (i - (len(names) - 1) / 2) * width, counts, width, label=labels[arm])
+    ax.set_xticks(x, buckets)
+    ax.set_xlabel("rank of the first passage holding the evidence")
+    ax.set_ylabel("questions")
+    ax.set_title("Where the evidence was retrieved")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / PLOTS["ranks"], dpi=110)
+    plt.close(fig)
+
+
+def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path:
+    """Write the plots and report.md into out_dir; return the report's path."""
+    out_dir = Path(out_dir)
+    _plots(summary, arm_records, out_dir)
+    system = summary["arms"]["system"]
+    check = summary["check"]
+    misses = [r for r in arm_records["system"] if r.get("rr") is not None and r.get("rank") is None]
+    lines = [
+        "# Federation Advisor evaluation",
+        "",
+        f"Dataset `{summary['dataset']}`: {summary['questions']} questions; answerer `{summary['answerer']}`; "
+        f"k = {summary['k']}; embeddings `{summary['embedding_model']}`; run {summary['created']} "
+        f"in {summary['elapsed_s']:.1f} s.",
+        "",
+        "## Our system vs baselines",
+        "",
+        "Baselines: the naive LangChain RAG (RecursiveCharacterTextSplitter 1000/200 over the raw texts, vector-only "
+        "top-k from Chroma, same embedding model) and BM25 alone over the same chunks; both answered by the offline "
+        "answerer and checked by the same citation verifier. Baselines never refuse, so their refusal accuracy is n/a.",
+        "",
+        *comparison_table(summary),
+        "",
+        f"![Our system vs baselines]({PLOTS['comparison']})",
+        "",
+        "## Check (our system)",
+        "",
+        "All thresholds met." if check["passed"] else "Failed: " + "; ".join(check["failed"]) + ".",
+        "",
+        *_table(["Metric", "Threshold", "Value"],
+                [[name, f"{t['op']} {t['value']:.2f}", fmt(system.get(name))] for name, t in summary["thresholds"].items()]),
+        "",
+        "## LLM-judged metrics",
+        "",
+        summary["judge"],
+        "",
+    ]
+    for field in ("kind", "persona", "topic"):
+        lines += [f"## Our system by {field}", "", *breakdown_table(system[f"by_{field}"], field), ""]
+        if field == "kind":
+            lines += [f"![Hit@5 by kind]({PLOTS['by_kind']})", ""]
+    lines += ["## The 10 worst questions (our system)", "",
+              "Ordered by reciprocal rank of the first evidence passage (a missed refusal counts 0), then wrong refusals.",
+              "", *worst_table(system["worst"]), "",
+              "## Retrieval misses (our system)", "",
+              "Answerable questions whose evidence is in none of the top-k passages:", "",
+              *_table(["Id", "Kind", "Question"], [[m["id"], m["kind"], m["question"]] for m in misses]), "",
+              "## Latency and ranks", "", f"![Latency per stage]({PLOTS['latency']})", "",
+              f"![Rank of the first relevant passage]({PLOTS['ranks']})", ""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

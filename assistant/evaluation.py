@@ -1,0 +1,233 @@
+"""The evaluation runner: answers a dataset with our system and the baselines, scores, judges and writes the results."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, InputError
+from .eval_metrics import breakdown, score_question, summarise, worst
+from .models import Answer, Turn
+from .settings import Settings
+
+# The CI gate for our system (`assistant eval --check`): metric -> (comparison, threshold).
+THRESHOLDS: dict[str, tuple[str, float]] = {
+    "hit@5": (">=", 0.90),
+    "mrr": (">=", 0.75),
+    "refusal_accuracy": (">=", 0.90),
+    "false_refusal_rate": ("<=", 0.05),
+    "citation_precision": (">=", 0.95),
+}
+REQUIRED_FIELDS = ("id", "question", "history", "answer", "evidence", "source", "kind", "persona", "topic")
+SYSTEM = "system"
+ARM_LABELS = {SYSTEM: "Federation Advisor (ours)", "naive_rag": "Naive LangChain RAG", "bm25": "BM25 only"}
+JUDGE_SKIPPED = ("LLM-judged faithfulness and answer correctness were skipped: they need `--answerer llm` "
+                 "and a configured LLM (OPENAI_API_KEY, and OPENAI_BASE_URL for a local server).")
+
+Progress = Callable[[str, int, int], None]
+
+
+def load_dataset(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSON-lines evaluation dataset; InputError naming the line when one is malformed."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read the dataset {path} ({exc}); pass an existing UTF-8 JSON-lines file.") from exc
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise InputError(f"{path}, line {n}: not valid JSON ({exc}).") from exc
+        missing = [f for f in REQUIRED_FIELDS if not isinstance(row, dict) or f not in row]
+        if missing:
+            raise InputError(f"{path}, line {n}: missing field(s) {', '.join(missing)}.")
+        if not isinstance(row["history"], list):
+            raise InputError(f"{path}, line {n}: history must be a list of {{role, content}} messages.")
+        rows.append(row)
+    if not rows:
+        raise InputError(f"The dataset {path} has no rows.")
+    return rows
+
+
+def history_of(row: dict[str, Any]) -> list[Turn]:
+    """The row's conversation as Turns."""
+    try:
+        return [Turn(str(m["role"]), str(m["content"])) for m in row["history"]]
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"Question {row.get('id')}: history messages need role and content ({exc}).") from exc
+
+
+def score_answer(row: dict[str, Any], answer: Answer) -> dict[str, Any]:
+    """One results.jsonl record: the answer's JSON, the row's labels and the per-question metrics."""
+    record = answer.to_json()
+    record.update({f: row.get(f) for f in ("id", "kind", "persona", "topic")})
+    # Headings count as passage text: the cleaner lifts slide lines and lead-ins into section titles.
+    cited = [(c.passage.chunk.index_text(), c.supported) for c in answer.citations]
+    record.update(score_question(row, [p.chunk.index_text() for p in answer.passages], cited, answer.refused))
+    return record
+
+
+class Judge:
+    """RAGAS-style LLM judge: faithfulness to the cited passages and correctness against the reference."""
+
+    def __init__(self, settings: Settings) -> None:
+        from langchain_openai import ChatOpenAI
+
+        from .prompts import PromptLibrary
+
+        if not settings.llm_configured:
+            raise ConfigError("The LLM judge needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server).")
+        self.prompts = PromptLibrary(settings.prompts_dir)
+        self.failures = 0
+        self._chat = ChatOpenAI(model=settings.model, api_key=settings.openai_api_key, base_url=settings.openai_base_url,
+                                timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries, temperature=0.0)
+
+    def _ask(self, prompt: str) -> dict[str, Any] | None:
+        """The judge's JSON reply, or None (counted as a failure) when it cannot be had or read."""
+        try:
+            reply = self._chat.invoke(prompt)
+            text = reply.content if isinstance(reply.content, str) else reply.text
+            match = re.search(r"\{.*\}", text, re.DOTALL)
+            data = json.loads(match.group(0)) if match else None
+            if isinstance(data, dict):
+                return data
+        except Exception:  # noqa: BLE001 - openai, httpx and JSON errors: the judge is best-effort per question
+            pass
+        self.failures += 1
+        return None
+
+    def faithfulness(self, answer: Answer) -> float | None:
+        """Share of the answer's claims that its cited passages support (None for refusals or no claims)."""
+        from .prompts import as_data, format_passages
+
+        if answer.refused or not answer.citations:
+            return None
+        passages = format_passages([c.passage for c in answer.citations])
+        data = self._ask(self.prompts.render("judge_faithfulness", passages=passages, question=as_data(answer.question),
+                                             answer=as_data(answer.text)))
+        claims = data.get("claims") if data else None
+        if not isinstance(claims, list) or not claims:
+            return None
+        return sum(1 for c in claims if isinstance(c, dict) and c.get("supported") is True) / len(claims)
+
+    def correctness(self, question: str, answer: Answer, reference: str) -> float | None:
+        """Agreement of the answer with the reference answer, 0 to 1."""
+        from .prompts import as_data
+
+        data = self._ask(self.prompts.render("judge_correctness", question=as_data(question),
+                                             reference=as_data(reference), answer=as_data(answer.text)))
+        try:
+            return min(1.0, max(0.0, float(data["score"]))) if data else None
+        except (KeyError, TypeError, ValueError):
+            self.failures += 1
+            return None
+
+
+def check_thresholds(metrics: dict[str, Any], thresholds: dict[str, tuple[str, float]] = THRESHOLDS) -> list[str]:
+    """The failed checks of one arm's metrics, each as a readable line; empty when all pass."""
+    failed = []
+    for name, (op, limit) in thresholds.items():
+        value = metrics.get(name)
+        ok = value is not None and (value >= limit if op == ">=" else value <= limit)
+        if not ok:
+            shown = "n/a" if value is None else f"{value:.3f}"
+            failed.append(f"{name} = {shown} (needs {op} {limit:.2f})")
+    return failed
+
+
+def _arm_summary(records: list[dict[str, Any]], refuses: bool) -> dict[str, Any]:
+    summary = summarise(records, refuses)
+    for field in ("kind", "persona", "topic"):
+        summary[f"by_{field}"] = breakdown(records, field, refuses)
+    summary["worst"] = worst(records, 10)
+    return summary
+
+
+def _write_jsonl(path: Path, records: Sequence[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def run_evaluation(settings: Settings, dataset: Path, out_dir: Path, answerer: str = "offline", k: int = 5,
+                   baselines: bool = True, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the dataset through our system (and the baselines), write results, summary and report; return the summary."""
+    from .embeddings import make_embeddings
+    from .eval_baselines import answer_with, build_baselines
+    from .eval_report import write_report
+    from .offline import OfflineAnswerer
+    from .pipeline import Assistant
+
+    if answerer not in ("offline", "llm"):
+        raise ConfigError(f"--answerer must be offline or llm, not {answerer!r}.")
+    if answerer == "llm" and not settings.llm_configured:
+        raise ConfigError("--answerer llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server); "
+                          "or use --answerer offline.")
+    rows = load_dataset(dataset)
+    settings = settings.model_copy(update={"log_questions": False})  # evaluation questions stay out of the log
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tick = progress or (lambda stage, done, total: None)
+
+    assistant = Assistant.from_settings(settings)
+    judge = Judge(settings) if answerer == "llm" else None
+    records = []
+    arm_started = time.perf_counter()
+    for i, row in enumerate(rows):
+        answer = assistant.ask(row["question"], history_of(row), k, answerer)
+        record = score_answer(row, answer)
+        if judge is not None:
+            record["faithfulness"] = judge.faithfulness(answer)
+            record["answer_correctness"] = judge.correctness(row["question"], answer, row["answer"])
+        records.append(record)
+        tick(SYSTEM, i + 1, len(rows))
+    _write_jsonl(out_dir / "results.jsonl", records)
+    arms = {SYSTEM: _arm_summary(records, refuses=True)}
+    arms[SYSTEM]["elapsed_s"] = round(time.perf_counter() - arm_started, 2)
+    arm_records = {SYSTEM: records}
+
+    if baselines:
+        offline = OfflineAnswerer()
+        arm_started = time.perf_counter()
+        for arm in build_baselines(settings, make_embeddings(settings)):
+            try:
+                recs = []
+                for i, row in enumerate(rows):
+                    recs.append(score_answer(row, answer_with(arm, row["question"], history_of(row), k, offline)))
+                    tick(arm.name, i + 1, len(rows))
+            finally:
+                arm.close()
+            _write_jsonl(out_dir / f"results_{arm.name}.jsonl", recs)
+            arms[arm.name] = _arm_summary(recs, refuses=False)
+            arms[arm.name]["elapsed_s"] = round(time.perf_counter() - arm_started, 2)  # the first includes the build
+            arm_started = time.perf_counter()
+            arm_records[arm.name] = recs
+
+    failed = check_thresholds(arms[SYSTEM])
+    summary = {
+        "dataset": str(dataset),
+        "questions": len(rows),
+        "answerer": assistant.answerer_name(answerer),
+        "k": k,
+        "embedding_model": settings.embedding_model,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "elapsed_s": round(time.perf_counter() - started, 2),
+        "labels": {name: ARM_LABELS.get(name, name) for name in arms},
+        "judge": ("judged by " + assistant.answerer_name("llm") + (f"; {judge.failures} judge call(s) failed"
+                                                                   if judge.failures else "")) if judge else JUDGE_SKIPPED,
+        "thresholds": {name: {"op": op, "value": v} for name, (op, v) in THRESHOLDS.items()},
+        "check": {"passed": not failed, "failed": failed},
+        "arms": arms,
+    }
+    write_report(summary, arm_records, out_dir)
+    summary["elapsed_s"] = round(time.perf_counter() - started, 2)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return summary

@@ -1,0 +1,190 @@
+"""Turn answers, sources, status and ingest reports into escaped Markdown/HTML: user and document text is never markup."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+
+from assistant.citations import MARKER, UNVERIFIED
+
+# Characters that Markdown or HTML could read as syntax anywhere, and line starts that make blocks
+# (headings, lists, quotes, rules); written as character references, which Markdown shows literally.
+_INLINE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;",
+           "]": "&#93;", "\\": "&#92;", "|": "&#124;", "~": "&#126;", "$": "&#36;"}
+_INLINE_RE = re.compile("[" + re.escape("".join(_INLINE)) + "]")
+_LINE_START = re.compile(r"^([ \t]*)([#=+-]|\d+(?=[.)]))", re.MULTILINE)
+
+
+def md_text(text: str) -> str:
+    """Text for a Markdown component that displays literally (no Markdown, no HTML)."""
+    out = _INLINE_RE.sub(lambda m: _INLINE[m.group()], text or "")
+    return _LINE_START.sub(lambda m: m.group(1) + "".join(f"&#{ord(c)};" for c in m.group(2)), out)
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value for an HTML component."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _numbers(group: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", group)]
+
+
+def answer_markdown(answer: dict, index: int) -> str:
+    """An answer (Answer.to_json()) for the chat: escaped text, [n] linked to its source, notices above."""
+    supported = {c["n"]: c["supported"] for c in answer.get("citations", [])}
+    parts: list[str] = []
+    for notice in answer.get("notices", []):
+        parts.append(f"⚠ <strong>Note:</strong> {md_text(notice)}\n\n")
+    text = answer.get("answer", "")
+    pos = 0
+    body: list[str] = []
+    for m in MARKER.finditer(text):
+        body.append(_plain(text[pos : m.start()]))
+        links = []
+        for n in _numbers(m.group(1)):
+            if n in supported:
+                flag = "" if supported[n] else " ⚠"
+                title = f"Source {n}" + ("" if supported[n] else " (not verified)")
+                links.append(f'<a href="#ans{index}-src{n}" title="{title}" aria-label="{title}">&#91;{n}{flag}&#93;</a>')
+            else:
+                links.append(md_text(m.group(0)))
+        body.append("".join(links))
+        pos = m.end()
+    body.append(_plain(text[pos:]))
+    parts.append("".join(body))
+    return "".join(parts)
+
+
+def _plain(text: str) -> str:
+    """Escaped answer text, with **bold** kept and the unverified flag emphasised."""
+    out = md_text(text)
+    out = out.replace(md_text(UNVERIFIED.strip()), "<em>(unverified)</em>")
+    return re.sub(r"&#42;&#42;(.{1,400}?)&#42;&#42;", r"<strong>\1</strong>", out)
+
+
+def streaming_markdown(text: str) -> str:
+    """Answer text while it is still being written (markers not yet checked)."""
+    return md_text(text) + " …"
+
+
+def _where(c: dict) -> str:
+    bits = [esc(c.get("publisher") or "Unknown publisher"), esc(c.get("year") or "n.d.")]
+    if c.get("section"):
+        bits.append(f"section “{esc(c['section'])}”")
+    if c.get("page"):
+        bits.append(f"page {esc(c['page'])}")
+    return " · ".join(bits)
+
+
+def _find(text: str, quote: str) -> tuple[int, int] | None:
+    """Where `quote` sits in `text` (whitespace-insensitive); a quote cut short with … runs on to its sentence end."""
+    q = (quote or "").strip()
+    cut = q.endswith("…")
+    words = q.rstrip("…").split()
+    if not words:
+        return None
+    m = re.search(r"\s+".join(re.escape(w) for w in words), text)
+    if not m:
+        return None
+    end = m.end()
+    if cut:
+        stop = re.compile(r"[.!?](?=\s|$)").search(text, end)
+        end = stop.end() if stop else len(text)
+    return m.start(), end
+
+
+def highlight(text: str, quote: str) -> tuple[str, bool]:
+    """Escaped `text` with `quote` wrapped in <mark>; and whether the quote was found."""
+    at = _find(text, quote)
+    if not at:
+        return esc(text), False
+    s, e = at
+    return f"{esc(text[:s])}<mark>{esc(text[s:e])}</mark>{esc(text[e:])}", True
+
+
+def _excerpt(text: str, quote: str, context: int = 220) -> str:
+    """The quote with some of the passage either side, highlighted."""
+    at = _find(text, quote)
+    if not at:
+        return esc(quote or text[: context * 2])
+    s, e = at
+    start, stop = max(0, s - context), min(len(text), e + context)
+    pre = ("…" if start else "") + text[start:s]
+    post = text[e:stop] + ("…" if stop < len(text) else "")
+    return f"{esc(pre)}<mark>{esc(text[s:e])}</mark>{esc(post)}"
+
+
+def _source_html(c: dict, passage_text: str, index: int) -> str:
+    n = c["n"]
+    flag = ("" if c.get("supported", True) else
+            '<p class="fa-flag" role="note">⚠ Not verified: the sentence citing this source could not be matched '
+            "to the passage. Check it before relying on it.</p>")
+    full, _ = highlight(passage_text, c.get("quote", ""))
+    return (
+        f'<article class="fa-source{"" if c.get("supported", True) else " fa-unverified"}" id="ans{index}-src{n}" '
+        f'tabindex="-1" aria-labelledby="ans{index}-src{n}-t">'
+        f'<h4 id="ans{index}-src{n}-t"><span class="fa-num">[{n}]</span> {esc(c.get("title"))}</h4>'
+        f'<p class="fa-meta">{_where(c)}</p>{flag}'
+        f'<blockquote class="fa-quote">{_excerpt(passage_text, c.get("quote", ""))}</blockquote>'
+        f'<details class="fa-full"><summary>Show the full passage</summary><div class="fa-passage">{full}</div></details>'
+        "</article>"
+    )
+
+
+def _answer_sources(answer: dict, index: int) -> str:
+    texts = {p["chunk_id"]: p["text"] for p in answer.get("passages", [])}
+    cites = answer.get("citations", [])
+    head = f'<p class="fa-for">Answer {index}: “{esc(answer.get("question", ""))}”</p>'
+    if not cites:
+        return head + '<p class="fa-none">No sources were cited for this answer.</p>'
+    return head + "".join(_source_html(c, texts.get(c["chunk_id"], c.get("quote", "")), index) for c in cites)
+
+
+def sources_html(answers: Sequence[dict]) -> str:
+    """The sources panel: the latest answer's sources open, earlier answers' sources folded away."""
+    if not answers:
+        return ('<div class="fa-sources"><p class="fa-empty">Ask a question and the passages it is based on '
+                "will appear here. Select a number such as [1] in an answer to jump to its source.</p></div>")
+    last = len(answers)
+    parts = [f'<section class="fa-group" id="ans{last}">{_answer_sources(answers[-1], last)}</section>']
+    if last > 1:
+        earlier = "".join(
+            f'<section class="fa-group" id="ans{i}">{_answer_sources(a, i)}</section>'
+            for i, a in reversed(list(enumerate(answers[:-1], start=1)))
+        )
+        parts.append(f'<details class="fa-earlier"><summary>Sources for earlier answers</summary>{earlier}</details>')
+    return f'<div class="fa-sources">{"".join(parts)}</div>'
+
+
+def status_html(status: dict) -> str:
+    """The status line: which answerer serves and how much is indexed."""
+    who = status.get("answerer", "offline")
+    label = ("Offline answers (sentences quoted from the reports; no language model)" if who == "offline"
+             else f"Language model: {who.removeprefix('llm:')}")
+    return (f'<p class="fa-status" role="status"><strong>Answering with:</strong> {esc(label)} · '
+            f'<strong>{esc(status.get("documents", 0))}</strong> documents · '
+            f'<strong>{esc(status.get("chunks", 0))}</strong> passages indexed</p>')
+
+
+def documents_rows(documents: Sequence[dict]) -> list[list]:
+    """Rows for the library table: title, publisher, year, passages, file."""
+    return [[d.get("title", ""), d.get("publisher", ""), d.get("year") or "", d.get("chunks", 0), d.get("filename", "")]
+            for d in documents]
+
+
+def upload_report_md(saved: Sequence[str], rejected: Sequence[tuple[str, str]], report) -> str:
+    """What an upload did: files added, updated or unchanged, and files skipped with the reason."""
+    lines: list[str] = []
+    if report is not None:
+        for label, items in (("Added", report.added), ("Updated", report.updated)):
+            lines += [f"- ✓ {label}: {md_text(name)}" for name in items]
+        unchanged = [n for n in saved if n in report.unchanged]
+        lines += [f"- ✓ Already in the library, unchanged: {md_text(n)}" for n in unchanged]
+        lines += [f"- ✗ Skipped {md_text(s.filename)}: {md_text(s.reason)}" for s in report.skipped]
+    lines += [f"- ✗ Not added {md_text(name)}: {md_text(reason)}" for name, reason in rejected]
+    if not lines:
+        lines = ["- No files were chosen."]
+    tail = f"\n\n{md_text(report.summary())}" if report is not None else ""
+    return "**Upload results**\n\n" + "\n".join(lines) + tail
