@@ -184,6 +184,15 @@ def test_html_in_a_question_is_shown_as_text(served, browser):
     assert "<script>alert(1)</script>" in page.locator("#ans1 .fa-for").inner_text()
     assert page.dialogs == []
     page.screenshot(path=ARTIFACTS / "07-escaped-question.png")
+
+    # A question the library refuses (too long) gives a plain message; the app stays up, the text is kept.
+    too_long = "How are federations governed? " * 80
+    page.locator("#fa-question textarea").fill(too_long)
+    page.locator("#fa-ask").click()
+    page.locator("#fa-error").get_by_text("Could not answer").wait_for()
+    assert "maximum is 2000" in page.locator("#fa-error").inner_text()
+    assert page.locator("#fa-question textarea").input_value() == too_long
+    assert page.locator('[data-testid="user"]').count() == 1
     page.close()
 
 

@@ -245,7 +245,7 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                 gr.Markdown("## Documents in the library\nThe advisor answers only from these documents.")
                 docs = gr.Dataframe(headers=["Title", "Publisher", "Year", "Passages", "File"],
                                     value=library_rows(), interactive=False, wrap=True,
-                                    column_widths=["40%", "30%", "8%", "9%", "13%"],
+                                    column_widths=["40%", "30%", "8%", "9%", "13%"], max_height=900,
                                     label="Documents in the library", elem_id="fa-docs")
                 gr.Markdown("## Add documents\nPDF, Word (.docx), text (.txt) or Markdown (.md) files. "
                             "Each file is checked; readable ones are added to the library and indexed.")
