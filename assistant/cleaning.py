@@ -77,10 +77,8 @@ def clean_text(raw: str) -> list[Block]:
                        for k, p in enumerate(parts))
     lines = _prepare_lines(text)
     _assign_pages(lines)
-    hyphened: dict[str, tuple[str, int]] = {}
-    for w, n in vocab.items():
-        if "-" in w and n >= hyphened.get(w.replace("-", ""), ("", 0))[1]:
-            hyphened[w.replace("-", "")] = (w, n)
+    # The most frequent hyphenated spelling of each word, to restore hyphens lost at line ends.
+    hyphened = {w.replace("-", ""): (w, n) for w, n in sorted(vocab.items(), key=lambda x: x[1]) if "-" in w}
     units = _segment(lines)
     for u in units:
         u.text = _render(u, vocab, hyphened)
@@ -194,6 +192,7 @@ def _assign_pages(lines: list[_Line]) -> None:
 
 
 def _starts_lower(t: str) -> bool:
+    """Whether a line opens in lower case (past quotes and brackets): it continues a sentence."""
     return t.lstrip("‘'\"“([")[:1].islower()
 
 
@@ -208,6 +207,7 @@ def _fits(prev: str, t: str, width: int) -> bool:
 
 
 def _heading_shape(t: str) -> bool:
+    """Whether a line looks like a heading on its own: short, capitalised, unpunctuated, mostly letters."""
     words = t.split()
     if not 1 <= len(words) <= 14 or len(t) > 110 or t[-1] in ".,;:-" or not (t[0].isupper() or t[0].isdigit()):
         return False
@@ -371,6 +371,7 @@ def _classify_headings(units: list[_Unit]) -> bool:
 
 
 def _clean_name(s: str) -> str:
+    """An organisation's name without place, legal suffix or leading "The" ("Modality Partnership")."""
     name = re.sub(r"\s+(Ltd|LLP|Limited|plc|CIC)\.?$", "", re.split(r",| [–—-] | \(", s)[0].strip())
     return re.sub(r"^The\s+", "", name).strip(" .:")
 
