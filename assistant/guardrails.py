@@ -15,9 +15,11 @@ HELP = (
 
 _CLINICAL = re.compile(
     r"\b(dose|dosage|dosing|mg|mcg|milligram|prescrib\w*|antibiotic\w*|amoxicillin|penicillin|statin\w*|insulin|"
-    r"metformin|warfarin|paracetamol|ibuprofen|opioid\w*|vaccin\w*|diagnos\w*|symptom\w*|treat(ment)? (for|of)|"
+    r"metformin|warfarin|paracetamol|ibuprofen|opioid\w*|vaccin\w*|diagnos(e|es|is|ing|ed)|symptom\w*|treat(ment)? (for|of)|"
     r"how (do|should) i treat|side[- ]effects?|contraindicat\w*|otitis|pneumonia|asthma|diabet\w*|hypertension|"
-    r"blood pressure|chest pain|rash|fever|infection|red flags?|referral criteria for)\b",
+    r"blood pressure|chest pain|rash|fever|infection|red flags?|referral criteria for|dvt|doac|atrial fibrillation|"
+    r"work(ing)? up|suspected|refer (him|her|them) (urgently|routinely)|next step for|first[- ]line|"
+    r"type [12] diabetes|cancer|depression|anticoagula\w*|blood test\w*|x-ray|scan result\w*)\b",
     re.IGNORECASE,
 )
 _PATIENT = re.compile(
@@ -29,7 +31,9 @@ _PATIENT = re.compile(
 _LEGAL = re.compile(
     r"\b(clause \d+|is (this|our|the) (clause|contract|agreement|lease) (enforceable|legal|valid)|enforceable|"
     r"(should|can) we sue|sue (them|him|her|the)|liable for|legal advice on|breach of (our|this|the) contract|"
-    r"(review|check) (our|my|this) (draft )?(contract|agreement|lease))\b",
+    r"(review|check) (our|my|this) (draft )?(contract|agreement|lease)|(do|must|should|can) (we|i) legally|legally (owe|obliged|required|allowed)|"
+    r"(would|does|will|could) (we|our|it|they|the \w+) breach|breach \w+ law|under (our|the|my) \w*'? ?(agreement|contract|lease)|"
+    r"notice (do|must|should) we)\b",
     re.IGNORECASE,
 )
 _NHS_NUMBER = re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b")
@@ -83,6 +87,46 @@ def check_scope(question: str) -> ScopeDecision:
                              "ask your LMC or a solicitor. I can say what the reports describe about legal forms "
                              "and contracts in general. " + HELP)
     return ScopeDecision(True)
+
+
+_LATER_YEAR = re.compile(r"\b(20(19|[2-9]\d))(/\d{2})?\b")
+
+
+_ICB_ITSELF = re.compile(
+    r"\b(duties|powers|statutory|responsibilit\w+|functions?)\b.{0,40}\b(integrated care boards?|ICBs?)\b|"
+    r"\b(integrated care boards?|ICBs?)\b.{0,20}\b(duties|powers|statutory)\b", re.IGNORECASE)
+
+
+def beyond_the_reports(question: str) -> str:
+    """A reason the reports cannot answer (they date from 2013 to 2018), or '' when there is none."""
+    if _ICB_ITSELF.search(question):
+        return ("The reports date from 2013 to 2018, before integrated care boards replaced CCGs in 2022, "
+                "so they say nothing about ICBs' own duties; they do describe what CCGs did.")
+    year = _LATER_YEAR.search(question)
+    if year:
+        return (f"The reports date from 2013 to 2018, so they cannot say anything about {year.group(0)}; "
+                "since then Primary Care Networks (2019) and integrated care boards (2022, replacing CCGs) have arrived.")
+    return ""
+
+
+def salient_terms(question: str) -> list[str]:
+    """Names, acronyms and numbers in a question (words a passage must mention to answer it)."""
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d,./]*", question)
+    out = []
+    for i, word in enumerate(words):
+        bare = word.strip("'’-.,/")
+        if "'" in bare or "’" in bare:
+            bare = re.sub(r"['’]s$", "", bare)
+        if not bare or bare.lower() in _COMMON or "'" in bare or "’" in bare:
+            continue
+        if bare[0].isdigit() or (i > 0 and bare[0].isupper()) or (len(bare) > 1 and bare.isupper()):
+            out.append(bare)
+    return out
+
+
+# Capitalised words that name no particular fact (sentence starts, roles, the assistant's own domain).
+_COMMON = frozenset("""i gp gps nhs uk england english ccg ccgs a the what how why who when which where is are do does can
+    could should would will our my we in of for on and or to mr mrs ms dr""".split())
 
 
 def find_personal_data(text: str) -> list[str]:

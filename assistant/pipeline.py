@@ -13,7 +13,7 @@ from .chunking import Chunker
 from .citations import verify
 from .embeddings import embedding_name, make_embeddings
 from .errors import ConfigError, LLMError
-from .guardrails import check_scope, clean_question, find_personal_data
+from .guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, salient_terms
 from .indexing import IngestReport, Indexer, Progress
 from .models import Answer, Turn
 from .offline import OfflineAnswerer
@@ -149,8 +149,12 @@ class Assistant:
         found = self.retriever.retrieve(standalone, k or self.settings.top_k)
         timings["retrieve"] = _ms(t1)
         t2 = time.perf_counter()
-        if not found.passages or found.top_similarity < self.settings.min_similarity:
-            text = f"{NOT_COVERED}. {self._nearby(found)}"
+        reason = beyond_the_reports(q)
+        missing = self.retriever.missing_terms(salient_terms(q))  # the user's own words, not the rewrite
+        if missing and not reason:
+            reason = f"They never mention {', '.join(missing)}."
+        if reason or not found.passages or found.top_similarity < self.settings.min_similarity:
+            text = f"{NOT_COVERED}. {reason + ' ' if reason else ''}{self._nearby(found)}"
             answer = Answer(question=q, text=text, passages=found.passages, refused=True, refusal_reason="not_covered",
                             answerer=chosen.name, notices=tuple(notices), standalone_question=standalone,
                             timings_ms={**timings, "answer": _ms(t2), "total": _ms(t0)})

@@ -129,6 +129,8 @@ class HybridRetriever:
         self._doc_terms: dict[str, dict[str, float]] = {}
         self._doc_index: np.ndarray = np.zeros(0, dtype=np.int64)
         self._doc_ids: list[str] = []
+        self.vocabulary: frozenset[str] = frozenset()
+        self._lower_stems: frozenset[str] = frozenset()
 
     def _ensure_index(self) -> None:
         generation = self._records.get_meta("generation")
@@ -155,6 +157,10 @@ class HybridRetriever:
             self._doc_ids = sorted({c.doc_id for c in chunks})
             self._doc_index = np.array([self._doc_ids.index(c.doc_id) for c in chunks], dtype=np.int64)
             self._chunks, self._bm25 = chunks, bm25
+            raw = " ".join(f"{c.title} {c.section} {c.case_study} {c.text}" for c in chunks)
+            # Case matters for names ("Fuller" the review is not "fuller" the adjective).
+            self.vocabulary = frozenset(re.findall(r"[A-Za-z0-9]+", raw))
+            self._lower_stems = frozenset(stem(w) for w in _WORD.findall(raw.lower()))
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
             self._generation = generation
 
@@ -162,6 +168,27 @@ class HybridRetriever:
         """All active chunks (warming the BM25 index on first call)."""
         self._ensure_index()
         return self._chunks
+
+    def missing_terms(self, terms: list[str]) -> list[str]:
+        """Those of `terms` (names, acronyms, numbers) that no indexed passage mentions."""
+        self._ensure_index()
+        missing = []
+        for term in terms:
+            parts = re.findall(r"[A-Za-z0-9]+", term)
+            if not parts:
+                continue
+            if parts[0].isdigit():
+                found = parts[0] in self.vocabulary  # 2015/16 is found as 2015
+            elif term.isupper() or term[0].isupper():
+                root = stem(term.lower())
+                found = all(p in self.vocabulary or p.capitalize() in self.vocabulary or
+                            (p.isupper() and p.lower() in self._lower_stems) for p in parts) or \
+                    (len(root) >= 5 and root in self._lower_stems and root.capitalize() in self.vocabulary)  # Londoner -> London
+            else:
+                found = stem(term.lower()) in self._lower_stems
+            if not found:
+                missing.append(term)
+        return missing
 
     def _doc_prior(self, tokens: list[str]) -> np.ndarray:
         """Per chunk, how strongly the question names its document (a year, 'slides', 'London', a title word)."""
@@ -182,6 +209,7 @@ class HybridRetriever:
                        if i in self._by_id][:n]
         tokens = query_terms(query)
         bm25 = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
+        raw_top = float(bm25.max()) if len(bm25) else 0.0
         if tokens and self.window_weight:
             # A question usually paraphrases one or two sentences: the best-matching sentence window
             # of a chunk is a sharper lexical signal than the whole chunk.
@@ -210,8 +238,7 @@ class HybridRetriever:
         order = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if fused[i] > 0]
         passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=float(fused[i])) for r, i in enumerate(order))
         top_sim = max((s for _, s in vector_hits), default=0.0)
-        top_bm25 = float(bm25.max()) if len(bm25) else 0.0
-        return Retrieval(passages, top_sim, top_bm25, query)
+        return Retrieval(passages, top_sim, raw_top, query)
 
 
 def _unit(scores: np.ndarray) -> np.ndarray:

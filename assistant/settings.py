@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     window_weight: float = 0.5  # share of the lexical score taken from the best sentence window of a chunk
     doc_weight: float = 0.0  # boost for chunks of a document the question names (year, 'slides', title words)
     # Below this cosine similarity of the best passage, the reports are taken not to cover the question.
-    min_similarity: float = 0.35
+    min_similarity: float = 0.25
 
     # Answering.
     answerer: Literal["auto", "offline", "llm"] = "auto"

@@ -57,3 +57,19 @@ def test_personal_data_is_found_and_redacted():
     assert set(find_personal_data(text)) >= {"NHS number", "email address", "phone number"}
     cleaned = redact(text)
     assert "943 476 5919" not in cleaned and "jo@example.org" not in cleaned and "7946" not in cleaned
+
+
+def test_questions_about_years_after_the_reports_get_a_reason():
+    from assistant.guardrails import beyond_the_reports
+
+    assert "2013 to 2018" in beyond_the_reports("What is the ARRS budget for 2024/25?")
+    assert "integrated care boards" in beyond_the_reports("What statutory duties do integrated care boards have?")
+    assert beyond_the_reports("How did federations form between 2013 and 2016?") == ""
+
+
+def test_salient_terms_are_names_acronyms_and_numbers_not_sentence_starts_or_contractions():
+    from assistant.guardrails import salient_terms
+
+    assert salient_terms("How many GP federations are there in Wales?") == ["Wales"]
+    assert salient_terms("What did the Fuller stocktake say?") == ["Fuller"]
+    assert salient_terms("How many practices? I've seen different numbers") == []

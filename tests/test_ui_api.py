@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import make_settings
+from conftest import make_settings
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_settings
+from conftest import make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
