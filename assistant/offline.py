@@ -65,11 +65,15 @@ class OfflineAnswerer:
         found = self._candidates(question, passages)
         chosen: list[tuple[float, int, int, str]] = []
         per: dict[int, int] = {}
+        said: set[str] = set()
         for cand in sorted(found, key=lambda c: (-c[0], c[1], c[2])):
             if len(chosen) >= self._max:
                 break
-            if per.get(cand[1], 0) >= self._per:
+            key = " ".join(tokenize(cand[3]))
+            # Overlapping chunks share sentences: say each once.
+            if per.get(cand[1], 0) >= self._per or key in said:
                 continue
+            said.add(key)
             per[cand[1]] = per.get(cand[1], 0) + 1
             chosen.append(cand)
         if not chosen:
