@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     # The record of what is indexed; put it on shared storage when several replicas serve one store.
     records_path: Path | None = None
+    feedback_path: Path | None = None  # SQLite feedback file; shared storage when several replicas serve
     collection: str = "federation_advisor"
 
     # Embeddings: the packaged int8 MiniLM by default; "openai:<model>" uses the OpenAI API.
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
     @property
     def feedback_db(self) -> Path:
         """SQLite file holding user feedback."""
-        return self.data_dir / "feedback.sqlite3"
+        return self.feedback_path or self.data_dir / "feedback.sqlite3"
 
     @property
     def log_file(self) -> Path:
