@@ -111,16 +111,21 @@ def beyond_the_reports(question: str) -> str:
 
 def salient_terms(question: str) -> list[str]:
     """Names, acronyms and numbers in a question (words a passage must mention to answer it)."""
-    words = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d,./]*", question)
+    # Markup, addresses and personal data are not facts to look up.
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]{0,200}>|https?://\S+", " ", question)
+    text = re.sub(r"\[[A-Z ]+\]", " ", redact(text))
     out = []
-    for i, word in enumerate(words):
-        bare = word.strip("'’-.,/")
-        if "'" in bare or "’" in bare:
-            bare = re.sub(r"['’]s$", "", bare)
-        if not bare or bare.lower() in _COMMON or "'" in bare or "’" in bare:
-            continue
-        if bare[0].isdigit() or (i > 0 and bare[0].isupper()) or (len(bare) > 1 and bare.isupper()):
-            out.append(bare)
+    for sentence in re.split(r"(?<=[.?!:;])\s+", text):
+        words = re.findall(r"[A-Za-z][A-Za-z'’-]*|\d[\d,./]*", sentence)
+        for i, word in enumerate(words):
+            bare = word.strip("'’-.,/")
+            if "'" in bare or "’" in bare:
+                bare = re.sub(r"['’]s$", "", bare)
+            if not bare or bare.lower() in _COMMON or "'" in bare or "’" in bare:
+                continue
+            # The first word of a sentence is capitalised whatever it is.
+            if (bare[0].isdigit() and len(re.sub(r"\D", "", bare)) >= 2) or (i > 0 and bare[0].isupper()) or (len(bare) > 1 and bare.isupper()):
+                out.append(bare)
     return out
 
 
