@@ -91,19 +91,24 @@ def ask(
             typer.echo(json.dumps(assistant.ask(question, turns, k, answerer).to_json(), ensure_ascii=False, indent=2))
             return
         final = None
+        streamed: list[str] = []
+        live = assistant.answerer_name(answerer) != "offline"
         for piece in assistant.stream(question, turns, k, answerer):
             if isinstance(piece, Answer):
                 final = piece
-            elif assistant.answerer_name(answerer) != "offline":
-                typer.echo(piece, nl=False)  # live tokens from the model; the verified text follows
+            elif live:
+                streamed.append(piece)
+                typer.echo(piece, nl=False)  # live tokens from the model
     except AssistantError as exc:
         _fail(exc)
     assert final is not None
-    if final.answerer.startswith("llm"):
+    if streamed:
         typer.echo("\n")
     for notice in final.notices:
         typer.secho(f"Note: {notice}", fg=typer.colors.YELLOW)
-    typer.echo(final.text)
+    # After streaming, the checked text is printed again only where checking changed it.
+    if not streamed or final.text.strip() != "".join(streamed).strip():
+        typer.echo(("Checked answer:\n" if streamed else "") + final.text)
     if final.citations:
         typer.echo("\nSources:\n" + format_sources(final))
 
