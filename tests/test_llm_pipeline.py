@@ -91,3 +91,14 @@ def test_a_follow_up_is_rewritten_by_the_model_before_retrieval(index_dir, assis
     assert answer.standalone_question == standalone
     assert any("Suffolk" in p.chunk.text or "Suffolk" in p.chunk.case_study for p in answer.passages)
     assert len(fake.completions) == 2
+
+
+def test_cli_streams_the_model_answer_then_the_checked_answer_and_sources(index_dir, assistant):
+    with running_fake_openai(default=Reply(_supported_reply(assistant))) as fake:
+        env = {**os.environ, "ASSISTANT_DATA_DIR": str(index_dir / "data"), "ASSISTANT_KNOWLEDGE_DIR": str(index_dir / "knowledge"),
+               "OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": "x", "ASSISTANT_LLM_MAX_RETRIES": "0"}
+        out = subprocess.run([str(BIN), "ask", QUESTION], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "The moon is made of cheese [9]" in out.stdout  # the raw stream, as the model wrote it
+    assert "Checked answer:" in out.stdout and "(unverified)" in out.stdout
+    assert "Sources:\n[1]" in out.stdout
