@@ -103,3 +103,10 @@ class Chunker:
                 buf.append(piece)
         flush()
         return out
+
+
+def sentence_windows(chunk: Chunk, size: int = 3, step: int = 2) -> list[str]:
+    """Overlapping windows of sentences of a chunk, each with the chunk's heading."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", chunk.text) if s.strip()] or [chunk.text]
+    head = f"{chunk.section} {chunk.case_study}".strip()
+    return [f"{head} {' '.join(sentences[i : i + size])}" for i in range(0, max(1, len(sentences) - 1), step)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from .chunking import Chunker
+from .chunking import Chunker, sentence_windows
 from .cleaning import clean_text
 from .errors import IndexError_
 from .loading import LoadedDocument, Skipped, load_directory
@@ -16,7 +16,7 @@ from .models import Block, Chunk
 from .store import Records, VectorStore
 
 # Bump when cleaning or chunking changes so every document is re-chunked (embeddings of unchanged chunks are reused).
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -97,13 +97,16 @@ class Indexer:
         report.removed = [known[d]["filename"] for d in removed]
 
         # Content-derived ids mean a chunk already in the store never needs embedding again.
-        stored = self._store.ids() if changes else set()
+        stored = self._store.chunk_ids() if changes else set()
         todo = [c for _, chunks in changes for c in chunks if c.chunk_id not in stored]
-        for start in range(0, len(todo), embed_batch):
-            batch = todo[start : start + embed_batch]
-            self._store.add(batch, self._emb.embed_documents([c.index_text() for c in batch]))
+        # Vectors are per sentence window: a question usually paraphrases one or two sentences, and
+        # the best window of a chunk matched the golden questions far better than the whole chunk.
+        windows = [(c, j, text) for c in todo for j, text in enumerate(sentence_windows(c))]
+        for start in range(0, len(windows), embed_batch):
+            batch = windows[start : start + embed_batch]
+            self._store.add(batch, self._emb.embed_documents([t for _, _, t in batch]))
             if progress:
-                progress("embed", min(start + embed_batch, len(todo)), len(todo))
+                progress("embed", min(start + embed_batch, len(windows)), len(windows))
         report.chunks_embedded = len(todo)
 
         if changes or removed or not same_pipeline:
@@ -111,7 +114,7 @@ class Indexer:
                                                     "generation": str(time.time_ns())})
             # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
             active = {c.chunk_id for c in self._records.chunks()}
-            self._store.delete(sorted(self._store.ids() - active))
+            self._store.delete(sorted(i for i in self._store.ids() if i.split("#", 1)[0] not in active))
         report.chunks_total = len(self._records.chunks())
         report.seconds = time.perf_counter() - started
         return report

@@ -14,6 +14,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from .chunking import sentence_windows
 from .errors import IndexError_
 from .models import Chunk, Passage
 from .store import Records, VectorStore
@@ -205,8 +206,12 @@ class HybridRetriever:
             return Retrieval((), 0.0, 0.0, query)
         n = min(self._candidates, len(self._chunks))
         # Vectors: ask for extra so stale vectors from an interrupted ingest can be filtered out.
-        vector_hits = [(self._by_id[i], s) for i, s in self._store.query(self._emb.embed_query(query), n + 10)
-                       if i in self._by_id][:n]
+        best: dict[int, float] = {}
+        for chunk_id, sim in self._store.query(self._emb.embed_query(query), 3 * n + 10):
+            idx = self._by_id.get(chunk_id)  # stale vectors of an interrupted ingest are skipped
+            if idx is not None and sim > best.get(idx, -1.0):
+                best[idx] = sim
+        vector_hits = sorted(best.items(), key=lambda kv: -kv[1])[:n]
         tokens = query_terms(query)
         bm25 = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
         raw_top = float(bm25.max()) if len(bm25) else 0.0
@@ -228,9 +233,10 @@ class HybridRetriever:
             # which reciprocal-rank fusion dilutes (measured on the golden set: see evals/README.md).
             vec = np.zeros(len(self._chunks))
             if vector_hits:
-                sims = np.array([s for _, s in vector_hits])
-                lo, hi = sims.min(), sims.max()
-                vec[[i for i, _ in vector_hits]] = (sims - lo) / (hi - lo) if hi > lo else 1.0
+                # Cosine scaled by the best hit (not min-max over the candidates, which exaggerates
+                # small gaps between weak candidates).
+                sims = np.clip(np.array([s for _, s in vector_hits]), 0.0, None)
+                vec[[i for i, _ in vector_hits]] = sims / sims.max() if sims.max() > 0 else 0.0
             lex = _unit(bm25)
             fused = self.alpha * vec + (1 - self.alpha) * lex
         if self.doc_weight:
@@ -245,13 +251,6 @@ def _unit(scores: np.ndarray) -> np.ndarray:
     """Scores divided by their maximum (all zeros stay zeros)."""
     top = scores.max() if len(scores) else 0.0
     return scores / top if top > 0 else scores
-
-
-def sentence_windows(chunk: Chunk, size: int = 3, step: int = 2) -> list[str]:
-    """Overlapping windows of sentences of a chunk, each with the chunk's heading."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", chunk.text) if s.strip()] or [chunk.text]
-    head = f"{chunk.section} {chunk.case_study}".strip()
-    return [f"{head} {' '.join(sentences[i : i + size])}" for i in range(0, max(1, len(sentences) - 1), step)]
 
 
 def _document_terms(documents: dict[str, dict]) -> dict[str, dict[str, float]]:

@@ -44,11 +44,11 @@ class Settings(BaseSettings):
     candidates: int = 60
     rrf_k: int = 60
     fusion: Literal["convex", "rrf"] = "convex"
-    fusion_alpha: float = 0.3  # weight of the vector score in convex fusion
+    fusion_alpha: float = 0.55  # weight of the vector score in convex fusion
     window_weight: float = 0.5  # share of the lexical score taken from the best sentence window of a chunk
     doc_weight: float = 0.0  # boost for chunks of a document the question names (year, 'slides', title words)
     # Below this cosine similarity of the best passage, the reports are taken not to cover the question.
-    min_similarity: float = 0.25
+    min_similarity: float = 0.36
 
     # Answering.
     answerer: Literal["auto", "offline", "llm"] = "auto"

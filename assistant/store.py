@@ -72,14 +72,19 @@ class VectorStore:
             raise StoreError(f"Chroma {what} failed ({exc}); check that the store is running and writable.") from exc
 
     def ids(self) -> set[str]:
-        """Every id in the collection."""
+        """Every vector id in the collection (`<chunk id>#<window>`)."""
         return set(self._call("get", self._col.get, include=[])["ids"])
 
-    def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
-        """Add chunks with their vectors."""
-        if chunks:
-            self._call("add", self._col.upsert, ids=[c.chunk_id for c in chunks], embeddings=[list(v) for v in vectors],
-                       documents=[c.text for c in chunks], metadatas=[{"doc_id": c.doc_id} for c in chunks])
+    def chunk_ids(self) -> set[str]:
+        """Chunks that have their window vectors stored."""
+        return {i.split("#", 1)[0] for i in self.ids() if "#" in i}
+
+    def add(self, windows: Sequence[tuple[Chunk, int, str]], vectors: Sequence[Sequence[float]]) -> None:
+        """Add sentence windows (chunk, window number, text) with their vectors."""
+        if windows:
+            self._call("add", self._col.upsert, ids=[f"{c.chunk_id}#{j}" for c, j, _ in windows],
+                       embeddings=[list(v) for v in vectors], documents=[t for _, _, t in windows],
+                       metadatas=[{"doc_id": c.doc_id, "chunk_id": c.chunk_id} for c, _, _ in windows])
 
     def delete(self, ids: Iterable[str]) -> None:
         """Remove chunks by id."""
@@ -88,9 +93,9 @@ class VectorStore:
             self._call("delete", self._col.delete, ids=ids[i : i + 5000])
 
     def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the `n` nearest chunks."""
+        """(chunk id, cosine similarity) of the `n` nearest windows, best first; a chunk may repeat."""
         res = self._call("query", self._col.query, query_embeddings=[list(vector)], n_results=max(1, n), include=["distances"])
-        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+        return [(i.split("#", 1)[0], 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 
     def count(self) -> int:
         """Number of vectors stored."""
