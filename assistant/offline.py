@@ -9,13 +9,16 @@ from collections.abc import Iterator, Sequence
 from .answering import NOT_COVERED
 from .citations import split_sentences
 from .models import Passage, Turn
-from .retrieval import expand_query, tokenize
+from .retrieval import expand_query, query_terms, tokenize
 
 # Words that mark a question as leaning on the previous turn ("And what legal form did they choose?").
 _FOLLOW_UP = re.compile(
     r"^\s*(and|but|so|also|what about|how about|then)\b|\b(they|them|their|it|its|this|that|those|these|he|she|the same)\b",
     re.IGNORECASE,
 )
+
+
+_FACT = re.compile(r"^[A-Z][A-Za-z /()&'-]{2,40}: \S")
 
 
 def is_follow_up(question: str) -> bool:
@@ -39,7 +42,7 @@ class OfflineAnswerer:
         return question
 
     def _candidates(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, int, int, str]]:
-        terms = tokenize(expand_query(question))
+        terms = query_terms(expand_query(question))
         if not terms:
             return []
         # Rarer question words weigh more: weight by how few of the passages contain them.
@@ -47,16 +50,26 @@ class OfflineAnswerer:
         weight = {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in set(terms)}
         found = []
         for n, passage in enumerate(passages[: self._used], start=1):
-            for pos, sentence in enumerate(split_sentences(passage.chunk.text)):
+            case = passage.chunk.case_study
+            units = [u for line in passage.chunk.text.splitlines() for u in split_sentences(line)]
+            for pos, sentence in enumerate(units):
                 words = sentence.split()
-                # Fragments cut by chunk overlap or table debris make poor answers.
-                if len(words) < 6 or not re.match(r"[A-Z0-9‘“\"(]", sentence):
+                fact = _FACT.match(sentence)
+                # Fragments cut by chunk overlap or table debris make poor answers; labelled facts
+                # from case-study tables ("Legal status: Community interest company.") are kept.
+                if not re.match(r"[A-Z0-9‘“\"(]", sentence) or (len(words) < 6 and not (fact and len(words) >= 3)):
                     continue
+                if fact and case and case.lower() in sentence.lower() and len(words) <= 5:
+                    continue  # "Federation: Suffolk GP Federation" names the box; it answers nothing
+                if not sentence.rstrip().endswith((".", "?", "!")):
+                    sentence = sentence.rstrip() + "."  # so the marker closes a sentence
                 toks = set(tokenize(sentence))
+                if fact and case and case.lower() not in sentence.lower():
+                    sentence = f"{case}: {sentence}"  # a table fact means little without its organisation
                 hit = sum(weight[t] for t in set(terms) if t in toks)
                 if hit <= 0:
                     continue
-                score = hit / math.sqrt(len(toks) + 4) + 0.15 / n
+                score = hit / math.sqrt(len(toks) + 4) + 0.3 / n
                 found.append((score, n, pos, sentence.strip()))
         return found
 
