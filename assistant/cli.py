@@ -207,5 +207,59 @@ def serve(
         _fail(exc)
 
 
+def _publish(document, out: Optional[Path]) -> None:
+    """Write a brief or pack to --out (.md or .docx), or print its Markdown."""
+    from .export import to_markdown, write
+
+    if out is None:
+        typer.echo(to_markdown(document))  # the warnings are part of the Markdown
+        return
+    typer.echo(f"Wrote {write(document, out)}")
+    for warning in document.warnings:
+        typer.secho(f"Warning: {warning}", fg=typer.colors.YELLOW, err=True)
+
+
+def _check_answerer(answerer: str) -> None:
+    if answerer not in ("auto", "offline", "llm"):
+        raise typer.BadParameter("--answerer must be offline, llm or auto")
+
+
+@app.command()
+def brief(
+    topic: str = typer.Argument(..., help="The topic or question, in quotes."),
+    answerer: str = typer.Option("auto", help="offline, llm, or auto (the LLM when configured)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write FILE.md or FILE.docx instead of printing Markdown."),
+    k: int = typer.Option(5, "-k", help="Passages retrieved per section."),
+) -> None:
+    """Draft a cited briefing note for commissioners on a topic."""
+    from .briefing import build_briefing
+
+    _check_answerer(answerer)
+    try:
+        _publish(build_briefing(_assistant(), topic, answerer, k), out)
+    except AssistantError as exc:
+        _fail(exc)
+
+
+@app.command()
+def workshop(
+    case: Optional[str] = typer.Option(None, "--case", help="A case study, e.g. \"Suffolk GP Federation\"."),
+    theme: Optional[str] = typer.Option(None, "--theme", help="A theme, e.g. \"conflicts of interest\"."),
+    answerer: str = typer.Option("auto", help="offline, llm, or auto (the LLM when configured)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write FILE.md or FILE.docx instead of printing Markdown."),
+    k: int = typer.Option(5, "-k", help="Passages retrieved per search."),
+) -> None:
+    """Make a workshop pack for trainers: case-study card, discussion questions, quiz and facilitator's note."""
+    from .workshop import build_workshop
+
+    _check_answerer(answerer)
+    if bool(case) == bool(theme):
+        raise typer.BadParameter("give exactly one of --case or --theme")
+    try:
+        _publish(build_workshop(_assistant(), case=case, theme=theme, answerer=answerer, k=k), out)
+    except AssistantError as exc:
+        _fail(exc)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

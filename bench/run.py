@@ -1,0 +1,430 @@
+"""Benchmarks from one laptop to a region: ingest, re-ingest, size, latency and memory at 1x/10x/100x, embedded and server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+from .corpus import KNOWLEDGE, ROOT, build_corpus
+
+GOLDEN = ROOT / "evals" / "datasets" / "golden.jsonl"
+RESULTS = Path(__file__).resolve().parent / "results"
+WARM_UP = ["How do GP federations form?", "What is a primary care network?", "Who sits on a federation board?"]
+CHANGED = "nuffield-2013-securing-the-future-conclusions-slides.txt"
+PACKAGES = ("chromadb", "onnxruntime", "tokenizers", "bm25s", "numpy", "langchain-core", "tiktoken")
+TARGETS = {"cold_s@1": 10.0, "reingest_s": 1.0, "retrieve_p50@1": 20.0, "answer_p50@1": 60.0,
+           "retrieve_p50@100": 100.0, "serve_rss_mb": 1024.0}
+
+
+# Worker side: runs in a fresh process so memory and start-up are those of one real process. ------------------
+def _settings(spec: dict):
+    from assistant.settings import Settings
+
+    return Settings(_env_file=None, knowledge_dir=Path(spec["knowledge"]), data_dir=Path(spec["data"]),
+                    tiktoken_cache_dir=Path(spec["tiktoken"]), chroma_url=spec.get("chroma_url"),
+                    log_questions=False, answerer="offline")
+
+
+def _proc_status() -> dict:
+    """Peak and current resident memory of this process, in MB, from /proc/self/status."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {k: int(fields[k].split()[0]) / 1024 for k in ("VmHWM", "VmRSS")}
+
+
+def _cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _ingest(spec: dict) -> dict:
+    """Cold ingest (real embeddings; or copies given their original's vectors when spec['replay'])."""
+    from assistant.chunking import Chunker, sentence_windows
+    from assistant.embeddings import embedding_name, make_embeddings
+    from assistant.indexing import document_chunks
+    from assistant.loading import load_directory
+    from assistant.offline import OfflineAnswerer
+    from assistant.pipeline import Assistant
+    from assistant.store import Records, VectorStore, make_client
+    from assistant.tokens import encoding as tiktoken_encoding
+
+    from .corpus import ReplayEmbeddings
+
+    s = _settings(spec)
+    t0 = time.perf_counter()
+    enc = tiktoken_encoding(s.tiktoken_dir)
+    real = make_embeddings(s)
+    emb = ReplayEmbeddings(real) if spec.get("replay") else real
+    store = VectorStore(make_client(s), s.collection, embedding_name(real))
+    assistant = Assistant(s, emb, store, Records(s.records_db), enc, OfflineAnswerer())
+    out = {"load_s": time.perf_counter() - t0}
+    if spec.get("replay"):
+        t1 = time.perf_counter()
+        chunker = Chunker(lambda t: len(enc.encode(t, disallowed_special=())), s.chunk_tokens, s.chunk_overlap,
+                          s.chunk_min_tokens)
+        docs, _ = load_directory(s.knowledge_dir)
+        emb.prime([w for d in docs if "-copy-" not in d.meta.doc_id
+                   for c in document_chunks(d, chunker) for w in sentence_windows(c)])
+        out["prime_s"] = time.perf_counter() - t1
+    cpu, t1 = _cpu_s(), time.perf_counter()
+    report = assistant.ingest()
+    out["ingest_s"] = time.perf_counter() - t1
+    out["cpu_cores"] = (_cpu_s() - cpu) / out["ingest_s"]
+    out.update(docs=len(report.added), skipped=len(report.skipped), chunks=report.chunks_embedded,
+               windows=store.count())
+    if spec.get("replay"):
+        out.update(real_embedded=emb.real_embedded, reused=emb.reused)
+    return out
+
+
+def _reingest(spec: dict) -> dict:
+    """Start-up and an ingest with nothing changed, as `assistant ingest` would do it."""
+    from assistant.pipeline import Assistant
+
+    t0 = time.perf_counter()
+    assistant = Assistant.from_settings(_settings(spec))
+    t1 = time.perf_counter()
+    report = assistant.ingest()
+    return {"load_s": t1 - t0, "reingest_s": time.perf_counter() - t1, "embedded": report.chunks_embedded,
+            "unchanged": len(report.unchanged)}
+
+
+def _change(spec: dict) -> dict:
+    """One report edited (a paragraph appended), ingested, then put back and ingested again."""
+    from assistant.pipeline import Assistant
+
+    assistant = Assistant.from_settings(_settings(spec))
+    path = Path(spec["knowledge"]) / CHANGED
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n\nRiverside pilot: nine practices pooled their pharmacists in 2019.\n")
+        t0 = time.perf_counter()
+        report = assistant.ingest()
+        changed_s = time.perf_counter() - t0
+    finally:
+        path.write_bytes(original)
+    t0 = time.perf_counter()
+    back = assistant.ingest()
+    return {"one_changed_s": changed_s, "embedded": report.chunks_embedded, "restore_s": time.perf_counter() - t0,
+            "restore_embedded": back.chunks_embedded}
+
+
+def _pct(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(values, q))
+
+
+def _serve(spec: dict) -> dict:
+    """Load the Assistant, warm it up, time retrieval and offline answers over the golden questions."""
+    from assistant.pipeline import Assistant
+
+    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [r["question"] for r in rows if not r["history"]][: spec["questions"]]
+    t0 = time.perf_counter()
+    assistant = Assistant.from_settings(_settings(spec))
+    out = {"load_s": time.perf_counter() - t0, "questions": len(questions)}
+    t0 = time.perf_counter()
+    assistant.retrieve(WARM_UP[0])
+    out["first_query_s"] = time.perf_counter() - t0
+    for q in WARM_UP:
+        assistant.ask(q)
+    retrieve, answer, total = [], [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        assistant.retrieve(q)
+        retrieve.append((time.perf_counter() - t0) * 1000)
+    getattr(assistant._emb, "_cache", {}).clear()  # answers must embed their questions again, not hit the cache
+    for q in questions:
+        t0 = time.perf_counter()
+        ans = assistant.ask(q)
+        total.append((time.perf_counter() - t0) * 1000)
+        answer.append(ans.timings_ms["total"])
+    out.update(retrieve_p50_ms=_pct(retrieve, 50), retrieve_p95_ms=_pct(retrieve, 95),
+               answer_p50_ms=_pct(answer, 50), answer_p95_ms=_pct(answer, 95), answer_wall_p50_ms=_pct(total, 50))
+    mem = _proc_status()
+    out.update(peak_rss_mb=mem["VmHWM"], rss_mb=mem["VmRSS"])
+    return out
+
+
+WORKERS = {"ingest": _ingest, "reingest": _reingest, "change": _change, "serve": _serve}
+
+
+# Driver side. ----------------------------------------------------------------------------------------------------
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASSISTANT_", "OPENAI_"))}
+    env.update({k: v for k, v in os.environ.items() if k in ("ASSISTANT_EMBEDDING_THREADS", "ASSISTANT_EMBEDDING_BATCH")})
+    env.update(ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT))
+    return env
+
+
+def busy_cores(seconds: float = 1.0) -> float:
+    """CPU cores kept busy by other processes over `seconds` (this driver sleeps meanwhile)."""
+    def sample():
+        v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(v), v[3] + v[4]
+    (t0, i0), _ = sample(), time.sleep(seconds)
+    t1, i1 = sample()
+    return round((1 - (i1 - i0) / max(1, t1 - t0)) * os.cpu_count(), 2)
+
+
+def quiet(max_wait: float = 90.0, threshold: float = 0.3) -> dict:
+    """Wait (a while) until other processes leave the CPUs alone; report the load seen."""
+    deadline, waited = time.monotonic() + max_wait, 0.0
+    busy = busy_cores()
+    while busy > threshold and time.monotonic() < deadline:
+        time.sleep(4)
+        waited += 5
+        busy = busy_cores()
+    return {"load1": round(os.getloadavg()[0], 2), "busy_cores": busy, "waited_s": waited}
+
+
+def worker(task: str, spec: dict) -> dict:
+    """Run one measurement in a fresh Python process; its last stdout line is the JSON result."""
+    load = quiet()
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--worker", json.dumps({**spec, "task": task})],
+                          cwd=ROOT, env=_env(), capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench worker {task} failed:\n{proc.stderr[-4000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result.update(process_s=wall, load=load)
+    print(f"  {task}: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                     for k, v in result.items() if k != "load") + f"  [load {load}]", flush=True)
+    return result
+
+
+@contextmanager
+def chroma_server(path: Path, timeout: float = 60.0):
+    """A real `chroma run` on 127.0.0.1 with data under `path`; yields (url, pid)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path.mkdir(parents=True, exist_ok=True)
+    log = open(path.parent / "chroma-server.log", "wb")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path), "--host",
+                             "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"})
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not start: see {log.name}")
+                time.sleep(0.2)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _mb(paths: list[Path]) -> float:
+    files = [f for p in paths if p.exists() for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return sum(f.stat().st_size for f in files) / 2**20
+
+
+def _server_memory(pid: int) -> dict:
+    text = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {"server_peak_rss_mb": int(fields["VmHWM"].split()[0]) / 1024, "server_rss_mb": int(fields["VmRSS"].split()[0]) / 1024}
+
+
+def run_case(scale: int, mode: str, corpus: Path, work: Path, args) -> dict:
+    """Every measurement for one scale in one mode, on a freshly built index."""
+    data = work / f"{scale}x-{mode}"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    replay = bool(args.reuse_vectors_at) and scale >= args.reuse_vectors_at
+    spec = {"knowledge": str(corpus), "data": str(data), "tiktoken": str(work / "tiktoken"),
+            "questions": args.questions, "replay": replay}
+    case = {"scale": scale, "mode": mode, "ingest_measured": not replay}
+    with (chroma_server(data / "chroma-server") if mode == "server" else _nullserver()) as (url, pid):
+        spec["chroma_url"] = url
+        case["ingest"] = worker("ingest", spec)
+        spec["replay"] = False
+        case["reingest"] = worker("reingest", spec)
+        serve = worker("serve", spec)
+        if serve["load"]["busy_cores"] > 0.3:  # something else was running: measure again, keep the better
+            again = worker("serve", spec)
+            serve = min(serve, again, key=lambda r: r["retrieve_p50_ms"])
+        case["serve"] = serve
+        if pid:
+            case["serve"].update(_server_memory(pid))
+        case["change"] = worker("change", spec)
+        store_dir = data / ("chroma-server" if mode == "server" else "chroma")
+        case["size_mb"] = {"chroma": _mb([store_dir]), "records": _mb(list(data.glob("records.sqlite3*")))}
+    if not args.keep:
+        shutil.rmtree(data, ignore_errors=True)
+    return case
+
+
+@contextmanager
+def _nullserver():
+    yield None, None
+
+
+def machine(started: dict) -> dict:
+    """The machine and software the figures were taken on."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    mem = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal"))
+    versions = {}
+    for p in PACKAGES:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = "absent"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(mem / 2**20, 1), "python": platform.python_version(),
+            "os": platform.platform(), "packages": versions, "load_at_start": started,
+            "embedding_threads": os.environ.get("ASSISTANT_EMBEDDING_THREADS", "0 (onnxruntime chooses)"),
+            "embedding_batch": os.environ.get("ASSISTANT_EMBEDDING_BATCH", "16 (default)")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse flags, build the corpora, measure every scale x mode, write bench.md, bench.json and bench.png."""
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    p.add_argument("--scales", default=None, help="comma-separated copies of the five reports (default 1,10,100)")
+    p.add_argument("--modes", default="embedded,server", help="embedded, server or both")
+    p.add_argument("--quick", action="store_true", help="1x only (unless --scales), 20 questions")
+    p.add_argument("--questions", type=int, default=None, help="golden questions timed (default all without history)")
+    p.add_argument("--reuse-vectors-at", type=int, default=100,
+                   help="from this scale, copies reuse their original's vectors (+noise) instead of being embedded; 0 = never")
+    p.add_argument("--work", type=Path, default=None, help="where corpora and indexes are built (default a temp dir)")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--keep", action="store_true", help="keep the indexes after measuring")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        spec = json.loads(args.worker)
+        print(json.dumps(WORKERS[spec["task"]](spec)))
+        return
+    scales = [int(s) for s in (args.scales or ("1" if args.quick else "1,10,100")).split(",")]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    args.questions = args.questions or (20 if args.quick else 1000)
+    started = {"load_avg": [round(x, 2) for x in os.getloadavg()], "busy_cores": busy_cores(),
+               "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-"))
+    results = {"machine": machine(started), "targets": TARGETS, "cases": []}
+    print(f"machine: {results['machine']['cpu']}, {results['machine']['nproc']} cores; load {started}", flush=True)
+    t0 = time.perf_counter()
+    try:
+        for scale in scales:
+            corpus = build_corpus(scale, work / f"corpus-{scale}x", KNOWLEDGE)
+            for mode in modes:
+                print(f"{scale}x {mode}", flush=True)
+                results["cases"].append(run_case(scale, mode, corpus, work, args))
+    finally:
+        if not args.keep and not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    results["total_s"] = time.perf_counter() - t0
+    write_results(results, args.out)
+    print(f"wrote {args.out}/bench.md, bench.json, bench.png in {results['total_s']:.0f} s", flush=True)
+
+
+def _cell(case: dict, key: str) -> str:
+    """One table cell for one case."""
+    i, r, v, c = case["ingest"], case["reingest"], case["serve"], case["change"]
+    measured = case["ingest_measured"]
+    cells = {
+        "size": f"{i['docs']} docs, {i['chunks']:,} chunks, {i['windows']:,} vectors",
+        "cold": f"{i['ingest_s']:.1f}" if measured else f"not measured ({i['prime_s'] + i['ingest_s']:.0f} s build, vectors reused)",
+        "cps": f"{i['chunks'] / i['ingest_s']:.1f}" if measured else "extrapolated: as 10x",
+        "wps": f"{i['windows'] / i['ingest_s']:.0f} ({i['cpu_cores']:.1f} cores busy)" if measured else "–",
+        "re": f"{r['reingest_s']:.3f}",
+        "re_cli": f"{r['process_s']:.1f} (load {r['load_s']:.1f})",
+        "one": f"{c['one_changed_s']:.2f} ({c['embedded']} chunks)",
+        "disk": f"{case['size_mb']['chroma'] + case['size_mb']['records']:.1f} (chroma {case['size_mb']['chroma']:.1f})",
+        "warm": f"{v['load_s']:.1f} / {v['first_query_s']:.2f}",
+        "ret": f"{v['retrieve_p50_ms']:.1f} / {v['retrieve_p95_ms']:.1f}",
+        "ans": f"{v['answer_p50_ms']:.1f} / {v['answer_p95_ms']:.1f}",
+        "rss": f"{v['peak_rss_mb']:.0f}" + (f" + server {v['server_peak_rss_mb']:.0f}" if "server_peak_rss_mb" in v else ""),
+        "load": f"{v['load']['load1']} / {v['load']['busy_cores']}",
+    }
+    return cells[key]
+
+
+ROWS = [("Corpus", "size"), ("Cold ingest (s)", "cold"), ("Ingest throughput (chunks/s)", "cps"),
+        ("Ingest throughput (vectors/s)", "wps"), ("Re-ingest, nothing changed (s, in process)", "re"),
+        ("Re-ingest as a fresh process (s, of which start-up)", "re_cli"), ("Re-ingest, one report changed (s)", "one"),
+        ("Index on disk (MB: chroma + records)", "disk"), ("Start-up / first query incl. BM25 build (s)", "warm"),
+        ("Retrieval p50 / p95 (ms)", "ret"), ("Offline answer p50 / p95 (ms)", "ans"),
+        ("Serving peak RSS (MB)", "rss"), ("Load avg / busy cores before timing", "load")]
+
+
+def write_results(results: dict, out: Path) -> None:
+    """bench.json, bench.md (one column per scale x mode) and bench.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    m, cases = results["machine"], results["cases"]
+    lines = [f"# Benchmarks ({m['load_at_start']['date']})", "",
+             f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, {m['os']}; "
+             f"load average at start {m['load_at_start']['load_avg']} ({m['load_at_start']['busy_cores']} cores busy).",
+             "Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) +
+             f". Embedding threads {m['embedding_threads']}, batch {m['embedding_batch']}.", "",
+             "| | " + " | ".join(f"{c['scale']}x {c['mode']}" for c in cases) + " |",
+             "|---|" + "---|" * len(cases)]
+    lines += [f"| {label} | " + " | ".join(_cell(c, key) for c in cases) + " |" for label, key in ROWS]
+    lines += ["", "Targets (reported, not asserted): " + ", ".join(f"{k} <= {v:g}" for k, v in results["targets"].items()),
+              f"Total benchmark time {results['total_s']:.0f} s."]
+    if any(not c["ingest_measured"] for c in cases):
+        lines.append("Where cold ingest says 'not measured', the store was built by embedding the original reports "
+                     "for real and giving each copy its original's vectors plus tiny noise; retrieval, size and "
+                     "memory there are measured on that real store.")
+    (out / "bench.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _plot(cases, out / "bench.png")
+
+
+def _plot(cases: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (lat, thr) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for mode, style in (("embedded", "-"), ("server", "--")):
+        cs = [c for c in cases if c["mode"] == mode]
+        if not cs:
+            continue
+        x = [c["scale"] for c in cs]
+        for key, label in (("retrieve_p50_ms", "retrieval p50"), ("retrieve_p95_ms", "retrieval p95"),
+                           ("answer_p50_ms", "answer p50")):
+            lat.plot(x, [c["serve"][key] for c in cs], style, marker="o", label=f"{label} ({mode})")
+        ms = [c for c in cs if c["ingest_measured"]]
+        thr.plot([c["scale"] for c in ms], [c["ingest"]["chunks"] / c["ingest"]["ingest_s"] for c in ms], style,
+                 marker="o", label=f"cold ingest ({mode})")
+    for ax, title, unit in ((lat, "Latency vs corpus size", "ms"), (thr, "Ingest throughput (measured scales)", "chunks/s")):
+        ax.set_xscale("log")
+        ax.set_xlabel("corpus scale (copies of the five reports)")
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    lat.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Briefing notes: cited sections, one global reference list, disagreement warnings, DOCX from the CLI, LLM mode."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.briefing import (ReferenceBook, build_briefing, disagreements, drop_repeats, extract_facts,
+                                known_organisations, section_queries)
+from assistant.citations import DEFAULT_THRESHOLD, MARKER, split_sentences, support
+from assistant.errors import InputError
+from assistant.evidence import contains_evidence
+from assistant.models import Chunk, Citation, Passage
+from assistant.pipeline import Assistant
+from conftest import make_settings
+from fake_openai import Reply, Status, running_fake_openai
+
+BIN = Path(sys.executable).parent / "assistant"
+TOPIC = "Managing conflicts of interest when a GP federation bids for community services"
+ENTRY = re.compile(r"Quote: “(?P<quote>.*)” \[passage (?P<id>[0-9a-f]+)\]", re.S)
+
+
+def _passage(doc: str, text: str, case: str = "", year: int = 2013, cid: str = "") -> Passage:
+    chunk = Chunk(cid or f"{doc}-{abs(hash(text)) % 10**8}", doc, f"Report {doc}", year, "S", 3, text, case, "Pub")
+    return Passage(1, chunk, 1.0)
+
+
+def _run(args, index_dir, **env):
+    environ = {**os.environ, "ASSISTANT_DATA_DIR": str(index_dir / "data"),
+               "ASSISTANT_KNOWLEDGE_DIR": str(index_dir / "knowledge"), **env}
+    return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=environ, timeout=180)
+
+
+def _assert_markers_point_to_support(note):
+    """Every cited sentence is supported by a reference its markers name; every reference is numbered in order."""
+    refs = {c.n: c for c in note.references}
+    assert list(refs) == list(range(1, len(refs) + 1))
+    for section in note.sections:
+        for c in section.citations:
+            assert refs[c.n].passage.chunk.chunk_id == c.passage.chunk.chunk_id, section.heading
+        for sentence in split_sentences(section.text):
+            numbers = [int(n) for m in MARKER.finditer(sentence) for n in re.findall(r"\d+", m.group(1))]
+            if numbers and "(unverified)" not in sentence:
+                best = max(support(sentence, refs[n].passage)[0] for n in numbers)
+                assert best >= DEFAULT_THRESHOLD, (section.heading, sentence)
+    for ref in note.references:
+        assert contains_evidence(ref.passage.chunk.text, ref.quote), ref.quote
+
+
+# -- unit tests on hand-made passages ------------------------------------------------------------
+
+def test_reference_book_renumbers_local_markers_into_one_list():
+    a, b = _passage("d1", "Alpha federations share staff."), _passage("d2", "Beta networks pool budgets.")
+    book = ReferenceBook()
+    text1, cites1 = book.localise("Alpha [1]. Beta [2].", [Citation(1, a, "q"), Citation(2, b, "q")])
+    text2, cites2 = book.localise("Beta again [1]. Alpha again [2].", [Citation(1, b, "q"), Citation(2, a, "q")])
+    assert (text1, text2) == ("Alpha [1]. Beta [2].", "Beta again [2]. Alpha again [1].")
+    assert [c.n for c in cites2] == [2, 1] and [c.n for c in book.references()] == [1, 2]
+
+
+def test_drop_repeats_skips_fragments_and_sentences_already_used():
+    seen = set()
+    shared = "Federations share back-office staff across many local practices."
+    first = drop_repeats(f"{shared} [1] GP at Health, Federation of GP practices, Southwark. [2]", seen)
+    again = drop_repeats(f"{shared} [3] Boards answer to member practices in every locality. [1]", seen)
+    assert first == "Federations share back-office staff across many local practices. [1]"
+    assert again == "Boards answer to member practices in every locality. [1]"
+
+
+def test_figures_about_one_organisation_from_two_reports_are_a_disagreement():
+    early = _passage("a", "Care locations: 18 general practices Five urgent care centres.", "Hurley Group")
+    later = _passage("b", "The Hurley Group is a partnership of 17 practices.", "", 2013)
+    other = _passage("c", "The Vitality Partnership serves 51,000 patients. It plans to serve 120,000 patients by 2016.")
+    orgs = {"hurley": "Hurley Group", "vitality": "Vitality Partnership"}
+    assert [(f.org, f.kind, f.value) for f in extract_facts(other, orgs)] == [("modality", "patients", 51000)]
+    [group] = disagreements([early, later, other], orgs)
+    assert sorted(f.value for f in group) == [17, 18] and {f.kind for f in group} == {"practices"}
+
+
+def test_different_bodies_sharing_a_place_name_do_not_disagree():
+    network = _passage("a", "Registered population: Approximately 34,000.", "Tower Hamlets Network 2")
+    group = _passage("b", "A federation of the 37 general practices in Tower Hamlets, caring for over 312,000 people.",
+                     "Tower Hamlets GP Care Group", 2018)
+    assert disagreements([network, group], {"tower": "Tower Hamlets"}) == []
+
+
+# -- the real index --------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_offline_note_has_every_section_and_markers_that_point_to_supporting_references(assistant):
+    note = build_briefing(assistant, TOPIC, "offline")
+    assert [s.heading for s in note.sections] == ["Purpose", "Background", "Key points", "Options and trade-offs",
+                                                  "Governance and conflicts of interest", "Case-study examples",
+                                                  "Open questions"]
+    assert note.answerer == "offline" and len(note.references) >= 4
+    assert sum(bool(s.citations) for s in note.sections) >= 5
+    _assert_markers_point_to_support(note)
+    assert note.to_markdown().startswith(f"# Briefing note: {TOPIC}")
+
+
+@pytest.mark.slow
+def test_cli_brief_writes_a_docx_whose_references_hold_the_quoted_text(index_dir, assistant, tmp_path):
+    import docx
+
+    out = _run(["brief", TOPIC, "--answerer", "offline", "--out", str(tmp_path / "note.docx")], index_dir)
+    assert out.returncode == 0, out.stderr
+    document = docx.Document(str(tmp_path / "note.docx"))
+    paragraphs = document.paragraphs
+    assert paragraphs[0].style.name == "Title" and TOPIC in paragraphs[0].text
+    assert any("2013 to 2018" in p.text and "ICBs" in p.text for p in paragraphs)
+    refs = [p.text for p in paragraphs if p.style.name == "List Number"]
+    assert len(refs) >= 4
+    chunks = {c.chunk_id: c for c in assistant.retriever.chunks()}
+    for entry in refs:
+        m = ENTRY.search(entry)
+        assert m, entry
+        chunk = chunks[m.group("id")]
+        assert contains_evidence(chunk.text, m.group("quote")), entry
+        assert entry.startswith(chunk.title)
+    body = " ".join(p.text for p in paragraphs if p.style.name != "List Number")
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
+    assert cited == set(range(1, len(refs) + 1))  # every marker has a reference, every reference is cited
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topic, expected", [
+    ("How has the Hurley Group grown?", ["Hurley Group", "17", "18"]),
+    ("Modality Partnership growth", ["Vitality", "51,000", "300,000", "2018"]),
+    ("Tower Hamlets networks", ["Tower Hamlets", "2006", "2008"]),
+])
+def test_notes_on_organisations_warn_where_reports_differ(assistant, topic, expected):
+    note = build_briefing(assistant, topic, "offline")
+    [warning] = [w for w in note.warnings if w.startswith("Reports differ")]
+    assert all(x in warning for x in expected), warning
+    refs = {c.n: c for c in note.references}
+    numbers = [int(n) for n in re.findall(r"\[(\d+)\]", warning)]
+    assert len({refs[n].passage.chunk.doc_id for n in numbers}) >= 2  # each figure cited to its own report
+    for n in numbers:
+        assert contains_evidence(refs[n].passage.chunk.text, refs[n].quote)
+
+
+@pytest.mark.slow
+def test_llm_note_from_a_local_server_keeps_only_verified_citations(index_dir, assistant):
+    orgs = known_organisations(assistant.retriever.chunks())
+    replies = []
+    for _, query in section_queries(TOPIC, orgs):
+        passages = assistant.retrieve(query, 5).passages
+        quoted = [next(s for s in split_sentences(p.chunk.text) if len(s.split()) > 8) for p in passages[:2]]
+        replies.append(Reply(f"- {quoted[0]} [1]\n- {quoted[1]} [2]\n- Federations win every tender they enter [9]."))
+    with running_fake_openai(replies) as fake:
+        llm = Assistant.from_settings(make_settings(index_dir, openai_api_key="x", openai_base_url=fake.url,
+                                                    llm_max_retries=0, llm_timeout_s=10))
+        note = build_briefing(llm, TOPIC, "llm")
+    assert note.answerer.startswith("llm:") and len(fake.completions) == 6
+    prompt = fake.completions[0].messages[-1]["content"]
+    assert 'Write only the section headed "Background"' in prompt and TOPIC in prompt
+    for section in note.sections[1:]:
+        assert len(section.citations) == 2 and all(c.supported for c in section.citations)
+        assert "Federations win every tender they enter (unverified)." in section.text
+    assert any("(unverified)" in w for w in note.warnings)
+    _assert_markers_point_to_support(note)
+
+
+@pytest.mark.slow
+def test_a_failing_llm_server_gives_the_offline_note_and_says_so(index_dir):
+    with running_fake_openai(default=Status(500)) as fake:
+        llm = Assistant.from_settings(make_settings(index_dir, openai_api_key="x", openai_base_url=fake.url,
+                                                    llm_max_retries=0, llm_timeout_s=5))
+        note = build_briefing(llm, TOPIC, "llm")
+    assert len(fake.completions) == 1  # the failed server is not asked again for every section
+    assert any("language model failed" in w for w in note.warnings)
+    assert all(s.citations for s in note.sections[1:3])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topic", ["Brexit fishing quotas and Premier League football",
+                                   "What dose of amoxicillin for otitis media?"])
+def test_topics_the_reports_cannot_brief_on_are_refused(assistant, topic):
+    with pytest.raises(InputError):
+        build_briefing(assistant, topic, "offline")
+
+
+@pytest.mark.slow
+def test_cli_refusal_is_a_red_message_and_exit_code_2(index_dir):
+    out = _run(["brief", "Brexit fishing quotas", "--answerer", "offline"], index_dir)
+    assert out.returncode == 2 and "Error:" in out.stderr and "Traceback" not in out.stderr
