@@ -374,7 +374,7 @@ def build_briefing(assistant, topic: str, answerer: str = "auto", k: int = 5, to
     scope = check_scope(q)
     if not scope.in_scope:
         raise InputError(scope.message)
-    writer = assistant._answerer(answerer)  # the Assistant's own choice: ConfigError when llm is not configured
+    writer = assistant.answerer(answerer)  # the Assistant's own choice: ConfigError when llm is not configured
     writer = _extractive() if isinstance(writer, OfflineAnswerer) else writer
     orgs = known_organisations(assistant.retriever.chunks())
     found = [(plan, query, assistant.retrieve(query, k)) for plan, (_, query) in zip(PLAN, section_queries(q, orgs))]

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .errors import InputError
+from .prompts import as_data
 
 HELP = (
     "I answer questions on forming GP federations and other at-scale models of general practice, "
@@ -59,6 +60,8 @@ def clean_question(question: str, max_chars: int) -> str:
     # Control characters are dropped (not rejected): pasted text often carries them harmlessly.
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
     text = re.sub(r"\s+", " ", text).strip()
+    # Tags that delimit data in the prompts are defused, so a question cannot close its block and pose as instructions.
+    text = as_data(text)
     if len(text) > max_chars:
         raise InputError(f"Your question is {len(text)} characters long; the maximum is {max_chars}. Please shorten it.")
     letters = sum(ch.isalpha() for ch in text)

@@ -85,7 +85,8 @@ class Assistant:
         ]
 
     # Questions -----------------------------------------------------------------------------------
-    def _answerer(self, choice: str) -> Answerer:
+    def answerer(self, choice: str) -> Answerer:
+        """The answerer a choice (offline, llm, auto) resolves to; ConfigError when llm is not configured."""
         if choice == "offline" or (choice == "auto" and self._llm_factory is None):
             return self._offline
         if self._llm_factory is None:
@@ -103,7 +104,7 @@ class Assistant:
 
     def standalone_question(self, question: str, history: Sequence[Turn], answerer: str = "offline") -> str:
         """The question as retrieval sees it after a follow-up is joined with the conversation."""
-        return self._answerer(answerer).standalone(question, history) if history else question
+        return self.answerer(answerer).standalone(question, history) if history else question
 
     def retrieve(self, question: str, k: int | None = None) -> Retrieval:
         """Ranked passages for a question (no answering)."""
@@ -136,7 +137,7 @@ class Assistant:
             yield answer.text
             yield answer
             return
-        chosen = self._answerer(answerer or self.settings.answerer)
+        chosen = self.answerer(answerer or self.settings.answerer)
         standalone = q
         if history:
             try:

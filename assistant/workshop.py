@@ -328,7 +328,7 @@ def build_workshop(assistant, case: str | None = None, theme: str | None = None,
     scope = check_scope(subject)
     if not scope.in_scope:
         raise InputError(scope.message)
-    writer = assistant._answerer(answerer)  # ConfigError when the LLM is asked for but not configured
+    writer = assistant.answerer(answerer)  # ConfigError when the LLM is asked for but not configured
     book, seen, warnings = ReferenceBook(), set(), []
     name = subject if case else _choose_case(assistant, subject, case_studies(assistant))
     card, used = build_card(assistant, name, book, seen)
