@@ -114,8 +114,8 @@ def beyond_the_reports(question: str) -> str:
 
 def salient_terms(question: str) -> list[str]:
     """Names, acronyms and numbers in a question (words a passage must mention to answer it)."""
-    # Markup, addresses and personal data are not facts to look up.
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|<[^>]{0,200}>|https?://\S+", " ", question)
+    # Markup (tags defused by clean_question too), addresses and personal data are not facts to look up.
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>|[<‹][^>]{0,200}>|https?://\S+", " ", question)
     text = re.sub(r"\[[A-Z ]+\]", " ", redact(text))
     out = []
     for sentence in re.split(r"(?<=[.?!:;])\s+", text):

@@ -43,8 +43,12 @@ def make_client(settings: Settings):
     except ConfigError:
         raise
     except Exception as exc:  # chromadb raises bare Exceptions and ValueErrors for an unreachable server
-        where = settings.chroma_url or str(settings.data_dir / "chroma")
-        raise StoreError(f"Cannot open the Chroma store at {where} ({exc}); start the server or check the path.") from exc
+        if settings.chroma_url:
+            raise StoreError(f"Cannot open the Chroma store at {settings.chroma_url} ({exc}); "
+                             "start the server or check the URL.") from exc
+        raise StoreError(f"Cannot open the Chroma store at {settings.data_dir / 'chroma'} ({exc}); check that it is "
+                         "writable, and if its files are corrupt delete that folder and run "
+                         "`assistant ingest --rebuild`.") from exc
 
 
 class VectorStore:
@@ -69,7 +73,9 @@ class VectorStore:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise StoreError(f"Chroma {what} failed ({exc}); check that the store is running and writable.") from exc
+            raise StoreError(f"Chroma {what} failed ({exc}); check that the store is running and writable; if its "
+                             "files are corrupt, delete the store (the chroma folder of an embedded one) and run "
+                             "`assistant ingest --rebuild`.") from exc
 
     def ids(self) -> set[str]:
         """Every vector id in the collection (`<chunk id>#<window>`)."""

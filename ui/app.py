@@ -1,4 +1,4 @@
-"""The browser chat: a thin Gradio layer over the Assistant (streamed, cited answers; library; feedback; HTTP API)."""
+"""The browser chat: a thin Gradio layer over the Assistant (cited answers, documents, library, feedback, HTTP API)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from assistant.feedback import FeedbackStore
 from assistant.models import Answer, Turn
 from assistant.settings import Settings
 
-from . import render
+from . import modes, render
 from .library import add_files, stage_label
 
 HERE = Path(__file__).resolve().parent
@@ -85,7 +85,7 @@ def _answer_choices(answers: list[dict]):
 
 
 def build_app(assistant, settings: Settings) -> gr.Blocks:
-    """The Gradio app over an Assistant: Ask tab (chat, sources, feedback), Library tab, and the `ask` API."""
+    """The Gradio app over an Assistant: Ask, Briefing note, Workshop pack and Library tabs, and the `ask` API."""
     feedback = FeedbackStore(settings.feedback_db)
     ingest_lock = threading.Lock()
 
@@ -222,6 +222,7 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                             ask_btn = gr.Button("Ask", variant="primary", elem_id="fa-ask", scale=2)
                             clear_btn = gr.Button("New conversation", variant="secondary", scale=1)
                         error_line = gr.Markdown("", elem_id="fa-error")
+                        answer_dl = modes.answer_downloads()
                         gr.Markdown("Answers come only from the reports in the library. This is not clinical or "
                                     "legal advice. Please do not type patient details.", elem_classes="fa-warning-line")
                         with gr.Accordion("Starter questions", open=True, elem_classes="fa-starters"):
@@ -241,6 +242,8 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("## Sources")
                         sources = gr.HTML(render.sources_html([]), elem_id="fa-sources", js_on_load=None)
+            modes.briefing_tab(assistant)
+            modes.workshop_tab(assistant, app)
             with gr.Tab("Library", id="library"):
                 gr.Markdown("## Documents in the library\nThe advisor answers only from these documents.")
                 docs = gr.Dataframe(headers=["Title", "Publisher", "Year", "Passages", "File"],
@@ -260,13 +263,15 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
 
         chat_out = [chatbot, question, answers, sources, fb_answer, error_line]
         opts = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=2)
-        question.submit(respond, [question, chatbot, answers], chat_out, **opts)
-        ask_btn.click(respond, [question, chatbot, answers], chat_out, **opts)
+        # Each finished (or failed) turn refreshes the download buttons from the answers kept in state.
+        files = dict(fn=modes.answer_files, inputs=[answers], outputs=answer_dl, api_visibility="private")
+        question.submit(respond, [question, chatbot, answers], chat_out, **opts).then(**files)
+        ask_btn.click(respond, [question, chatbot, answers], chat_out, **opts).then(**files)
         for btn in starters:
-            btn.click(respond, [btn, chatbot, answers], chat_out, **opts)
+            btn.click(respond, [btn, chatbot, answers], chat_out, **opts).then(**files)
         reset = [chatbot, answers, sources, fb_answer, error_line, pending]
-        clear_btn.click(new_conversation, None, reset, api_visibility="private")
-        chatbot.clear(new_conversation, None, reset, api_visibility="private")
+        clear_btn.click(new_conversation, None, reset, api_visibility="private").then(**files)
+        chatbot.clear(new_conversation, None, reset, api_visibility="private").then(**files)
         chatbot.like(like, [answers], [fb_result, fb_answer, fb_rating, pending], api_visibility="private")
         fb_send.click(send_feedback, [answers, fb_answer, fb_rating, fb_comment, pending],
                       [fb_result, fb_comment, fb_rating, pending], api_visibility="private")

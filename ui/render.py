@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.citations import MARKER, UNVERIFIED
+from assistant.export import DATE_NOTE, outline, reference_label
 
 # Characters that Markdown or HTML could read as syntax anywhere, and line starts that make blocks
 # (headings, lists, quotes, rules); written as character references, which Markdown shows literally.
@@ -188,3 +189,115 @@ def upload_report_md(saved: Sequence[str], rejected: Sequence[tuple[str, str]], 
         lines = ["- No files were chosen."]
     tail = f"\n\n{md_text(report.summary())}" if report is not None else ""
     return "**Upload results**\n\n" + "\n".join(lines) + tail
+
+
+# -- briefing notes and workshop packs -------------------------------------------------------------
+
+def _inline(text: str) -> str:
+    """Escaped document text with **bold** kept and the unverified flag emphasised."""
+    out = esc(text).replace(esc(UNVERIFIED.strip()), '<em class="fa-unverified-text">(unverified)</em>')
+    return re.sub(r"\*\*(.{1,400}?)\*\*", r"<strong>\1</strong>", out)
+
+
+def _linked(text: str, refs: dict[int, bool], prefix: str) -> str:
+    """Escaped text whose [n] markers link to reference n in the document's list; unverified ones flagged ⚠."""
+    out, pos = [], 0
+    for m in MARKER.finditer(text or ""):
+        out.append(_inline(text[pos : m.start()]))
+        for n in _numbers(m.group(1)):
+            if n in refs:
+                title = f"Reference {n}" + ("" if refs[n] else " (not verified)")
+                out.append(f'<a class="fa-cite" href="#{prefix}-ref{n}" title="{title}" aria-label="{title}">'
+                           f'[{n}{"" if refs[n] else " ⚠"}]</a>')
+            else:
+                out.append(esc(f"[{n}]"))
+        pos = m.end()
+    out.append(_inline((text or "")[pos:]))
+    return "".join(out)
+
+
+def _blocks_html(text: str, refs: dict[int, bool], prefix: str) -> str:
+    """Paragraphs and '- ' bullet lists of a section, escaped and linked."""
+    html_parts: list[str] = []
+    para: list[str] = []
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if para:
+            html_parts.append(f"<p>{_linked(' '.join(para), refs, prefix)}</p>")
+            para.clear()
+        if bullets:
+            html_parts.append("<ul>" + "".join(f"<li>{_linked(b, refs, prefix)}</li>" for b in bullets) + "</ul>")
+            bullets.clear()
+
+    for line in (text or "").splitlines():
+        bullet = re.match(r"^\s*[-*•]\s+(.*)", line)
+        if bullet:
+            if para:
+                flush()
+            bullets.append(bullet.group(1).strip())
+        elif line.strip():
+            if bullets:
+                flush()
+            para.append(line.strip())
+        else:
+            flush()
+    flush()
+    return "".join(html_parts)
+
+
+def _document(obj, prefix: str, body: str) -> str:
+    """Title, date, the 2013–2018 note and highlighted warnings above `body`, the numbered references below."""
+    o = outline(obj)
+    refs = {c.n: c.supported for c in obj.references}
+    warnings = ""
+    if o.warnings:
+        items = "".join(f"<li>{_linked(w, refs, prefix)}</li>" for w in o.warnings)
+        warnings = (f'<section class="fa-doc-warnings" role="note" aria-labelledby="{prefix}-warn">'
+                    f'<h3 id="{prefix}-warn">⚠ Warnings</h3><ul>{items}</ul></section>')
+    entries = "".join(
+        f'<li value="{c.n}" id="{prefix}-ref{c.n}" tabindex="-1">{esc(reference_label(c))}. '
+        f'<span class="fa-ref-quote">“{esc(c.quote)}”</span>'
+        + ("" if c.supported else ' <strong class="fa-flag-inline">⚠ Not verified</strong>') + "</li>"
+        for c in obj.references)
+    references = (f'<section class="fa-refs" aria-labelledby="{prefix}-refs-h"><h3 id="{prefix}-refs-h">References</h3>'
+                  f"<ol>{entries}</ol></section>" if entries else "")
+    return (f'<article class="fa-doc" aria-labelledby="{prefix}-title"><h2 id="{prefix}-title">{esc(o.title)}</h2>'
+            f'<p class="fa-meta">{esc(o.meta)}</p><p class="fa-date-note"><strong>Note:</strong> {esc(DATE_NOTE)}</p>'
+            f"{warnings}{body}{references}</article>")
+
+
+def briefing_html(note) -> str:
+    """A BriefingNote as escaped HTML: sections with linked [n] markers, warnings highlighted, numbered references."""
+    refs = {c.n: c.supported for c in note.references}
+    body = "".join(f'<section><h3>{esc(s.heading)}</h3>{_blocks_html(s.text, refs, "brief")}</section>'
+                   for s in note.sections)
+    return _document(note, "brief", body)
+
+
+def workshop_html(pack) -> str:
+    """A WorkshopPack as escaped HTML: the case-study card, discussion, quiz (answers folded) and facilitator's note."""
+    refs = {c.n: c.supported for c in pack.references}
+    card = pack.card
+    facts = "".join(f"<dt>{esc(f.label)}</dt><dd>{_linked(f'{f.value} [{f.n}]', refs, 'pack')}</dd>" for f in card.facts)
+    card_html = (f'<section class="fa-card" aria-labelledby="pack-card-h"><h3 id="pack-card-h">Case-study card: '
+                 f"{esc(card.organisation)}</h3>" + (f"<dl>{facts}</dl>" if facts else "")
+                 + f'<p><strong>What it did:</strong> {_linked(card.did, refs, "pack")}</p>'
+                 f'<p><strong>What it learned:</strong> {_linked(card.learned, refs, "pack")}</p></section>')
+    discussion = "".join(f"<li>{_linked(q, refs, 'pack')}</li>" for q in pack.discussion)
+    quiz = "".join(f"<li><p>{_linked(q.question, refs, 'pack')}</p><details><summary>Show the answer</summary>"
+                   f"<p>{_linked(q.answer, refs, 'pack')}</p></details></li>" for q in pack.quiz)
+    body = (card_html
+            + (f"<section><h3>Discussion questions</h3><ol>{discussion}</ol></section>" if discussion else "")
+            + (f'<section class="fa-quiz"><h3>Quiz</h3><ol>{quiz}</ol></section>' if quiz else "")
+            + f"<section><h3>Facilitator’s note</h3>{_blocks_html(pack.facilitator_note, refs, 'pack')}</section>")
+    return _document(pack, "pack", body)
+
+
+def doc_status_html(message: str, error: bool = False) -> str:
+    """The status line under a document's button: progress and results politely, failures as an alert."""
+    if not message:
+        return ""
+    if error:
+        return f'<p class="fa-doc-error" role="alert"><strong>Could not finish:</strong> {esc(message)}</p>'
+    return f'<p class="fa-doc-status" role="status">{esc(message)}</p>'

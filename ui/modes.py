@@ -1,0 +1,199 @@
+"""The Briefing note and Workshop pack tabs, and the Ask tab's downloads of the latest answer (via assistant.export)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.briefing import build_briefing
+from assistant.errors import AssistantError
+from assistant.export import write
+from assistant.models import Answer, Chunk, Citation, Passage
+from assistant.workshop import build_workshop, case_studies, table_rows
+
+from . import render
+
+HIDDEN = {"value": None, "visible": False}
+BRIEF_EMPTY = ('<p class="fa-doc-empty">Type a topic and choose “Write briefing note”. The note appears here, '
+               "with numbered references you can check, and can be downloaded for Word.</p>")
+PACK_EMPTY = ('<p class="fa-doc-empty">Choose a case study (or type a theme) and “Make workshop pack”. The pack '
+              "appears here: a case-study card, discussion questions, a quiz and a facilitator’s note.</p>")
+ROUTE = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=2)
+
+
+def slug(text: str, limit: int = 80) -> str:
+    """A safe file-name stem from a title: lower case, whole words joined by hyphens, at most `limit` characters."""
+    words = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
+    if len(words) > limit:
+        words = words[: limit + 1].rsplit("-", 1)[0] if "-" in words[:limit] else words[:limit]
+    return words or "document"
+
+
+def export_files(obj, stem: str) -> tuple[str, str]:
+    """Markdown and Word files of an Answer, BriefingNote or WorkshopPack, in a fresh temporary folder."""
+    # A folder per export: two people downloading the same title never overwrite each other's file.
+    folder = Path(tempfile.mkdtemp(prefix="fa-export-"))
+    return str(write(obj, folder / f"{stem}.md")), str(write(obj, folder / f"{stem}.docx"))
+
+
+def answer_from_json(data: dict) -> Answer:
+    """An Answer rebuilt from Answer.to_json() (what the chat keeps), with what export needs: text and citations."""
+    texts = {p["chunk_id"]: p.get("text", "") for p in data.get("passages", [])}
+
+    def chunk(d: dict) -> Chunk:
+        return Chunk(d["chunk_id"], d.get("doc_id", ""), d.get("title", ""), d.get("year"), d.get("section", ""),
+                     d.get("page"), texts.get(d["chunk_id"], d.get("text", "")), "", d.get("publisher", ""))
+
+    citations = tuple(Citation(c["n"], Passage(c["n"], chunk(c), 0.0), c.get("quote", ""), c.get("supported", True),
+                               c.get("support", 1.0)) for c in data.get("citations", []))
+    passages = tuple(Passage(p.get("rank", 0), chunk(p), p.get("score", 0.0)) for p in data.get("passages", []))
+    return Answer(question=data.get("question", ""), text=data.get("answer", ""), citations=citations,
+                  passages=passages, refused=data.get("refused", False), answerer=data.get("answerer", "offline"),
+                  notices=tuple(data.get("notices", [])))
+
+
+def answerer_choices(assistant) -> list[tuple[str, str]]:
+    """How a document can be written; the language model is offered only when one is configured."""
+    llm = assistant.answerer_name("llm")
+    if llm == "offline":
+        return [("Automatic (offline: no language model is set up)", "auto"),
+                ("Offline: sentences quoted from the reports", "offline")]
+    return [(f"Automatic (language model {llm.removeprefix('llm:')}, offline if it fails)", "auto"),
+            ("Offline: sentences quoted from the reports", "offline"),
+            (f"Language model only ({llm.removeprefix('llm:')})", "llm")]
+
+
+def case_choices(assistant) -> list[tuple[str, str]]:
+    """Case studies in the index: those with a table of facts (a full card) first, then the rest."""
+    try:
+        cases = case_studies(assistant)
+    except AssistantError:
+        return []
+    tabled = sorted(n for n, ps in cases.items() if any(r[0] == "Legal form" for p in ps for r in table_rows(p)))
+    rest = sorted(n for n in cases if n not in tabled)
+    return [(n, n) for n in tabled] + [(f"{n} (no table of facts)", n) for n in rest]
+
+
+def answer_downloads() -> list:
+    """Download buttons for the latest answer, hidden until there is one."""
+    with gr.Row(elem_classes="fa-downloads"):
+        md = gr.DownloadButton("Download the latest answer (Markdown)", visible=False, size="sm", elem_id="fa-answer-md")
+        docx = gr.DownloadButton("Download the latest answer (Word DOCX)", visible=False, size="sm",
+                                 elem_id="fa-answer-docx")
+    return [md, docx]
+
+
+def answer_files(answers):
+    """Files of the latest answer for the download buttons; hidden when there is none."""
+    if not answers:
+        return gr.update(**HIDDEN), gr.update(**HIDDEN)
+    try:
+        md, docx = export_files(answer_from_json(answers[-1]), "answer-" + slug(answers[-1].get("question", ""), 50))
+    except AssistantError as exc:
+        gr.Warning(f"The answer could not be prepared for download: {exc}")
+        return gr.update(**HIDDEN), gr.update(**HIDDEN)
+    return gr.update(value=md, visible=True), gr.update(value=docx, visible=True)
+
+
+def _produce(build, show, noun: str, progress, empty: str):
+    """Yield (status, document, Markdown file, Word file): a busy line, then the document or a plain error."""
+    yield (render.doc_status_html(f"Writing the {noun} … This takes seconds offline and can take a minute or "
+                                  "two with a language model."), gr.skip(), gr.update(**HIDDEN), gr.update(**HIDDEN))
+    progress(None, desc=f"Searching the reports and writing the {noun} …")  # no steps to count
+    start = time.perf_counter()
+    try:
+        obj = build()
+        progress(None, desc="Preparing the downloads …")
+        md, docx = export_files(obj, slug(obj.title))
+    except AssistantError as exc:
+        gr.Warning(str(exc))
+        # The old document goes, so it cannot be mistaken for one on the new request.
+        yield render.doc_status_html(str(exc), error=True), empty, gr.update(**HIDDEN), gr.update(**HIDDEN)
+        return
+    done = (f"The {noun} is ready ({time.perf_counter() - start:.1f} seconds, {len(obj.references)} references, "
+            f"{len(obj.warnings)} warnings). Download it with the buttons below, or read it here.")
+    yield render.doc_status_html(done), show(obj), gr.update(value=md, visible=True), gr.update(value=docx, visible=True)
+
+
+def _missing(message: str):
+    """Outputs for a request with nothing to work on: a warning, the document left as it was."""
+    gr.Warning(message)
+    return render.doc_status_html(message, error=True), gr.skip(), gr.skip(), gr.skip()
+
+
+def _outputs(prefix: str, empty: str):
+    """The status line, the two download buttons and the document area of a tab."""
+    status = gr.HTML("", elem_id=f"fa-{prefix}-status", js_on_load=None)
+    with gr.Row(elem_classes="fa-downloads"):
+        md = gr.DownloadButton("Download Markdown", visible=False, elem_id=f"fa-{prefix}-md")
+        docx = gr.DownloadButton("Download Word (DOCX)", visible=False, elem_id=f"fa-{prefix}-docx")
+    doc = gr.HTML(empty, elem_id=f"fa-{prefix}", js_on_load=None)
+    return [status, doc, md, docx]
+
+
+def briefing_tab(assistant) -> None:
+    """The Briefing note tab: a topic in, a cited note for commissioners out, with downloads."""
+    with gr.Tab("Briefing note", id="briefing"):
+        gr.Markdown("## Briefing note for commissioners\nA note on a topic in sections (background, key points, "
+                    "options and trade-offs, governance and conflicts of interest, case-study examples, open "
+                    "questions), every point numbered to the report it comes from.")
+        topic = gr.Textbox(label="Topic of the note (press Enter to write it)", lines=1, max_lines=4,
+                           elem_id="fa-brief-topic",
+                           placeholder="For example: conflicts of interest when a federation bids for services")
+        who = gr.Radio(answerer_choices(assistant), value="auto", label="How should it be written?",
+                       elem_id="fa-brief-answerer")
+        write_btn = gr.Button("Write briefing note", variant="primary", elem_id="fa-brief-write")
+        outputs = _outputs("brief", BRIEF_EMPTY)
+
+    def write_note(text, answerer, progress=gr.Progress()):
+        """Write the note on the topic, show it and offer it as files."""
+        text = text if isinstance(text, str) else ""
+        if not text.strip():
+            yield _missing("Please type a topic for the briefing note first.")
+            return
+        yield from _produce(lambda: build_briefing(assistant, text, answerer=answerer or "auto"),
+                            render.briefing_html, "briefing note", progress, BRIEF_EMPTY)
+
+    # The spinner covers only the document, so the status line above it stays readable.
+    write_btn.click(write_note, [topic, who], outputs, show_progress_on=outputs[1], **ROUTE)
+    topic.submit(write_note, [topic, who], outputs, show_progress_on=outputs[1], **ROUTE)
+
+
+def workshop_tab(assistant, app: gr.Blocks) -> None:
+    """The Workshop pack tab: a case study or a theme in, a trainer's pack out, with downloads."""
+    with gr.Tab("Workshop pack", id="workshop"):
+        gr.Markdown("## Workshop pack for trainers\nA case-study card, discussion questions, a short quiz with "
+                    "answers and a facilitator’s note, every point numbered to the report it comes from.")
+        basis = gr.Radio([("A case study from the reports", "case"), ("A theme", "theme")], value="case",
+                         label="Build the pack around", elem_id="fa-pack-basis")
+        case = gr.Dropdown(case_choices(assistant), value=None, label="Case study",
+                           info="Case studies with a table of facts give the fullest card and come first.",
+                           elem_id="fa-pack-case")
+        theme = gr.Textbox(label="Theme (press Enter to make the pack)", visible=False, lines=1, max_lines=3,
+                           elem_id="fa-pack-theme", placeholder="For example: conflicts of interest")
+        who = gr.Radio(answerer_choices(assistant), value="auto", label="How should it be written?",
+                       elem_id="fa-pack-answerer")
+        make_btn = gr.Button("Make workshop pack", variant="primary", elem_id="fa-pack-make")
+        outputs = _outputs("pack", PACK_EMPTY)
+
+    def make_pack(based_on, name, text, answerer, progress=gr.Progress()):
+        """Make the pack on the chosen case study or the typed theme, show it and offer it as files."""
+        by_theme = based_on == "theme"
+        wanted = (text if isinstance(text, str) else "") if by_theme else (name if isinstance(name, str) else "")
+        if not wanted.strip():
+            yield _missing("Please type a theme first." if by_theme else "Please choose a case study first.")
+            return
+        args = {"theme": wanted} if by_theme else {"case": wanted}
+        yield from _produce(lambda: build_workshop(assistant, answerer=answerer or "auto", **args),
+                            render.workshop_html, "workshop pack", progress, PACK_EMPTY)
+
+    basis.change(lambda b: (gr.update(visible=b != "theme"), gr.update(visible=b == "theme")), basis, [case, theme],
+                 api_visibility="private")
+    make_btn.click(make_pack, [basis, case, theme, who], outputs, show_progress_on=outputs[1], **ROUTE)
+    theme.submit(make_pack, [basis, case, theme, who], outputs, show_progress_on=outputs[1], **ROUTE)
+    # Documents added in the Library can bring new case studies; a fresh page lists them.
+    app.load(lambda: gr.update(choices=case_choices(assistant)), None, case, api_visibility="private")
