@@ -13,7 +13,7 @@ from .chunking import Chunker
 from .citations import verify
 from .embeddings import embedding_name, make_embeddings
 from .errors import ConfigError, LLMError
-from .guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, salient_terms
+from .guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
 from .indexing import IngestReport, Indexer, Progress
 from .models import Answer, Turn
 from .offline import OfflineAnswerer
@@ -200,11 +200,13 @@ class Assistant:
 
     def _log(self, answer: Answer) -> None:
         """One JSON line per question: hashed question, outcome, timings, retrieved ids; no raw text."""
+        # Personal data is redacted before hashing: a hash of a known question with an NHS number in it could be
+        # reversed by trying every number.
         if not self.settings.log_questions:
             return
         record = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "question_sha256": hashlib.sha256(answer.question.encode()).hexdigest()[:16],
+            "question_sha256": hashlib.sha256(redact(answer.question).encode()).hexdigest()[:16],
             "answerer": answer.answerer,
             "outcome": answer.refusal_reason or "answered",
             "grounded": round(answer.grounded, 3),

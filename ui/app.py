@@ -12,6 +12,7 @@ import gradio as gr
 
 from assistant.errors import AssistantError, ConfigError
 from assistant.feedback import FeedbackStore
+from assistant.guardrails import redact
 from assistant.models import Answer, Turn
 from assistant.settings import Settings
 
@@ -126,6 +127,11 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
     def new_conversation():
         return [], [], render.sources_html([]), _answer_choices([]), "", None
 
+    def save_feedback(a: dict, vote: str, comment: str) -> int:
+        """Store feedback on answer `a` with personal data redacted from the question, answer and comment."""
+        return feedback.add(redact(a["question"]), redact(a["answer"]), json.dumps(a["citations"], ensure_ascii=False),
+                            vote, redact(comment or ""))
+
     def send_feedback(answers, index, rating, comment, pending):
         """Save a rating (with optional comment) for the chosen answer."""
         answers = answers or []
@@ -139,11 +145,11 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
         vote = "up" if rating == HELPFUL else "down"
         try:
             if pending and pending.get("answer") == i and pending.get("rating") == vote:
-                feedback.set_comment(pending["id"], comment)
+                feedback.set_comment(pending["id"], redact(comment or ""))
                 fid = pending["id"]
             else:
                 a = answers[i - 1]
-                fid = feedback.add(a["question"], a["answer"], json.dumps(a["citations"], ensure_ascii=False), vote, comment)
+                fid = save_feedback(a, vote, comment)
         except AssistantError as exc:
             raise gr.Error(str(exc))
         return f"Thank you. Your feedback on answer {i} was saved (reference {fid}).", "", None, None
@@ -157,7 +163,7 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
         vote = "up" if data.liked else "down"
         a = answers[i - 1]
         try:
-            fid = feedback.add(a["question"], a["answer"], json.dumps(a["citations"], ensure_ascii=False), vote, "")
+            fid = save_feedback(a, vote, "")
         except AssistantError as exc:
             raise gr.Error(str(exc))
         thumb = "👍" if vote == "up" else "👎"

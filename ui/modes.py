@@ -114,8 +114,9 @@ def _produce(build, show, noun: str, progress, empty: str):
         # The old document goes, so it cannot be mistaken for one on the new request.
         yield render.doc_status_html(str(exc), error=True), empty, gr.update(**HIDDEN), gr.update(**HIDDEN)
         return
-    done = (f"The {noun} is ready ({time.perf_counter() - start:.1f} seconds, {len(obj.references)} references, "
-            f"{len(obj.warnings)} warnings). Download it with the buttons below, or read it here.")
+    refs, warns = len(obj.references), len(obj.warnings)
+    done = (f"The {noun} is ready ({time.perf_counter() - start:.1f} seconds, {refs} reference{'s' * (refs != 1)}, "
+            f"{warns} warning{'s' * (warns != 1)}). Download it with the buttons below, or read it here.")
     yield render.doc_status_html(done), show(obj), gr.update(value=md, visible=True), gr.update(value=docx, visible=True)
 
 
