@@ -65,7 +65,8 @@ class Indexer:
         self._fingerprint = f"{PIPELINE_VERSION}:{fingerprint}"
 
     def check_model(self) -> None:
-        """Raise IndexError_ when the record was built by another embedding model."""
+        """Raise IndexError_ when the store or the record was built by another embedding model."""
+        self._store.check_model()
         built = self._records.get_meta("embedding_model")
         if built and built != self._model:
             raise IndexError_(
@@ -114,7 +115,8 @@ class Indexer:
                                                     "generation": str(time.time_ns())})
             # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
             active = {c.chunk_id for c in self._records.chunks()}
-            self._store.delete(sorted(i for i in self._store.ids() if i.split("#", 1)[0] not in active))
+            # Vectors of removed chunks, and any of an older layout (whole-chunk ids without '#'), go.
+            self._store.delete(sorted(i for i in self._store.ids() if "#" not in i or i.split("#", 1)[0] not in active))
         report.chunks_total = len(self._records.chunks())
         report.seconds = time.perf_counter() - started
         return report

@@ -34,6 +34,7 @@ class Assistant:
         self._offline = offline
         self._llm_factory = llm_factory
         self._llm: Answerer | None = None
+        self._index_checked = False
         self.retriever = HybridRetriever(records, store, embeddings, settings.candidates, settings.rrf_k,
                                          settings.fusion, settings.fusion_alpha, settings.doc_weight,
                                          settings.window_weight)
@@ -63,6 +64,8 @@ class Assistant:
     def ingest(self, progress: Progress | None = None, rebuild: bool = False, directory: Path | None = None) -> IngestReport:
         """Bring the index in line with the knowledge directory (only changed documents are embedded)."""
         if rebuild:
+            # Everything goes, vectors included: a rebuild is how a change of embedding model is done.
+            self._store.reset()
             self._records.clear()
         return self.indexer.ingest(directory or self.settings.knowledge_dir, progress)
 
@@ -106,9 +109,15 @@ class Assistant:
         """The question as retrieval sees it after a follow-up is joined with the conversation."""
         return self.answerer(answerer).standalone(question, history) if history else question
 
+    def _check_index(self) -> None:
+        if not self._index_checked:
+            self.indexer.check_model()
+            self._index_checked = True
+
     def retrieve(self, question: str, k: int | None = None) -> Retrieval:
         """Ranked passages for a question (no answering)."""
         q = clean_question(question, self.settings.max_question_chars)
+        self._check_index()
         return self.retriever.retrieve(q, k or self.settings.top_k)
 
     def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None, answerer: str | None = None) -> Answer:
@@ -147,6 +156,7 @@ class Assistant:
                 chosen = self._offline
                 standalone = chosen.standalone(q, history)
         t1 = time.perf_counter()
+        self._check_index()
         found = self.retriever.retrieve(standalone, k or self.settings.top_k)
         timings["retrieve"] = _ms(t1)
         t2 = time.perf_counter()

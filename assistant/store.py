@@ -55,19 +55,31 @@ class VectorStore:
     """A thin adapter over one Chroma collection: add, delete, list ids and query by vector."""
 
     def __init__(self, client, name: str, embedding_model: str) -> None:
+        self._client, self._name, self.embedding_model = client, name, embedding_model
+        self._col = self._open()
+
+    def _open(self):
         try:
-            self._col = client.get_or_create_collection(
-                name, metadata={"embedding_model": embedding_model},
+            return self._client.get_or_create_collection(
+                self._name, metadata={"embedding_model": self.embedding_model},
                 configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
             )
         except Exception as exc:
-            raise StoreError(f"Chroma collection {name!r} cannot be opened ({exc}); check the store or re-index.") from exc
+            raise StoreError(f"Chroma collection {self._name!r} cannot be opened ({exc}); check the store or re-index.") from exc
+
+    def check_model(self) -> None:
+        """Raise IndexError_ when the collection was built with another embedding model."""
         built = (self._col.metadata or {}).get("embedding_model")
-        if built and built != embedding_model:
+        if built and built != self.embedding_model:
             raise IndexError_(
-                f"The index was built with embedding model {built!r} but {embedding_model!r} is configured; "
+                f"The index was built with embedding model {built!r} but {self.embedding_model!r} is configured; "
                 "run `assistant ingest --rebuild` to re-index."
             )
+
+    def reset(self) -> None:
+        """Drop the collection and start an empty one for the configured model (for a rebuild)."""
+        self._call("delete collection", self._client.delete_collection, self._name)
+        self._col = self._open()
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:

@@ -83,3 +83,15 @@ def test_empty_binary_and_non_utf8_files_are_skipped_and_the_rest_indexed(privat
     report = Assistant.from_settings(make_settings(private_index)).ingest()
     assert sorted(s.filename for s in report.skipped) == ["blob.txt", "empty.txt", "latin.txt"]
     assert len(report.unchanged) == 5
+
+
+def test_a_rebuild_after_a_change_of_embedding_model_re_embeds_everything(private_index):
+    from assistant.store import Records
+
+    Records(private_index / "data" / "records.sqlite3").commit([], [], {"embedding_model": "some-other-model"})
+    assistant = Assistant.from_settings(make_settings(private_index))
+    with pytest.raises(IndexError_, match="--rebuild"):
+        assistant.ask("What is a GP federation?")
+    report = assistant.ingest(rebuild=True)
+    assert len(report.added) == 5 and report.chunks_embedded == report.chunks_total > 100
+    assert assistant.ask("What legal form did the Suffolk GP Federation take?").citations
