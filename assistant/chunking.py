@@ -79,15 +79,18 @@ class Chunker:
         for block in blocks:
             block_key = (block.section, block.case_study)
             for piece in self._pieces(block):
+                first = buf[0] if buf else ""
+                if key and key[0] and buf and not first.startswith(key[0] + ":"):
+                    first = f"{key[0]}: {first}"
+                joined = f"{block.section}: {piece}" if block.section else piece
                 if block_key != key and buf and block.case_study == (key or ("", ""))[1] and \
                         self._count("\n".join(buf)) < self._min and \
-                        self._count("\n".join([*buf, piece])) + 8 <= self._size:
+                        self._count("\n".join([first, *buf[1:], joined])) <= self._size:
                     # A tiny section (a table row, a one-line box) is too thin to retrieve on its
                     # own: it joins the next one, and both headings stay inline in the text.
-                    if key and key[0] and not buf[0].startswith(key[0] + ":"):
-                        buf[0] = f"{key[0]}: {buf[0]}"
+                    buf[0] = first
                     key = block_key
-                    buf.append(f"{block.section}: {piece}" if block.section else piece)
+                    buf.append(joined)
                     continue
                 if block_key != key:
                     flush()

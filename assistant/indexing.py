@@ -98,11 +98,15 @@ class Indexer:
         report.removed = [known[d]["filename"] for d in removed]
 
         # Content-derived ids mean a chunk already in the store never needs embedding again.
-        stored = self._store.chunk_ids() if changes else set()
-        todo = [c for _, chunks in changes for c in chunks if c.chunk_id not in stored]
+        stored = self._store.ids() if changes else set()
+        # A chunk is done only when every one of its windows is stored: an ingest killed mid-batch
+        # can leave some of a chunk's windows behind.
+        todo = [c for _, chunks in changes for c in chunks
+                if any(f"{c.chunk_id}#{j}" not in stored for j in range(len(sentence_windows(c))))]
         # Vectors are per sentence window: a question usually paraphrases one or two sentences, and
         # the best window of a chunk matched the golden questions far better than the whole chunk.
         windows = [(c, j, text) for c in todo for j, text in enumerate(sentence_windows(c))]
+        windows.sort(key=lambda w: len(w[2]))  # batches of like lengths: less padding for the model to run over
         for start in range(0, len(windows), embed_batch):
             batch = windows[start : start + embed_batch]
             self._store.add(batch, self._emb.embed_documents([t for _, _, t in batch]))

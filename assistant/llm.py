@@ -22,7 +22,7 @@ from .answering import NOT_COVERED
 from .citations import MARKER
 from .errors import ConfigError, LLMError
 from .models import Passage, Turn
-from .prompts import PromptLibrary, format_history, format_passages
+from .prompts import PromptLibrary, as_data, format_history, format_passages
 from .settings import Settings
 
 HISTORY_TURNS = 6  # the last three exchanges go with each answer request
@@ -112,7 +112,7 @@ class OpenAIAnswerer:
 
         def prompt(kept: Sequence[Passage]) -> HumanMessage:
             text = self.prompts.render(
-                "answer", passages=format_passages(kept), question=question.strip(), not_covered=NOT_COVERED
+                "answer", passages=format_passages(kept), question=as_data(question.strip()), not_covered=NOT_COVERED
             )
             return HumanMessage(text)
 

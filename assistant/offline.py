@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from .answering import NOT_COVERED
-from .citations import split_sentences
+from .citations import MARKER, split_sentences
 from .models import Passage, Turn
 from .retrieval import expand_query, query_terms, tokenize
 
@@ -51,7 +51,8 @@ class OfflineAnswerer:
         found = []
         for n, passage in enumerate(passages[: self._used], start=1):
             case = passage.chunk.case_study
-            units = [u for line in passage.chunk.text.splitlines() for u in split_sentences(line)]
+            # A document's own "[2]" is not one of our markers: strip it before quoting.
+            units = [MARKER.sub("", u).strip() for line in passage.chunk.text.splitlines() for u in split_sentences(line)]
             for pos, sentence in enumerate(units):
                 words = sentence.split()
                 fact = _FACT.match(sentence)

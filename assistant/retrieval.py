@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import bm25s
 import numpy as np
@@ -63,6 +64,7 @@ SYNONYMS = {
 }
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A small suffix stripper, so federation/federated/federate and governance/governed meet."""
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
@@ -81,9 +83,14 @@ def tokenize(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
 
 
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, list[str]]:
+    return {stem(k.lower()): tokenize(v) for k, v in SYNONYMS.items()}
+
+
 def query_terms(text: str) -> list[str]:
     """Query tokens plus domain synonyms, for BM25."""
-    synonyms = {stem(k.lower()): tokenize(v) for k, v in SYNONYMS.items()}
+    synonyms = _synonyms()
     tokens = tokenize(text)
     extra = [syn for t in tokens for syn in synonyms.get(t, ()) if syn not in tokens]
     return tokens + list(dict.fromkeys(extra))
@@ -156,12 +163,13 @@ class HybridRetriever:
             self._windows, self._owners = windows, np.array(owners, dtype=np.int64)
             self._doc_terms = _document_terms(self._records.documents())
             self._doc_ids = sorted({c.doc_id for c in chunks})
-            self._doc_index = np.array([self._doc_ids.index(c.doc_id) for c in chunks], dtype=np.int64)
+            doc_number = {d: i for i, d in enumerate(self._doc_ids)}
+            self._doc_index = np.array([doc_number[c.doc_id] for c in chunks], dtype=np.int64)
             self._chunks, self._bm25 = chunks, bm25
             raw = " ".join(f"{c.title} {c.section} {c.case_study} {c.text}" for c in chunks)
             # Case matters for names ("Fuller" the review is not "fuller" the adjective).
             self.vocabulary = frozenset(re.findall(r"[A-Za-z0-9]+", raw))
-            self._lower_stems = frozenset(stem(w) for w in _WORD.findall(raw.lower()))
+            self._lower_stems = frozenset(stem(w) for w in set(_WORD.findall(raw.lower())))
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
             self._generation = generation
 

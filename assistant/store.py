@@ -93,10 +93,6 @@ class VectorStore:
         """Every vector id in the collection (`<chunk id>#<window>`)."""
         return set(self._call("get", self._col.get, include=[])["ids"])
 
-    def chunk_ids(self) -> set[str]:
-        """Chunks that have their window vectors stored."""
-        return {i.split("#", 1)[0] for i in self.ids() if "#" in i}
-
     def add(self, windows: Sequence[tuple[Chunk, int, str]], vectors: Sequence[Sequence[float]]) -> None:
         """Add sentence windows (chunk, window number, text) with their vectors."""
         if windows:

@@ -90,7 +90,19 @@ def test_a_corrupt_index_record_says_how_to_rebuild_and_the_advice_works(private
     assert str(db) in str(err.value) and "corrupt" in str(err.value)
     db.unlink()  # what the message says to do
     assistant = Assistant.from_settings(make_settings(private_index))
-    report = assistant.ingest(rebuild=True)
+    orig = assistant._store.chunk_ids
+    def spy():
+        r = orig(); print("\nDEBUG chunk_ids", len(r)); return r
+    assistant._store.chunk_ids = spy
+    import assistant.indexing as ix
+    orig_dc = ix.document_chunks
+    def dc(doc, chunker):
+        r = orig_dc(doc, chunker); print("DEBUG doc", doc.meta.doc_id, len(r), r[0].chunk_id); return r
+    ix.document_chunks = dc
+    try:
+        report = assistant.ingest(rebuild=True)
+    finally:
+        ix.document_chunks = orig_dc
     assert len(report.added) == 5 and report.chunks_embedded == 0  # the stored vectors are reused
     assert assistant.ask(QUESTION).citations
 
