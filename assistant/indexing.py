@@ -98,7 +98,8 @@ class Indexer:
         report.removed = [known[d]["filename"] for d in removed]
 
         # Content-derived ids mean a chunk already in the store never needs embedding again.
-        stored = self._store.ids() if changes else set()
+        touched = [record["doc_id"] for record, _ in changes]
+        stored = (self._store.ids(touched) if len(touched) <= 100 else self._store.ids()) if changes else set()
         # A chunk is done only when every one of its windows is stored: an ingest killed mid-batch
         # can leave some of a chunk's windows behind.
         todo = [c for _, chunks in changes for c in chunks
@@ -118,9 +119,9 @@ class Indexer:
             self._records.commit(changes, removed, {"embedding_model": self._model, "fingerprint": self._fingerprint,
                                                     "generation": str(time.time_ns())})
             # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
-            active = {c.chunk_id for c in self._records.chunks()}
+            active = self._records.active_ids()
             # Vectors of removed chunks, and any of an older layout (whole-chunk ids without '#'), go.
             self._store.delete(sorted(i for i in self._store.ids() if "#" not in i or i.split("#", 1)[0] not in active))
-        report.chunks_total = len(self._records.chunks())
+        report.chunks_total = self._records.count()
         report.seconds = time.perf_counter() - started
         return report

@@ -172,7 +172,10 @@ class OpenAIAnswerer:
         else:
             what = f"failed with {kind}: {exc}"
             todo = f"check OPENAI_BASE_URL ({where}) and the server's logs"
-        return LLMError(f"The language model {what} while {doing}; {todo}.")
+        message = f"The language model {what} while {doing}; {todo}."
+        key = self.settings.openai_api_key.get_secret_value() if self.settings.openai_api_key else ""
+        # A server may echo the key in its error body; notices are shown to every reader.
+        return LLMError(message.replace(key, "***") if len(key) >= 4 else message)
 
     # -- the Answerer protocol -------------------------------------------------------------
 

@@ -129,6 +129,7 @@ class HybridRetriever:
         self.fusion, self.alpha, self.doc_weight, self.window_weight = fusion, alpha, doc_weight, window_weight
         self._windows: bm25s.BM25 | None = None
         self._owners = np.zeros(0, dtype=np.int64)
+        self._starts: np.ndarray | None = None
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._chunks: list[Chunk] = []
@@ -161,6 +162,8 @@ class HybridRetriever:
                         texts.append(tokenize(window) or ["_"])
                 windows.index(texts, show_progress=False)
             self._windows, self._owners = windows, np.array(owners, dtype=np.int64)
+            # Each chunk's windows are contiguous: where each run starts, for a per-chunk maximum.
+            self._starts = np.flatnonzero(np.r_[True, self._owners[1:] != self._owners[:-1]]) if owners else None
             self._doc_terms = _document_terms(self._records.documents())
             self._doc_ids = sorted({c.doc_id for c in chunks})
             doc_number = {d: i for i, d in enumerate(self._doc_ids)}
@@ -226,8 +229,12 @@ class HybridRetriever:
         if tokens and self.window_weight:
             # A question usually paraphrases one or two sentences: the best-matching sentence window
             # of a chunk is a sharper lexical signal than the whole chunk.
-            best = np.zeros(len(self._chunks))
-            np.maximum.at(best, self._owners, self._windows.get_scores(tokens))
+            scores = np.asarray(self._windows.get_scores(tokens), dtype=np.float64)
+            if self._starts is not None and len(self._starts) == len(self._chunks):
+                best = np.maximum(np.maximum.reduceat(scores, self._starts), 0.0)
+            else:
+                best = np.zeros(len(self._chunks))
+                np.maximum.at(best, self._owners, scores)
             bm25 = (1 - self.window_weight) * _unit(bm25) + self.window_weight * _unit(best)
         if self.fusion == "rrf":
             fused = np.zeros(len(self._chunks))
@@ -249,10 +256,19 @@ class HybridRetriever:
             fused = self.alpha * vec + (1 - self.alpha) * lex
         if self.doc_weight:
             fused = fused + self.doc_weight * self._doc_prior(tokens) * (fused > 0)
-        order = [int(i) for i in np.argsort(-fused, kind="stable")[:k] if fused[i] > 0]
+        order = [int(i) for i in _top(fused, k) if fused[i] > 0]
         passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=float(fused[i])) for r, i in enumerate(order))
         top_sim = max((s for _, s in vector_hits), default=0.0)
         return Retrieval(passages, top_sim, raw_top, query)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` highest scores, ties by index: `argsort(-scores, stable)[:k]` without sorting them all."""
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    idx = np.flatnonzero(scores >= kth)
+    return idx[np.lexsort((idx, -scores[idx]))][:k]
 
 
 def _unit(scores: np.ndarray) -> np.ndarray:

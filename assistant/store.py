@@ -89,9 +89,15 @@ class VectorStore:
                              "files are corrupt, delete the store (the chroma folder of an embedded one) and run "
                              "`assistant ingest --rebuild`.") from exc
 
-    def ids(self) -> set[str]:
-        """Every vector id in the collection (`<chunk id>#<window>`)."""
-        return set(self._call("get", self._col.get, include=[])["ids"])
+    def ids(self, doc_ids: Sequence[str] | None = None) -> set[str]:
+        """Every vector id in the collection (`<chunk id>#<window>`), or only those of the documents named."""
+        if doc_ids is None:
+            return set(self._call("get", self._col.get, include=[])["ids"])
+        found: set[str] = set()
+        for i in range(0, len(doc_ids), 100):  # a filtered read: one changed report need not list every vector
+            where = {"doc_id": {"$in": list(doc_ids[i : i + 100])}}
+            found.update(self._call("get", self._col.get, where=where, include=[])["ids"])
+        return found
 
     def add(self, windows: Sequence[tuple[Chunk, int, str]], vectors: Sequence[Sequence[float]]) -> None:
         """Add sentence windows (chunk, window number, text) with their vectors."""
@@ -126,7 +132,8 @@ class Records:
             with closing(self._connect()) as con:
                 con.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise IndexError_(f"The index record {path} is corrupt ({exc}); delete it and run `assistant ingest --rebuild`.") from exc
+            raise IndexError_(f"The index record {path} is corrupt ({exc}); delete it and run `assistant ingest` "
+                             "(the stored vectors are reused).") from exc
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)
@@ -151,6 +158,16 @@ class Records:
             rows = con.execute("SELECT chunk_id, meta_json FROM chunks").fetchall()
         chunks = [Chunk.from_metadata(cid, json.loads(m)) for cid, m in rows]
         return sorted(chunks, key=lambda c: (c.doc_id, c.position))
+
+    def active_ids(self) -> set[str]:
+        """Ids of every active chunk (without loading the chunks)."""
+        with closing(self._connect()) as con:
+            return {row[0] for row in con.execute("SELECT chunk_id FROM chunks")}
+
+    def count(self) -> int:
+        """Number of active chunks."""
+        with closing(self._connect()) as con:
+            return int(con.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def commit(self, upserts: Sequence[tuple[dict, Sequence[Chunk]]], removed: Iterable[str], meta: dict[str, str]) -> None:
         """Replace the changed documents' rows and drop removed ones, atomically."""

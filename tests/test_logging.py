@@ -92,8 +92,6 @@ def test_the_api_key_never_reaches_the_log(base, log):
     assert KEY not in repr(settings) and KEY not in str(settings.model_dump())
 
 
-@pytest.mark.xfail(strict=True, reason="OpenAIAnswerer._failure copies the server's error body into the LLMError that "
-                   "every reader sees as a notice; fix in assistant/llm.py: replace the configured key with '***'")
 def test_a_server_error_that_echoes_the_api_key_does_not_show_it_to_the_reader(base, log):
     with running_fake_openai(default=Status(401, message=f"Incorrect API key provided: {KEY}")) as fake:
         settings = make_settings(base, openai_api_key=KEY, openai_base_url=fake.url, llm_max_retries=0, llm_timeout_s=5)
