@@ -44,6 +44,10 @@ STARTERS: dict[str, list[str]] = {
         "What is Modality Partnership?",
     ],
 }
+# Answers at once per replica: measured by bench/load_test.py (20 sessions x 10 questions, 2 cores):
+# 0 errors at 1, 2 and 4; 2 gave the best p95 without slowing each answer, and lets a slow LLM
+# stream not block everyone else.
+ANSWER_CONCURRENCY = 2
 HELPFUL, NOT_HELPFUL = "👍 Helpful", "👎 Not helpful"
 
 
@@ -268,7 +272,7 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
                 export_note = gr.Markdown("")
 
         chat_out = [chatbot, question, answers, sources, fb_answer, error_line]
-        opts = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=2)
+        opts = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
         # Each finished (or failed) turn refreshes the download buttons from the answers kept in state.
         files = dict(fn=modes.answer_files, inputs=[answers], outputs=answer_dl, api_visibility="private")
         question.submit(respond, [question, chatbot, answers], chat_out, **opts).then(**files)
@@ -297,14 +301,14 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
             except AssistantError as exc:
                 raise gr.Error(str(exc))
 
-        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=2)
+        gr.api(ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
     return app
 
 
 def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, prevent_thread_lock: bool = False,
            quiet: bool = True):
     """Start the server on settings.host (127.0.0.1 unless told) with the theme, styles and optional login."""
-    app.queue(default_concurrency_limit=2)
+    app.queue(default_concurrency_limit=ANSWER_CONCURRENCY)
     try:
         return app.launch(
             server_name=settings.host, server_port=port or settings.port, auth=parse_auth(settings.auth),

@@ -22,7 +22,7 @@ BRIEF_EMPTY = ('<p class="fa-doc-empty">Type a topic and choose “Write briefin
                "with numbered references you can check, and can be downloaded for Word.</p>")
 PACK_EMPTY = ('<p class="fa-doc-empty">Choose a case study (or type a theme) and “Make workshop pack”. The pack '
               "appears here: a case-study card, discussion questions, a quiz and a facilitator’s note.</p>")
-ROUTE = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=2)
+ROUTE = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=2)  # = app.ANSWER_CONCURRENCY
 
 
 def slug(text: str, limit: int = 80) -> str:
