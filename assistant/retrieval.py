@@ -169,10 +169,16 @@ class HybridRetriever:
             doc_number = {d: i for i, d in enumerate(self._doc_ids)}
             self._doc_index = np.array([doc_number[c.doc_id] for c in chunks], dtype=np.int64)
             self._chunks, self._bm25 = chunks, bm25
-            raw = " ".join(f"{c.title} {c.section} {c.case_study} {c.text}" for c in chunks)
-            # Case matters for names ("Fuller" the review is not "fuller" the adjective).
-            self.vocabulary = frozenset(re.findall(r"[A-Za-z0-9]+", raw))
-            self._lower_stems = frozenset(stem(w) for w in set(_WORD.findall(raw.lower())))
+            # Case matters for names ("Fuller" the review is not "fuller" the adjective). Chunk by chunk:
+            # one string of the whole corpus, and a list of all its words, cost hundreds of MB at scale.
+            words: set[str] = set()
+            lowered: set[str] = set()
+            for c in chunks:
+                text = f"{c.title} {c.section} {c.case_study} {c.text}"
+                words.update(re.findall(r"[A-Za-z0-9]+", text))
+                lowered.update(_WORD.findall(text.lower()))
+            self.vocabulary = frozenset(words)
+            self._lower_stems = frozenset(stem(w) for w in lowered)
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
             self._generation = generation
 
