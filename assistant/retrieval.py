@@ -85,6 +85,7 @@ def tokenize(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _synonyms() -> dict[str, list[str]]:
+    """Stemmed everyday words mapped to the report terms they stand for (built once)."""
     return {stem(k.lower()): tokenize(v) for k, v in SYNONYMS.items()}
 
 
@@ -270,8 +271,8 @@ class HybridRetriever:
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the `k` highest scores, ties by index: `argsort(-scores, stable)[:k]` without sorting them all."""
-    if k >= len(scores):
-        return np.argsort(-scores, kind="stable")
+    if k <= 0 or k >= len(scores):
+        return np.argsort(-scores, kind="stable")[: max(k, 0)]
     kth = np.partition(scores, len(scores) - k)[len(scores) - k]
     idx = np.flatnonzero(scores >= kth)
     return idx[np.lexsort((idx, -scores[idx]))][:k]
