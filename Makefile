@@ -40,6 +40,7 @@ test-quick: install
 
 eval: index
 	$(VENV)/bin/assistant eval --dataset evals/datasets/golden.jsonl --out evals/results/latest
+	$(VENV)/bin/assistant eval --dataset evals/datasets/holdout.jsonl --out evals/results/holdout
 
 bench: install
 	$(PY) -m bench.run

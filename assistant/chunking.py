@@ -108,8 +108,14 @@ class Chunker:
         return out
 
 
-def sentence_windows(chunk: Chunk, size: int = 3, step: int = 2) -> list[str]:
-    """Overlapping windows of sentences of a chunk, each with the chunk's heading."""
+def window_parts(chunk: Chunk, size: int = 3, step: int = 2) -> list[tuple[str, ...]]:
+    """The pieces of each overlapping sentence window of a chunk: its heading, then `size` sentences."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", chunk.text) if s.strip()] or [chunk.text]
     head = f"{chunk.section} {chunk.case_study}".strip()
-    return [f"{head} {' '.join(sentences[i : i + size])}" for i in range(0, max(1, len(sentences) - 1), step)]
+    lead = (head,) if head else ()
+    return [(*lead, *sentences[i : i + size]) for i in range(0, max(1, len(sentences) - 1), step)]
+
+
+def sentence_windows(chunk: Chunk, size: int = 3, step: int = 2) -> list[str]:
+    """Overlapping windows of sentences of a chunk, each with the chunk's heading, as text."""
+    return [" ".join(parts) for parts in window_parts(chunk, size, step)]

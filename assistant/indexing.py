@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from .chunking import Chunker, sentence_windows
+from .chunking import Chunker, window_parts
 from .cleaning import clean_text
+from .embeddings import embed_windows, vector_layout
 from .errors import IndexError_
 from .loading import LoadedDocument, Skipped, load_directory
 from .models import Block, Chunk
@@ -73,7 +74,7 @@ class Indexer:
                 f"The index was built with {built!r} but {self._model!r} is configured; run `assistant ingest --rebuild`."
             )
 
-    def ingest(self, directory, progress: Progress | None = None, embed_batch: int = 64) -> IngestReport:
+    def ingest(self, directory, progress: Progress | None = None, embed_batch: int = 256) -> IngestReport:
         """Index `directory`; until the final commit, the previous index keeps answering."""
         started = time.perf_counter()
         self.check_model()
@@ -81,10 +82,13 @@ class Indexer:
         docs, report.skipped = load_directory(directory)
         known = self._records.documents()
         same_pipeline = self._records.get_meta("fingerprint") == self._fingerprint
+        # Window vectors made another way than the index's (see embeddings.vector_layout) mean re-embedding all.
+        layout = vector_layout(self._emb)
+        same_layout = not known or self._records.get_meta("vectors") == layout
         changes: list[tuple[dict, list[Chunk]]] = []
         for i, doc in enumerate(docs):
             old = known.get(doc.meta.doc_id)
-            if old and same_pipeline and old["sha256"] == doc.sha256 and old["filename"] == doc.meta.filename:
+            if old and same_pipeline and same_layout and old["sha256"] == doc.sha256 and old["filename"] == doc.meta.filename:
                 report.unchanged.append(doc.meta.filename)
                 continue
             (report.updated if old else report.added).append(doc.meta.filename)
@@ -97,27 +101,30 @@ class Indexer:
         removed = [doc_id for doc_id in known if doc_id not in current]
         report.removed = [known[d]["filename"] for d in removed]
 
-        # Content-derived ids mean a chunk already in the store never needs embedding again.
+        # Content-derived ids mean a chunk already in the store never needs embedding again, unless
+        # window vectors are now made another way (then every window is embedded afresh).
         touched = [record["doc_id"] for record, _ in changes]
-        stored = (self._store.ids(touched) if len(touched) <= 100 else self._store.ids()) if changes else set()
+        stored = set() if not same_layout else (
+            (self._store.ids(touched) if len(touched) <= 100 else self._store.ids()) if changes else set())
         # A chunk is done only when every one of its windows is stored: an ingest killed mid-batch
         # can leave some of a chunk's windows behind.
         todo = [c for _, chunks in changes for c in chunks
-                if any(f"{c.chunk_id}#{j}" not in stored for j in range(len(sentence_windows(c))))]
+                if any(f"{c.chunk_id}#{j}" not in stored for j in range(len(window_parts(c))))]
         # Vectors are per sentence window: a question usually paraphrases one or two sentences, and
         # the best window of a chunk matched the golden questions far better than the whole chunk.
-        windows = [(c, j, text) for c in todo for j, text in enumerate(sentence_windows(c))]
-        windows.sort(key=lambda w: len(w[2]))  # batches of like lengths: less padding for the model to run over
+        # Windows go in document order so that neighbours, which share sentences, share a batch.
+        windows = [(c, j, parts) for c in todo for j, parts in enumerate(window_parts(c))]
         for start in range(0, len(windows), embed_batch):
             batch = windows[start : start + embed_batch]
-            self._store.add(batch, self._emb.embed_documents([t for _, _, t in batch]))
+            vectors = embed_windows(self._emb, [parts for _, _, parts in batch])
+            self._store.add([(c, j, " ".join(parts)) for c, j, parts in batch], vectors)
             if progress:
                 progress("embed", min(start + embed_batch, len(windows)), len(windows))
         report.chunks_embedded = len(todo)
 
-        if changes or removed or not same_pipeline:
+        if changes or removed or not same_pipeline or not same_layout:
             self._records.commit(changes, removed, {"embedding_model": self._model, "fingerprint": self._fingerprint,
-                                                    "generation": str(time.time_ns())})
+                                                    "vectors": layout, "generation": str(time.time_ns())})
             # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
             active = self._records.active_ids()
             # Vectors of removed chunks, and any of an older layout (whole-chunk ids without '#'), go.

@@ -18,6 +18,9 @@ _FOLLOW_UP = re.compile(
 )
 
 
+# How much of the previous answer a follow-up carries into retrieval (40 and 80 scored alike, 20 lower).
+FOLLOW_UP_ANSWER_WORDS = 40
+
 _FACT = re.compile(r"^[A-Z][A-Za-z /()&'-]{2,40}: \S")
 
 
@@ -35,11 +38,16 @@ class OfflineAnswerer:
         self._max, self._per, self._used = max_sentences, per_passage, passages_used
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
-        """Follow-ups are joined to the last user question, so retrieval sees its subject; others pass unchanged."""
+        """Follow-ups are joined to the last user question and the start of the cited answer to it; others pass unchanged."""
         previous = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
-        if previous and is_follow_up(question):
-            return f"{question} (following: {previous})"
-        return question
+        if not (previous and is_follow_up(question)):
+            return question
+        # "The last one" or "they" usually points into the previous answer, not only its question.
+        # A decline carries no report text and would pull retrieval towards its own words.
+        reply = next((t.content for t in reversed(history) if t.role == "assistant" and t.content.strip()), "")
+        declined = reply.startswith((NOT_COVERED, "I can't", "I cannot"))
+        words = [] if declined else MARKER.sub("", reply).split()[:FOLLOW_UP_ANSWER_WORDS]
+        return f"{question} (following: {' '.join([previous, *words])})"
 
     def _candidates(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, int, int, str]]:
         terms = query_terms(expand_query(question))

@@ -67,7 +67,7 @@ class Assistant:
             # Everything goes, vectors included: a rebuild is how a change of embedding model is done.
             self._store.reset()
             self._records.clear()
-        return self.indexer.ingest(directory or self.settings.knowledge_dir, progress)
+        return self.indexer.ingest(directory or self.settings.knowledge_dir, progress, self.settings.ingest_batch)
 
     def status(self) -> dict:
         """Which answerer serves and how much is indexed."""

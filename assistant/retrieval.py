@@ -48,6 +48,10 @@ STOPWORDS = frozenset(
     when where which who whom why will with would you your about after also any more most other some such""".split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
+# Sections that list sources rather than say anything: they rank below content (still findable by name).
+REFERENCE_SECTION = re.compile(
+    r"^\s*(foot ?notes|end ?notes|references|bibliography|publications|additional data sources|further reading)\b", re.I)
+REFERENCE_WEIGHT = 0.5
 
 
 _SUFFIXES = ("isations", "izations", "isation", "ization", "ations", "ation", "ating", "ated", "ates", "ate",
@@ -139,6 +143,7 @@ class HybridRetriever:
         self._doc_terms: dict[str, dict[str, float]] = {}
         self._doc_index: np.ndarray = np.zeros(0, dtype=np.int64)
         self._doc_ids: list[str] = []
+        self._section_factor: np.ndarray = np.zeros(0)
         self.vocabulary: frozenset[str] = frozenset()
         self._lower_stems: frozenset[str] = frozenset()
 
@@ -181,6 +186,8 @@ class HybridRetriever:
             self.vocabulary = frozenset(words)
             self._lower_stems = frozenset(stem(w) for w in lowered)
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
+            self._section_factor = np.array([REFERENCE_WEIGHT if REFERENCE_SECTION.match(c.section or "") else 1.0
+                                             for c in chunks])
             self._generation = generation
 
     def chunks(self) -> list[Chunk]:
@@ -211,7 +218,9 @@ class HybridRetriever:
 
     def _doc_prior(self, tokens: list[str]) -> np.ndarray:
         """Per chunk, how strongly the question names its document (a year, 'slides', 'London', a title word)."""
-        scores = np.array([sum(self._doc_terms.get(d, {}).get(t, 0.0) for t in set(tokens)) for d in self._doc_ids])
+        # dict.fromkeys, not set: a fixed summing order keeps scores, and so ties, the same in every process.
+        terms = list(dict.fromkeys(tokens))
+        scores = np.array([sum(self._doc_terms.get(d, {}).get(t, 0.0) for t in terms) for d in self._doc_ids])
         if not len(scores) or scores.max() <= 0:
             return np.zeros(len(self._chunks))
         return (scores / scores.max())[self._doc_index]
@@ -263,6 +272,8 @@ class HybridRetriever:
             fused = self.alpha * vec + (1 - self.alpha) * lex
         if self.doc_weight:
             fused = fused + self.doc_weight * self._doc_prior(tokens) * (fused > 0)
+        # Reference lists repeat a question's words (titles of papers) without answering it.
+        fused = fused * self._section_factor
         order = [int(i) for i in _top(fused, k) if fused[i] > 0]
         passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=float(fused[i])) for r, i in enumerate(order))
         top_sim = max((s for _, s in vector_hits), default=0.0)

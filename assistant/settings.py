@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     embedding_model: str = "minilm-int8"
     embedding_threads: int = 0  # 0 lets onnxruntime choose
     embedding_batch: int = 16
+    ingest_batch: int = 256  # sentence windows embedded and stored per step (a crash loses at most one step)
 
     # Chunking, measured in cl100k_base tokens; MiniLM reads at most 256 word pieces.
     chunk_tokens: int = 180
@@ -46,9 +47,9 @@ class Settings(BaseSettings):
     fusion: Literal["convex", "rrf"] = "convex"
     fusion_alpha: float = 0.55  # weight of the vector score in convex fusion
     window_weight: float = 0.5  # share of the lexical score taken from the best sentence window of a chunk
-    doc_weight: float = 0.0  # boost for chunks of a document the question names (year, 'slides', title words)
+    doc_weight: float = 0.1  # boost for chunks of a document the question names (year, 'slides', title words)
     # Below this cosine similarity of the best passage, the reports are taken not to cover the question.
-    min_similarity: float = 0.36
+    min_similarity: float = 0.40
 
     # Answering.
     answerer: Literal["auto", "offline", "llm"] = "auto"

@@ -19,6 +19,7 @@ from tests.conftest import load_jsonl, make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "evals" / "datasets" / "golden.jsonl"
+HOLDOUT = ROOT / "evals" / "datasets" / "holdout.jsonl"
 SMOKE = ROOT / "evals" / "datasets" / "smoke.jsonl"
 ARMS = ("system", "naive_rag", "bm25")
 QUOTE = "Federations allow practices to share staff and back-office functions while keeping their own contracts"
@@ -309,3 +310,13 @@ def test_ci_gate_our_system_meets_thresholds_on_the_full_golden_set(index_dir, t
     summary = run_evaluation(make_settings(index_dir), GOLDEN, tmp_path / "golden", baselines=False)
     failed = check_thresholds(summary["arms"]["system"])
     assert not failed, "Golden-set thresholds missed: " + "; ".join(failed)
+
+
+@pytest.mark.slow
+def test_retrieval_tuned_on_golden_still_finds_most_evidence_on_the_held_out_set(index_dir, tmp_path):
+    """Held-out questions (never used for tuning): floors just under today's figures, to catch overfitting."""
+    from assistant.evaluation import run_evaluation
+
+    system = run_evaluation(make_settings(index_dir), HOLDOUT, tmp_path / "holdout", baselines=False)["arms"]["system"]
+    assert system["hit@5"] >= 0.70 and system["mrr"] >= 0.50, (system["hit@5"], system["mrr"])
+    assert system["false_refusal_rate"] <= 0.05 and system["citation_precision"] >= 0.95

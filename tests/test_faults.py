@@ -260,7 +260,8 @@ def test_a_chunk_cut_in_half_by_an_interrupted_ingest_gets_all_its_windows_on_th
     from assistant.tokens import count_tokens_factory
 
     (private_index / "knowledge" / "riverside-minutes.txt").write_text(minutes(60, varied=True), encoding="utf-8")
-    settings = make_settings(private_index)
+    # Small steps, so that the first one ends inside some chunk's run of windows.
+    settings = make_settings(private_index).model_copy(update={"ingest_batch": 7})
     assistant = Assistant.from_settings(settings)
     store = VectorStore(make_client(settings), settings.collection, embedding_name(make_embeddings(settings)))
     chunker = Chunker(count_tokens_factory(settings.tiktoken_dir), settings.chunk_tokens, settings.chunk_overlap,

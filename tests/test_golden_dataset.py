@@ -256,3 +256,33 @@ def test_best_overlap_gives_partial_credit_in_order_or_at_all():
     assert best_overlap(text, "the dog sat on the mat") == pytest.approx(5 / 6)
     assert best_overlap("mat the on sat cat", "cat sat on mat") == pytest.approx(1 / 4)
     assert best_overlap("mat the on sat cat", "cat sat on mat", ordered=False) == 1.0
+
+
+# --------------------------------------------------------------------------- held-out set
+
+HOLDOUT = ROOT / "evals" / "datasets" / "holdout.jsonl"
+
+
+@lru_cache(maxsize=None)
+def _holdout() -> tuple[dict, ...]:
+    return tuple(json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("record", [r for r in _holdout() if r["kind"] != "out_of_scope"], ids=lambda r: r["id"])
+def test_holdout_evidence_quotes_occur_in_their_source_files(record):
+    for quote, source in ((record["evidence"], record["source"]), (record.get("evidence_2"), record.get("source_2"))):
+        if quote or source:
+            assert quote and source and contains_evidence(_source_text(source), quote), record["id"]
+
+
+def test_holdout_shares_no_question_or_evidence_with_golden():
+    golden_questions = {normalise(r["question"]) for r in _records()}
+    golden_quotes = [normalise(r[k]) for r in _records() for k in ("evidence", "evidence_2") if r.get(k)]
+    for r in _holdout():
+        assert set(r) >= set(REQUIRED_FIELDS) and r["kind"] in KINDS and r["persona"] in PERSONAS
+        assert normalise(r["question"]) not in golden_questions, r["id"]
+        for key in ("evidence", "evidence_2"):
+            quote = normalise(r.get(key) or "")
+            assert not quote or not any(quote in g or g in quote for g in golden_quotes), f"{r['id']} {key}"
+    assert {r["kind"] for r in _holdout()} == KINDS
+    assert {r["source"] for r in _holdout() if r["source"]} == set(SOURCES)

@@ -95,3 +95,16 @@ def test_a_rebuild_after_a_change_of_embedding_model_re_embeds_everything(privat
     report = assistant.ingest(rebuild=True)
     assert len(report.added) == 5 and report.chunks_embedded == report.chunks_total > 100
     assert assistant.ask("What legal form did the Suffolk GP Federation take?").citations
+
+
+def test_an_index_whose_window_vectors_were_made_another_way_is_re_embedded_in_full(private_index):
+    from assistant.store import Records
+
+    records = Records(private_index / "data" / "records.sqlite3")
+    total = records.count()
+    records.commit([], [], {"vectors": "window-text"})
+    assistant = Assistant.from_settings(make_settings(private_index))
+    report = assistant.ingest()
+    assert report.chunks_embedded == total and len(report.updated) == 5
+    assert records.get_meta("vectors") == "composed-pieces"
+    assert assistant.ingest().chunks_embedded == 0
