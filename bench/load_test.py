@@ -16,13 +16,14 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from assistant.devservers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "evals" / "datasets" / "golden.jsonl"
@@ -58,12 +59,6 @@ def serve(data_dir: Path, knowledge_dir: Path, port: int, limit: int) -> None:
 
 
 # Client side. ----------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def proc_status(pid: int) -> dict[str, float]:
     """VmHWM (peak) and VmRSS of a process in MB, from /proc."""

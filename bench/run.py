@@ -8,17 +8,17 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from assistant.devservers import chroma_server
 
 from .corpus import KNOWLEDGE, ROOT, ReplayEmbeddings, build_corpus
 
@@ -179,38 +179,6 @@ def worker(task: str, spec: dict, server_pid: int | None = None, retry: bool = T
     if retry and result["others_cores"] > CONTENDED and wall < 400:  # shared CPUs: once more, keep the calmer run
         result = min(result, worker(task, spec, server_pid, retry=False), key=lambda r: r["others_cores"])
     return result
-
-
-@contextmanager
-def chroma_server(path: Path, timeout: float = 60.0):
-    """A real `chroma run` on 127.0.0.1 with its data under `path`; yields (url, pid)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    path.mkdir(parents=True, exist_ok=True)
-    log = open(path.parent / "chroma-server.log", "wb")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path), "--host",
-                             "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"})
-    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not start: see {log.name}")
-                time.sleep(0.2)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _mb(paths: list[Path]) -> float:

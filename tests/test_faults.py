@@ -7,7 +7,6 @@ import errno
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chunking import sentence_windows
+from assistant.devservers import free_port
 from assistant.errors import IndexError_, StoreError
 from assistant.feedback import FeedbackStore
 from assistant.pipeline import Assistant
@@ -28,12 +28,6 @@ from fake_openai import Delay, Status, running_fake_openai
 BIN = Path(sys.executable).parent / "assistant"
 QUESTION = "How did the case-study organisations manage conflicts of interest when bidding for new services?"
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _llm_assistant(base: Path, url: str, **overrides) -> Assistant:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import openai
 import pytest
 
 from assistant.answering import NOT_COVERED, Answerer
+from assistant.devservers import free_port
 from assistant.errors import ConfigError, LLMError
 from assistant.llm import HISTORY_TURNS, OpenAIAnswerer, check_output
 from assistant.models import Chunk, Passage, Turn
@@ -57,12 +57,6 @@ def answerer(url: str, tmp_path: Path, enc, **overrides: object) -> OpenAIAnswer
     """An answerer wired to the fake server."""
     return OpenAIAnswerer(settings(url, tmp_path, **overrides), PROMPTS, enc)
 
-
-def free_port() -> int:
-    """A local port with nothing listening on it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_streamed_answer_arrives_in_several_pieces_that_join_to_the_server_text(tmp_path, enc):

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.citations import split_sentences
+from assistant.devservers import free_port
 from assistant.models import Answer, Turn
 from assistant.pipeline import Assistant
 from conftest import make_settings
@@ -33,11 +33,6 @@ def _supported_reply(assistant):
     return f"{sentence} [1] The moon is made of cheese [9]."
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_cli_llm_answer_has_verified_citations_and_markers_to_nowhere_removed(index_dir, assistant):
     with running_fake_openai(default=Reply(_supported_reply(assistant))) as fake:
@@ -57,7 +52,7 @@ def test_cli_llm_answer_has_verified_citations_and_markers_to_nowhere_removed(in
 
 def test_cli_with_the_server_stopped_returns_the_offline_answer_and_a_notice(index_dir):
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(index_dir / "data"), "ASSISTANT_KNOWLEDGE_DIR": str(index_dir / "knowledge"),
-           "OPENAI_BASE_URL": f"http://127.0.0.1:{_free_port()}/v1", "OPENAI_API_KEY": "x", "ASSISTANT_LLM_MAX_RETRIES": "0"}
+           "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "OPENAI_API_KEY": "x", "ASSISTANT_LLM_MAX_RETRIES": "0"}
     out = subprocess.run([str(BIN), "ask", "--answerer", "llm", "--json", QUESTION], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)

@@ -2,9 +2,9 @@
 
 import pytest
 
+from assistant.devservers import chroma_server, free_port
 from assistant.errors import StoreError
 from assistant.pipeline import Assistant
-from chroma_server import chroma_server, free_port
 from conftest import copy_knowledge, make_settings
 
 pytestmark = pytest.mark.slow
@@ -13,7 +13,7 @@ QUESTION = "How did the case-study organisations manage conflicts of interest wh
 
 def test_ingest_ask_and_reingest_work_against_a_chroma_server(tmp_path):
     copy_knowledge(tmp_path / "knowledge")
-    with chroma_server(tmp_path / "chroma-server") as url:
+    with chroma_server(tmp_path / "chroma-server") as (url, _):
         settings = make_settings(tmp_path, chroma_url=url)
         assistant = Assistant.from_settings(settings)
         first = assistant.ingest()
@@ -40,7 +40,7 @@ def test_a_chroma_server_that_is_down_gives_a_clear_error(tmp_path):
 
 def test_a_chroma_server_that_stops_mid_session_gives_a_clear_error_on_ask(tmp_path):
     copy_knowledge(tmp_path / "knowledge")
-    with chroma_server(tmp_path / "chroma-server") as url:
+    with chroma_server(tmp_path / "chroma-server") as (url, _):
         assistant = Assistant.from_settings(make_settings(tmp_path, chroma_url=url))
         (tmp_path / "knowledge" / "nuffield-kingsfund-2013-securing-the-future-of-general-practice.txt").unlink()
         (tmp_path / "knowledge" / "hlp-2018-next-steps-strategic-commissioning-framework-london.txt").unlink()

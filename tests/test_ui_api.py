@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 from contextlib import contextmanager
 
 import pytest
 
+from assistant.devservers import free_port
 from conftest import make_settings
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Start and stop a real `chroma run` server on 127.0.0.1 for tests."""
+"""Local servers for tests and benchmarks: a free port, and a real `chroma run` on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,21 +7,31 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
+
+
+class RunningServer(NamedTuple):
+    """A server process started here: where to reach it, and its process id (for memory readings)."""
+
+    url: str
+    pid: int
 
 
 def free_port() -> int:
-    """A TCP port nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @contextmanager
-def chroma_server(path: Path, port: int | None = None, timeout: float = 60.0):
-    """Run `chroma run` with data under `path`; yields the base URL; the process is stopped afterwards."""
+def chroma_server(path: Path, port: int | None = None, timeout: float = 60.0) -> Iterator[RunningServer]:
+    """Run `chroma run` with its data under `path` until the block ends; RuntimeError if it does not start."""
     port = port or free_port()
+    path.mkdir(parents=True, exist_ok=True)
     binary = Path(sys.executable).parent / "chroma"
     log = open(path.parent / f"chroma-{port}.log", "wb")
     proc = subprocess.Popen([str(binary), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
@@ -38,7 +48,7 @@ def chroma_server(path: Path, port: int | None = None, timeout: float = 60.0):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"chroma run did not start: see {log.name}")
                 time.sleep(0.2)
-        yield url
+        yield RunningServer(url, proc.pid)
     finally:
         proc.terminate()
         try:
