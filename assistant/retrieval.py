@@ -52,6 +52,11 @@ _WORD = re.compile(r"[a-z0-9]+")
 REFERENCE_SECTION = re.compile(
     r"^\s*(foot ?notes|end ?notes|references|bibliography|publications|additional data sources|further reading)\b", re.I)
 REFERENCE_WEIGHT = 0.5
+# "How many / how big / what share" questions are answered by passages with figures in them.
+QUANTITY_QUESTION = re.compile(
+    r"\b(how (many|much|big|large|long|often|fast)|what (size|number|proportion|percentage|share)|size of|per ?cent|figures?)\b",
+    re.I)
+_FIGURE = re.compile(r"\b\d[\d,.]*\s*(%|per ?cent|k\b|patients|practices|staff|GPs|sites|years|months|000)|\b\d{2,}[\d,]*\b", re.I)
 
 
 _SUFFIXES = ("isations", "izations", "isation", "ization", "ations", "ation", "ating", "ated", "ates", "ate",
@@ -128,10 +133,11 @@ class HybridRetriever:
 
     def __init__(self, records: Records, store: VectorStore, embeddings: Embeddings, candidates: int = 30,
                  rrf_k: int = 60, fusion: str = "convex", alpha: float = 0.4, doc_weight: float = 0.0,
-                 window_weight: float = 0.5) -> None:
+                 window_weight: float = 0.5, number_weight: float = 0.0) -> None:
         self._records, self._store, self._emb = records, store, embeddings
         self._candidates, self._rrf_k = candidates, rrf_k
         self.fusion, self.alpha, self.doc_weight, self.window_weight = fusion, alpha, doc_weight, window_weight
+        self.number_weight = number_weight
         self._windows: bm25s.BM25 | None = None
         self._owners = np.zeros(0, dtype=np.int64)
         self._starts: np.ndarray | None = None
@@ -144,6 +150,7 @@ class HybridRetriever:
         self._doc_index: np.ndarray = np.zeros(0, dtype=np.int64)
         self._doc_ids: list[str] = []
         self._section_factor: np.ndarray = np.zeros(0)
+        self._figures: np.ndarray = np.zeros(0)
         self.vocabulary: frozenset[str] = frozenset()
         self._lower_stems: frozenset[str] = frozenset()
 
@@ -188,6 +195,8 @@ class HybridRetriever:
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
             self._section_factor = np.array([REFERENCE_WEIGHT if REFERENCE_SECTION.match(c.section or "") else 1.0
                                              for c in chunks])
+            # How many figures a chunk quotes (capped at 5), for questions that ask for a quantity.
+            self._figures = np.array([min(len(_FIGURE.findall(c.text)), 5) / 5 for c in chunks])
             self._generation = generation
 
     def chunks(self) -> list[Chunk]:
@@ -272,6 +281,8 @@ class HybridRetriever:
             fused = self.alpha * vec + (1 - self.alpha) * lex
         if self.doc_weight:
             fused = fused + self.doc_weight * self._doc_prior(tokens) * (fused > 0)
+        if self.number_weight and QUANTITY_QUESTION.search(question):
+            fused = fused + self.number_weight * self._figures * (fused > 0)
         # Reference lists repeat a question's words (titles of papers) without answering it.
         fused = fused * self._section_factor
         order = [int(i) for i in _top(fused, k) if fused[i] > 0]

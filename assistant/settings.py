@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     fusion: Literal["convex", "rrf"] = "convex"
     fusion_alpha: float = 0.55  # weight of the vector score in convex fusion
     window_weight: float = 0.5  # share of the lexical score taken from the best sentence window of a chunk
+    number_weight: float = 0.1  # boost for passages with figures when the question asks how many / how big
     doc_weight: float = 0.1  # boost for chunks of a document the question names (year, 'slides', title words)
     # Below this cosine similarity of the best passage, the reports are taken not to cover the question.
     min_similarity: float = 0.40
