@@ -78,7 +78,7 @@ class Chunker:
 
         for block in blocks:
             block_key = (block.section, block.case_study)
-            for piece in self._pieces(block):
+            for n, piece in enumerate(self._pieces(block)):
                 first = buf[0] if buf else ""
                 if key and key[0] and buf and not first.startswith(key[0] + ":"):
                     first = f"{key[0]}: {first}"
@@ -99,7 +99,8 @@ class Chunker:
                     tail = self._tail(buf[-1])
                     flush()
                     page = block.page if block.page is not None else page
-                    if tail and tail != piece and self._count(tail + "\n" + piece) <= self._size:
+                    # Later pieces of a long block already begin with the splitter's own overlap.
+                    if n == 0 and tail and tail != piece and self._count(tail + "\n" + piece) <= self._size:
                         buf.append(tail)
                 if not buf and page is None:
                     page = block.page

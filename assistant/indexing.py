@@ -17,7 +17,7 @@ from .models import Block, Chunk
 from .store import Records, VectorStore
 
 # Bump when cleaning or chunking changes so every document is re-chunked (embeddings of unchanged chunks are reused).
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

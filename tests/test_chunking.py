@@ -13,7 +13,7 @@ def _chunker(tmp_path, size=60, overlap=15, min_tokens=0):
 
 def test_chunks_never_exceed_the_token_budget(tmp_path):
     count = count_tokens_factory(tmp_path / "tk")
-    blocks = [Block(text=("Federations share staff. " * 40).strip(), section="S")]
+    blocks = [Block(text=" ".join(f"Federation {i} shares staff." for i in range(40)), section="S")]
     chunks = _chunker(tmp_path).chunk(META, blocks)
     assert len(chunks) > 2
     assert all(count(c.text) <= 60 for c in chunks)
@@ -56,3 +56,14 @@ def test_tiny_sections_like_table_rows_join_the_next_with_their_headings_inline(
     chunks = _chunker(tmp_path, size=120, min_tokens=30).chunk(META, blocks)
     assert len(chunks) == 1
     assert "Legal status: Partnership of 40 GPs." in chunks[0].text and "Governance: Executive board." in chunks[0].text
+
+
+def test_a_long_block_split_in_pieces_repeats_no_line_within_a_chunk(tmp_path):
+    # Several lines per block, longer than a chunk: the splitter's own overlap must not be doubled by ours.
+    lines = [f"Benefit {i}: shared back-office staff." for i in range(30)]
+    blocks = [Block("\n".join(lines), section="Benefits"), Block("\n".join(lines[::-1]), section="Risks")]
+    chunks = _chunker(tmp_path).chunk(META, blocks)
+    assert len(chunks) > 4
+    for c in chunks:
+        body = c.text.splitlines()
+        assert len(body) == len(set(body)), c.text
