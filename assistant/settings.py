@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     embedding_model: str = "minilm-int8"
     embedding_threads: int = 0  # 0 lets onnxruntime choose
     embedding_batch: int = 16
-    ingest_batch: int = 256  # sentence windows embedded and stored per step (a crash loses at most one step)
+    ingest_batch: int = 1024  # sentence windows embedded and stored per step (a crash loses at most one step)
 
     # Chunking, measured in cl100k_base tokens; MiniLM reads at most 256 word pieces.
     chunk_tokens: int = 180

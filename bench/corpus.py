@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.embeddings import embed_windows
+
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 METADATA = "metadata.json"
@@ -86,12 +88,13 @@ class ReplayEmbeddings:
         self.real_embedded = 0
         self.reused = 0
 
-    def prime(self, texts: list[str]) -> None:
-        """Embed the original passages once (for real)."""
-        texts = list(dict.fromkeys(texts))
-        for text, vec in zip(texts, self._real.embed_documents(texts)):
+    def prime(self, windows: list[tuple[str, ...]]) -> None:
+        """Embed the original passages' sentence windows once (for real), as an ingest would."""
+        windows = list(dict.fromkeys(windows))
+        for parts, vec in zip(windows, embed_windows(self._real, windows)):
+            text = " ".join(parts)
             self._known[canonical(text)] = (text, np.asarray(vec, dtype=np.float32))
-        self.real_embedded += len(texts)
+        self.real_embedded += len(windows)
 
     def _vector(self, text: str) -> np.ndarray | None:
         hit = self._known.get(canonical(text))
@@ -103,6 +106,17 @@ class ReplayEmbeddings:
         seed = int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "little")
         noisy = vec + np.random.default_rng(seed).normal(0.0, self._noise, vec.shape).astype(np.float32)
         return noisy / np.linalg.norm(noisy)
+
+    def embed_composed(self, windows: list[tuple[str, ...]]) -> list[list[float]]:
+        """Reused vectors where a window is a copy of an original's; the real model's (composed) for the rest."""
+        vecs = [self._vector(" ".join(w)) for w in windows]
+        missing = [i for i, v in enumerate(vecs) if v is None]
+        if missing:
+            for i, v in zip(missing, embed_windows(self._real, [windows[i] for i in missing])):
+                vecs[i] = np.asarray(v, dtype=np.float32)
+            self.real_embedded += len(missing)
+        self.reused += len(windows) - len(missing)
+        return [v.tolist() for v in vecs]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Reused vectors where a passage is a copy of an original; real embeddings for the rest."""

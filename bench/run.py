@@ -63,7 +63,7 @@ def memory(pid: int | str = "self") -> dict:
 
 def _ingest(spec: dict) -> dict:
     """Cold ingest with real embeddings; or, with spec['replay'], copies given their original's vectors."""
-    from assistant.chunking import sentence_windows
+    from assistant.chunking import window_parts
     from assistant.indexing import document_chunks
     from assistant.loading import load_directory
 
@@ -74,7 +74,7 @@ def _ingest(spec: dict) -> dict:
         t0 = time.perf_counter()
         docs, _ = load_directory(Path(spec["knowledge"]))
         emb.prime([w for d in docs if "-copy-" not in d.meta.doc_id
-                   for c in document_chunks(d, assistant.indexer._chunker) for w in sentence_windows(c)])
+                   for c in document_chunks(d, assistant.indexer._chunker) for w in window_parts(c)])
         out["prime_s"] = time.perf_counter() - t0
     cpu, t0 = sum(os.times()[:2]), time.perf_counter()
     report = assistant.ingest()

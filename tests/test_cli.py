@@ -65,3 +65,41 @@ def test_ingest_reports_skipped_files_by_name(tmp_path):
     out = run(["ingest"], tmp_path)
     assert out.returncode == 0, out.stderr
     assert "Skipped: empty.md" in out.stdout and "1 added" in out.stdout
+
+
+def test_serve_warms_the_index_then_serves_the_chat_on_localhost(index_dir):
+    import time
+    import urllib.request
+
+    from assistant.devservers import free_port
+
+    port = free_port()
+    environ = {**os.environ, "ASSISTANT_DATA_DIR": str(index_dir / "data"),
+               "ASSISTANT_KNOWLEDGE_DIR": str(index_dir / "knowledge"), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=environ)
+    try:
+        line = proc.stdout.readline()  # printed after the warm-up, before the server starts
+        assert f"http://127.0.0.1:{port}" in line, line
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+                    assert resp.status == 200 and "Federation Advisor" in resp.read().decode("utf-8", "replace")
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not come up"
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_warm_builds_the_lexical_index_before_any_question(index_dir):
+    from assistant.pipeline import Assistant
+    from conftest import make_settings
+
+    assistant = Assistant.from_settings(make_settings(index_dir))
+    assert assistant.retriever._generation is None
+    assistant.warm()
+    assert assistant.retriever._generation is not None and assistant.retriever.vocabulary

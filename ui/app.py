@@ -330,6 +330,8 @@ def serve(settings: Settings) -> None:
     if assistant.status()["documents"] == 0:
         print(f"No index yet: indexing {settings.knowledge_dir} (a minute or so) …", flush=True)
         print(assistant.ingest().summary(), flush=True)
+    # At 100x the corpus the BM25 indexes take seconds to build: do it before the first visitor asks.
+    assistant.warm()
     app = build_app(assistant, settings)
     print(f"Federation Advisor is at http://{settings.host}:{settings.port}  (Ctrl+C to stop)", flush=True)
     launch(app, settings)
