@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from .models import Block
+from .sections import LABEL_RE, assign_sections_and_cases, classify_headings, is_terminal
 
 MIN_WORDS, MAX_WORDS = 30, 300  # natural block size; shorter units are merged with their neighbours
 
@@ -33,14 +34,7 @@ _LONE_MARK_RE = re.compile(rf"{_DOT}|[*-]|\d{{1,2}}[.)]")
 _CAPTION_RE = re.compile(r"(figure|fig\.|table|chart|source|notes?|graph|diagram|image)\b", re.I)
 _DROP_RE = re.compile(r"(\d{1,2}\s+)?<?(https?://|www\.)\S+>?|(section|chapter|part)\s+(\d+|one|two|three|four|five|"
                       r"six|seven|eight|nine|ten)|(table of )?contents", re.I)  # bare links, part numbers, contents
-_LABEL_RE = re.compile(r"the (vital statistics|challenges?|solutions?|results?|vision|lessons[\w ]*|question|"
-                       r"exploration|answer)\s*:", re.I)
-_ORG_ITEM_RE = re.compile(r"([A-Z][\w&'’ ]{1,40}?)\s+(?:Ltd|LLP|Limited|plc|CIC)\b[^:]{0,20}:")
-_GENERIC = set("the gp gps group partnership practice practices medical network networks health healthcare care "
-               "federation community centre primary dr uk us plc ltd and of in for new model programme trust "
-               "organisation organisations system".split())
 _STOP = set("a an and or of to in for with by the from at on as is are be that which".split())  # never end a heading
-_MAJOR_RE = re.compile(r"(box|figure|table|appendix|design principle|\d)", re.I)
 _NUMBERED_RE = re.compile(r"(box|design principle|chapter|section|appendix)\s+\d", re.I)
 
 
@@ -83,8 +77,8 @@ def clean_text(raw: str) -> list[Block]:
     for u in units:
         u.text = _render(u, vocab, hyphened)
     units = [u for u in units if u.text]
-    slides = _classify_headings(units)
-    _assign_sections_and_cases(units)
+    slides = classify_headings(units)
+    assign_sections_and_cases(units)
     for u in units if slides else []:  # a slide's title is part of what the slide says
         u.kind = "para" if u.kind == "heading" else u.kind
     return _build_blocks(units)
@@ -196,11 +190,6 @@ def _starts_lower(t: str) -> bool:
     return t.lstrip("‘'\"“([")[:1].islower()
 
 
-def _terminal(t: str) -> bool:
-    """Whether a line ends a sentence (a trailing web address counts: footnote and link lines end there)."""
-    return t.rstrip("’”\"')]*").endswith((".", "!", "?", ":")) or bool(re.search(r"(www\.|https?://)\S*$", t))
-
-
 def _fits(prev: str, t: str, width: int) -> bool:
     """True when the next line's first word would have fitted: the line was broken on purpose."""
     return len(prev) + 1 + len(t.split()[0]) <= width
@@ -211,7 +200,7 @@ def _heading_shape(t: str) -> bool:
     words = t.split()
     if not 1 <= len(words) <= 14 or len(t) > 110 or t[-1] in ".,;:-" or not (t[0].isupper() or t[0].isdigit()):
         return False
-    if (t[0].isdigit() and not re.match(r"\d{1,2}\.?\s+[A-Z]", t)) or _CAPTION_RE.match(t) or _LABEL_RE.match(t):
+    if (t[0].isdigit() and not re.match(r"\d{1,2}\.?\s+[A-Z]", t)) or _CAPTION_RE.match(t) or LABEL_RE.match(t):
         return False
     if re.search(r"[@/]|www\.|\. [A-Z]", t[3:]) or t.count(",") >= 2 or re.search(r"\b(19|20)\d\d$", t):
         return False  # addresses, sentences, name lists and attributions ("King's Fund, 2016")
@@ -241,13 +230,13 @@ def _continues(cur: _Unit, ln: _Line, lines: list[_Line], i: int, width: int, in
     if len(cur.lines) == 1 and _CAPTION_RE.match(prev) and ":" in prev:
         return _starts_lower(t)  # a caption stands alone
     if ln.gap and ln.brk:  # after a blank line a page-start line is a lost bullet, unless a footnote cut a sentence
-        return not _terminal(prev) and not in_fields and not _starts_lower(t) and not _heading_shape(t)
+        return not is_terminal(prev) and not in_fields and not _starts_lower(t) and not _heading_shape(t)
     if ln.gap:  # a bullet's text may run on after a blank line
-        return not _terminal(prev) and (_starts_lower(t) or in_fields or (
+        return not is_terminal(prev) and (_starts_lower(t) or in_fields or (
             cur.kind == "item" and not _heading_shape(t) and not _CAPTION_RE.match(t)))
     if (prev.endswith("-") and not prev.endswith(" -")) or _starts_lower(t):
         return True
-    if not _terminal(prev):  # a wrapped line, unless a page opens with a title
+    if not is_terminal(prev):  # a wrapped line, unless a page opens with a title
         return not (ln.brk and (in_fields or _heading_lines(lines, i, width)))
     return not ln.brk and not _fits(prev, t, width)
 
@@ -265,7 +254,7 @@ def _segment(lines: list[_Line]) -> list[_Unit]:
         if skip:  # the second line of a two-line heading
             skip = False
             continue
-        if not cells and ln.bullets and (not cur or cur.kind in ("heading", "item") or _terminal((cur.lines or [":"])[-1])):
+        if not cells and ln.bullets and (not cur or cur.kind in ("heading", "item") or is_terminal((cur.lines or [":"])[-1])):
             forced.update(_list_items(lines, i, widths, wide))
         # A table flattened into blank-separated cells gives one unit per cell; announced list items are forced.
         new = (ln.gap or ln.brk or not cur or cur.kind != "cell") if cells else forced.get(i, None)
@@ -296,7 +285,7 @@ def _segment(lines: list[_Line]) -> list[_Unit]:
             # A table follows when three short lines stand alone, like column headers.
             rest = lines[i + take:i + take + 4] + [_Line("x", gap=True)]
             cells = t.lower().startswith("appendix") and len(rest) > 3 and all(
-                len(a.text.split()) <= 5 and not _terminal(a.text) and (b.gap or b.brk) for a, b in zip(rest[:3], rest[1:4]))
+                len(a.text.split()) <= 5 and not is_terminal(a.text) and (b.gap or b.brk) for a, b in zip(rest[:3], rest[1:4]))
         else:
             cur = _Unit("item" if in_fields else "para", [t], ln)
         cur.text = cur.lines[0][:3] if cur.lines else ""  # enough for the attribution check; rendered later
@@ -345,107 +334,8 @@ def _render(u: _Unit, vocab: Counter, hyphened: dict[str, tuple[str, int]]) -> s
     text = re.sub(rf"^(?:{_DOT}\s*)+|(?:\s*{_DOT})+$", "", re.sub(rf"(?:\s*{_DOT})+\s+(?=\S)", "; ", text))
     if u.kind == "field":
         text = f"{u.label}: {text}" if text else u.label
-        text += "" if _terminal(text) or text.endswith((";", ",")) else "."
+        text += "" if is_terminal(text) or text.endswith((";", ",")) else "."
     return text
-
-
-def _classify_headings(units: list[_Unit]) -> bool:
-    """Demote heading-shaped lines that are really bylines, name lists or slide bullets; True for slide decks."""
-    heads = [u for u in units if u.kind == "heading"]
-    slides = len(units) >= 8 and len(heads) > 0.35 * len(units)
-    if slides:
-        for u in heads[1:]:  # slide-like: only titles at the top of a page are headings
-            u.kind = "heading" if u.first.brk else "para"
-    i = 0
-    while i < len(units):
-        j = i
-        while j < len(units) and units[j].kind == "heading":
-            j += 1
-        if j - i >= 3:
-            for u in units[i:j - 1]:
-                u.kind = "para"
-        elif j - i == 2 and "," in units[i + 1].text and not units[i + 1].first.brk:
-            units[i + 1].kind = "para"  # "Dr Arvind Madan, GP Partner and CEO" under a heading
-        i = max(j, i + 1)
-    return slides
-
-
-def _clean_name(s: str) -> str:
-    """An organisation's name without place, legal suffix or leading "The" ("Modality Partnership")."""
-    name = re.sub(r"\s+(Ltd|LLP|Limited|plc|CIC)\.?$", "", re.split(r",| [–—-] | \(", s)[0].strip())
-    return re.sub(r"^The\s+", "", name).strip(" .:")
-
-
-def _token(name: str) -> str:
-    """The distinctive word of an organisation's name ("vitality" in "The Vitality Partnership")."""
-    return next((w for w in re.findall(r"[^\W\d_]+", name.lower()) if w not in _GENERIC and len(w) >= 3), "")
-
-
-def _assign_sections_and_cases(units: list[_Unit]) -> None:
-    """Carry the nearest heading down as the section, and name the case study a unit belongs to."""
-    section, appendix, names = "", False, {}
-    for u in units:
-        entry = re.fullmatch(r"([A-Z][\w -]{2,40}):\s*(.{3,80})", u.text) if len(u.lines) == 1 else None
-        if appendix and entry and u.kind in ("heading", "para", "item") and not _terminal(u.text):
-            u.kind, u.case = "entry", _clean_name(entry.group(2))  # "Federation: Suffolk GP Federation"
-            names[_token(u.case)] = u.case
-        elif u.kind == "heading":
-            section = u.text.rstrip(":")
-            appendix = bool(re.search(r"appendix", section, re.I) and re.search(r"case stud", section, re.I))
-        u.section = section
-    _appendix_table(units, names)
-    case = ""
-    for k, u in enumerate(units):
-        if u.kind == "heading":
-            nxt = units[k + 1] if k + 1 < len(units) else None
-            proper = all(w[0].isupper() for w in u.text.split() if len(w) > 3)
-            if nxt and (re.match(r"the vital statistics", nxt.text, re.I) or (proper and len(u.text.split()) >= 2
-                        and nxt.text.lower().startswith(" ".join(u.text.lower().split()[:2])))):
-                box = _clean_name(u.text)  # a case box: its name, then "The vital statistics:"
-                names.setdefault(_token(box), box)
-                # It runs to the last "The ...:" label before the next heading, and what that label introduces.
-                end = next((j for j in range(k + 1, len(units)) if units[j].kind == "heading"), len(units))
-                labels = [j for j in range(k + 1, end) if _LABEL_RE.match(units[j].text)]
-                stop = labels[-1] + 1 + bool(_LABEL_RE.fullmatch(units[labels[-1]].text)) if labels else end
-                while labels and stop < end and units[stop].kind == "item":
-                    stop += 1
-                for v in units[k + 1:min(stop, end)]:
-                    v.case = box
-                case = ""
-                continue
-            words = set(re.findall(r"[^\W\d_]+", u.text.lower()))
-            hit = next((n for t, n in names.items() if t and t in words), "")
-            major = u.first.gap or u.first.brk or _MAJOR_RE.match(u.text)  # closes the open case study
-            case = hit or ("" if major else case)
-        elif u.kind == "entry":
-            case = u.case
-        elif not u.case:
-            m = _ORG_ITEM_RE.match(u.text) if u.kind == "item" and not case else None
-            u.case = _clean_name(m.group(1)) if m else case  # "AT Medics Ltd: a multi-site provider ..."
-
-
-def _appendix_table(units: list[_Unit], names: dict[str, str]) -> None:
-    """Rebuild an appendix table flattened into cells (type, example, purpose, details) as labelled facts."""
-    cells, header = [u for u in units if u.kind == "cell"], []
-    for u in cells:
-        if len(u.lines) > 1 or len(u.text.split()) > 5 or _terminal(u.text) or u.text in header:
-            break
-        header.append(u.text)
-    body = [u for u in cells if u.text not in header]
-    for u in cells:
-        u.kind, u.text = "para", "" if u.text in header else u.text
-    short = lambda c, n: c is not None and len(c.text.split()) <= n and not _terminal(c.text)
-    row, case = 0, ""
-    for idx, u in enumerate(body):
-        nxt = body[idx + 1] if idx + 1 < len(body) else None
-        if short(u, 6) and short(nxt, 8) and len(header) >= 2:  # a row opens: type, then the example's name
-            case = _clean_name(nxt.text)
-            names[_token(case)] = case
-            u.text, nxt.text, row = f"{header[0]}: {u.text}. {header[1]}: {nxt.text}.", "", 1
-        elif row == 3 and len(header) >= 3:
-            u.text = f"{header[2]}: {u.text}"
-        row = row + 1 if row else 0
-        u.case = case
 
 
 def _build_blocks(units: list[_Unit]) -> list[Block]:
