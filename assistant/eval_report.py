@@ -76,32 +76,11 @@ def _plots(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]]
     names = list(arms)
     width = 0.8 / max(1, len(names))
 
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    x = np.arange(len(CHART_METRICS))
-    for i, arm in enumerate(names):
-        vals = [arms[arm].get(m) or 0.0 for m in CHART_METRICS]
-        ax.bar(x + (i - (len(names) - 1) / 2) * width, vals, width, label=labels[arm])
-    ax.set_xticks(x, CHART_METRICS)
-    ax.set_ylim(0, 1.2)
-    ax.set_title("Our system vs baselines")
-    ax.legend(loc="upper center", ncol=len(names), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / PLOTS["comparison"], dpi=110)
-    plt.close(fig)
-
+    _grouped_bars(plt, out_dir / PLOTS["comparison"], CHART_METRICS, (10, 4.5), "Our system vs baselines",
+                  {labels[arm]: [arms[arm].get(m) or 0.0 for m in CHART_METRICS] for arm in names})
     kinds = list(arms[names[0]]["by_kind"])
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    x = np.arange(len(kinds))
-    for i, arm in enumerate(names):
-        vals = [arms[arm]["by_kind"].get(kd, {}).get("hit@5") or 0.0 for kd in kinds]
-        ax.bar(x + (i - (len(names) - 1) / 2) * width, vals, width, label=labels[arm])
-    ax.set_xticks(x, kinds)
-    ax.set_ylim(0, 1.2)
-    ax.set_title("Hit@5 by question kind (out_of_scope has no evidence)")
-    ax.legend(loc="upper center", ncol=len(names), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / PLOTS["by_kind"], dpi=110)
-    plt.close(fig)
+    _grouped_bars(plt, out_dir / PLOTS["by_kind"], kinds, (9, 4.5), "Hit@5 by question kind (out_of_scope has no evidence)",
+                  {labels[arm]: [arms[arm]["by_kind"].get(kd, {}).get("hit@5") or 0.0 for kd in kinds] for arm in names})
 
     stages = ("retrieve", "answer", "total")
     fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -189,3 +168,22 @@ def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, 
     path = out_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _grouped_bars(plt, path: Path, categories, size: tuple[float, float], title: str,
+                  series: dict[str, list[float]]) -> None:
+    """One bar per series in each category, scores on a 0–1.2 axis, saved to `path`."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=size)
+    x = np.arange(len(categories))
+    width = 0.8 / max(1, len(series))
+    for i, (label, vals) in enumerate(series.items()):
+        ax.bar(x + (i - (len(series) - 1) / 2) * width, vals, width, label=label)
+    ax.set_xticks(x, list(categories))
+    ax.set_ylim(0, 1.2)
+    ax.set_title(title)
+    ax.legend(loc="upper center", ncol=len(series), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
