@@ -104,20 +104,23 @@ class Indexer:
         # Content-derived ids mean a chunk already in the store never needs embedding again, unless
         # window vectors are now made another way (then every window is embedded afresh).
         touched = [record["doc_id"] for record, _ in changes]
-        stored = set() if not same_layout else (
-            (self._store.ids(touched) if len(touched) <= 100 else self._store.ids()) if changes else set())
+        if not changes or not same_layout:
+            stored: set[str] = set()
+        else:
+            stored = self._store.ids(touched) if len(touched) <= 100 else self._store.ids()
+        parts = {c.chunk_id: window_parts(c) for _, chunks in changes for c in chunks}
         # A chunk is done only when every one of its windows is stored: an ingest killed mid-batch
         # can leave some of a chunk's windows behind.
         todo = [c for _, chunks in changes for c in chunks
-                if any(f"{c.chunk_id}#{j}" not in stored for j in range(len(window_parts(c))))]
+                if any(f"{c.chunk_id}#{j}" not in stored for j in range(len(parts[c.chunk_id])))]
         # Vectors are per sentence window: a question usually paraphrases one or two sentences, and
         # the best window of a chunk matched the golden questions far better than the whole chunk.
         # Windows go in document order so that neighbours, which share sentences, share a batch.
-        windows = [(c, j, parts) for c in todo for j, parts in enumerate(window_parts(c))]
+        windows = [(c, j, pieces) for c in todo for j, pieces in enumerate(parts[c.chunk_id])]
         for start in range(0, len(windows), embed_batch):
             batch = windows[start : start + embed_batch]
-            vectors = embed_windows(self._emb, [parts for _, _, parts in batch])
-            self._store.add([(c, j, " ".join(parts)) for c, j, parts in batch], vectors)
+            vectors = embed_windows(self._emb, [pieces for _, _, pieces in batch])
+            self._store.add([(c, j, " ".join(pieces)) for c, j, pieces in batch], vectors)
             if progress:
                 progress("embed", min(start + embed_batch, len(windows)), len(windows))
         report.chunks_embedded = len(todo)

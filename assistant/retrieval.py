@@ -139,8 +139,7 @@ class HybridRetriever:
         self.fusion, self.alpha, self.doc_weight, self.window_weight = fusion, alpha, doc_weight, window_weight
         self.number_weight = number_weight
         self._windows: bm25s.BM25 | None = None
-        self._owners = np.zeros(0, dtype=np.int64)
-        self._starts: np.ndarray | None = None
+        self._starts = np.zeros(0, dtype=np.int64)
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._chunks: list[Chunk] = []
@@ -165,18 +164,16 @@ class HybridRetriever:
                 return
             chunks = self._records.chunks()
             bm25, windows = bm25s.BM25(), bm25s.BM25()
-            owners: list[int] = []
+            # Each chunk's windows (at least one) are contiguous: where each run starts, for a per-chunk maximum.
+            starts: list[int] = []
             if chunks:
                 bm25.index([tokenize(c.index_text()) or ["_"] for c in chunks], show_progress=False)
                 texts = []
-                for i, chunk in enumerate(chunks):
-                    for window in sentence_windows(chunk):
-                        owners.append(i)
-                        texts.append(tokenize(window) or ["_"])
+                for chunk in chunks:
+                    starts.append(len(texts))
+                    texts += [tokenize(window) or ["_"] for window in sentence_windows(chunk)]
                 windows.index(texts, show_progress=False)
-            self._windows, self._owners = windows, np.array(owners, dtype=np.int64)
-            # Each chunk's windows are contiguous: where each run starts, for a per-chunk maximum.
-            self._starts = np.flatnonzero(np.r_[True, self._owners[1:] != self._owners[:-1]]) if owners else None
+            self._windows, self._starts = windows, np.array(starts, dtype=np.int64)
             self._doc_terms = _document_terms(self._records.documents())
             self._doc_ids = sorted({c.doc_id for c in chunks})
             doc_number = {d: i for i, d in enumerate(self._doc_ids)}
@@ -255,11 +252,7 @@ class HybridRetriever:
             # A question usually paraphrases one or two sentences: the best-matching sentence window
             # of a chunk is a sharper lexical signal than the whole chunk.
             scores = np.asarray(self._windows.get_scores(tokens), dtype=np.float64)
-            if self._starts is not None and len(self._starts) == len(self._chunks):
-                best = np.maximum(np.maximum.reduceat(scores, self._starts), 0.0)
-            else:
-                best = np.zeros(len(self._chunks))
-                np.maximum.at(best, self._owners, scores)
+            best = np.maximum(np.maximum.reduceat(scores, self._starts), 0.0)
             bm25 = (1 - self.window_weight) * _unit(bm25) + self.window_weight * _unit(best)
         if self.fusion == "rrf":
             fused = np.zeros(len(self._chunks))

@@ -107,27 +107,25 @@ class ReplayEmbeddings:
         noisy = vec + np.random.default_rng(seed).normal(0.0, self._noise, vec.shape).astype(np.float32)
         return noisy / np.linalg.norm(noisy)
 
-    def embed_composed(self, windows: list[tuple[str, ...]]) -> list[list[float]]:
-        """Reused vectors where a window is a copy of an original's; the real model's (composed) for the rest."""
-        vecs = [self._vector(" ".join(w)) for w in windows]
-        missing = [i for i, v in enumerate(vecs) if v is None]
-        if missing:
-            for i, v in zip(missing, embed_windows(self._real, [windows[i] for i in missing])):
-                vecs[i] = np.asarray(v, dtype=np.float32)
-            self.real_embedded += len(missing)
-        self.reused += len(windows) - len(missing)
-        return [v.tolist() for v in vecs]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Reused vectors where a passage is a copy of an original; real embeddings for the rest."""
+    def _replay(self, texts: list[str], embed_missing) -> list[list[float]]:
+        """Reused vectors where a text is a copy of an original's; `embed_missing(indices)` embeds the rest for real."""
         vecs = [self._vector(t) for t in texts]
         missing = [i for i, v in enumerate(vecs) if v is None]
         if missing:
-            for i, v in zip(missing, self._real.embed_documents([texts[i] for i in missing])):
+            for i, v in zip(missing, embed_missing(missing)):
                 vecs[i] = np.asarray(v, dtype=np.float32)
             self.real_embedded += len(missing)
         self.reused += len(texts) - len(missing)
         return [v.tolist() for v in vecs]
+
+    def embed_composed(self, windows: list[tuple[str, ...]]) -> list[list[float]]:
+        """Reused vectors where a window is a copy of an original's; the real model's (composed) for the rest."""
+        return self._replay([" ".join(w) for w in windows],
+                            lambda missing: embed_windows(self._real, [windows[i] for i in missing]))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Reused vectors where a passage is a copy of an original; real embeddings for the rest."""
+        return self._replay(texts, lambda missing: self._real.embed_documents([texts[i] for i in missing]))
 
     def embed_query(self, text: str) -> list[float]:
         """Questions are always embedded for real."""
