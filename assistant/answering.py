@@ -10,6 +10,13 @@ from .models import Passage, Turn
 # The phrase every answerer uses when the passages do not answer the question; the pipeline
 # treats an answer that starts with it as a refusal.
 NOT_COVERED = "The reports in the library do not cover this"
+# How every decline opens: NOT_COVERED from an answerer, "I can't ..." from the scope guardrail.
+DECLINE_OPENINGS = (NOT_COVERED, "I can't", "I cannot")
+
+
+def is_decline(text: str) -> bool:
+    """Whether a reply declines (not covered, or out of scope) rather than answers."""
+    return text.lstrip().startswith(DECLINE_OPENINGS)
 
 
 @runtime_checkable

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 
-from .answering import NOT_COVERED
+from .answering import NOT_COVERED, is_decline
 from .citations import MARKER, split_sentences
 from .models import Passage, Turn
 from .retrieval import expand_query, query_terms, tokenize
@@ -45,8 +45,7 @@ class OfflineAnswerer:
         # "The last one" or "they" usually points into the previous answer, not only its question.
         # A decline carries no report text and would pull retrieval towards its own words.
         reply = next((t.content for t in reversed(history) if t.role == "assistant" and t.content.strip()), "")
-        declined = reply.startswith((NOT_COVERED, "I can't", "I cannot"))
-        words = [] if declined else MARKER.sub("", reply).split()[:FOLLOW_UP_ANSWER_WORDS]
+        words = [] if is_decline(reply) else MARKER.sub("", reply).split()[:FOLLOW_UP_ANSWER_WORDS]
         return f"{question} (following: {' '.join([previous, *words])})"
 
     def _candidates(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, int, int, str]]:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from assistant.answering import NOT_COVERED, is_decline
 from assistant.errors import InputError
 from assistant.guardrails import check_scope, clean_question, find_personal_data, redact
 
@@ -40,6 +41,14 @@ def test_out_of_scope_questions_are_declined_with_a_reason_and_what_we_can_do(qu
     decision = check_scope(question)
     assert not decision.in_scope and decision.category == category
     assert "GP federations" in decision.message
+    # Follow-ups after a decline must not carry its words into retrieval: the decline is recognised.
+    assert is_decline(decision.message)
+
+
+def test_answers_are_not_mistaken_for_declines():
+    assert is_decline(f"{NOT_COVERED}. The reports discuss federations.")
+    assert not is_decline("Federations can hold contracts for member practices [1].")
+    assert not is_decline("Icanthus Federation was formed in 2014 [1].")
 
 
 @pytest.mark.parametrize("question", [

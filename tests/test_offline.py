@@ -45,3 +45,12 @@ def test_a_follow_up_is_joined_to_the_previous_user_question():
     assert OfflineAnswerer().standalone("What is a super-partnership in the 2013 report?", history) == \
         "What is a super-partnership in the 2013 report?"
     assert is_follow_up("And who sits on their board?") and not is_follow_up("What is a federation?")
+
+
+def test_a_follow_up_carries_the_previous_answer_but_not_a_decline():
+    answered = [Turn("user", "Tell me about Harness."), Turn("assistant", "Harness is a federation of 21 practices [1].")]
+    assert "21 practices" in OfflineAnswerer().standalone("How big is it now?", answered)
+    declined = [Turn("user", "What dose of statin?"),
+                Turn("assistant", "I can't give clinical advice such as diagnosis, treatment or dosing.")]
+    rewritten = OfflineAnswerer().standalone("And for a federation?", declined)
+    assert "statin" in rewritten and "clinical advice" not in rewritten
