@@ -15,6 +15,7 @@ from .errors import InputError, LLMError
 from .guardrails import check_scope, clean_question, salient_terms
 from .models import Chunk, Citation, Passage
 from .offline import OfflineAnswerer
+from .sections import org_word
 
 DATE_NOTE = ("The reports date from 2013 to 2018. Primary care networks arrived in 2019, and clinical commissioning "
              "groups (CCGs) were replaced by integrated care boards (ICBs) in July 2022: read what the reports say "
@@ -86,9 +87,6 @@ _FOR_DISCUSSION = ("For local discussion (questions, not findings of the reports
 # Organisations renamed between reports. Modality was the Vitality Partnership: the 2016 report's Table 2 heads its
 # column "Modality Partnership (formerly Vitality Partnership)", a line the PDF table extraction does not keep.
 ALIASES = {"vitality": "modality"}
-_GENERIC = set("the gp gps group partnership practice practices medical network networks health healthcare care "
-               "federation community centre primary dr uk plc ltd llp and of in for new model programme trust "
-               "organisation system alliance".split())
 
 
 class _TemplatePrompts:
@@ -196,7 +194,8 @@ _KINDS = {"practices": "number of practices or sites", "patients": "patients ser
 
 def org_key(name: str) -> str:
     """The distinctive word of an organisation's name ('hurley' for 'The Hurley Group'); '' when it has none."""
-    return next((w for w in re.findall(r"[^\W\d_]+", name.lower()) if w not in _GENERIC and len(w) >= 4), "")
+    # Four letters at least: a three-letter word ("Kent") of a name is too often an ordinary one in text.
+    return org_word(name, min_length=4)
 
 
 def canonical(key: str) -> str:

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 LABEL_RE = re.compile(r"the (vital statistics|challenges?|solutions?|results?|vision|lessons[\w ]*|question|"
                        r"exploration|answer)\s*:", re.I)
 _ORG_ITEM_RE = re.compile(r"([A-Z][\w&'’ ]{1,40}?)\s+(?:Ltd|LLP|Limited|plc|CIC)\b[^:]{0,20}:")
+# Words too common in organisation names to tell one from another ("Group", "Federation", "Ltd").
 _GENERIC = set("the gp gps group partnership practice practices medical network networks health healthcare care "
-               "federation community centre primary dr uk us plc ltd and of in for new model programme trust "
-               "organisation organisations system".split())
+               "federation community centre primary dr uk us plc ltd llp and of in for new model programme trust "
+               "organisation organisations system alliance".split())
 _MAJOR_RE = re.compile(r"(box|figure|table|appendix|design principle|\d)", re.I)
 
 
@@ -49,9 +50,9 @@ def _clean_name(s: str) -> str:
     return re.sub(r"^The\s+", "", name).strip(" .:")
 
 
-def _token(name: str) -> str:
-    """The distinctive word of an organisation's name ("vitality" in "The Vitality Partnership")."""
-    return next((w for w in re.findall(r"[^\W\d_]+", name.lower()) if w not in _GENERIC and len(w) >= 3), "")
+def org_word(name: str, min_length: int = 3) -> str:
+    """The distinctive word of an organisation's name ("vitality" in "The Vitality Partnership"); "" when none."""
+    return next((w for w in re.findall(r"[^\W\d_]+", name.lower()) if w not in _GENERIC and len(w) >= min_length), "")
 
 
 def assign_sections_and_cases(units: list[_Unit]) -> None:
@@ -61,7 +62,7 @@ def assign_sections_and_cases(units: list[_Unit]) -> None:
         entry = re.fullmatch(r"([A-Z][\w -]{2,40}):\s*(.{3,80})", u.text) if len(u.lines) == 1 else None
         if appendix and entry and u.kind in ("heading", "para", "item") and not is_terminal(u.text):
             u.kind, u.case = "entry", _clean_name(entry.group(2))  # "Federation: Suffolk GP Federation"
-            names[_token(u.case)] = u.case
+            names[org_word(u.case)] = u.case
         elif u.kind == "heading":
             section = u.text.rstrip(":")
             appendix = bool(re.search(r"appendix", section, re.I) and re.search(r"case stud", section, re.I))
@@ -75,7 +76,7 @@ def assign_sections_and_cases(units: list[_Unit]) -> None:
             if nxt and (re.match(r"the vital statistics", nxt.text, re.I) or (proper and len(u.text.split()) >= 2
                         and nxt.text.lower().startswith(" ".join(u.text.lower().split()[:2])))):
                 box = _clean_name(u.text)  # a case box: its name, then "The vital statistics:"
-                names.setdefault(_token(box), box)
+                names.setdefault(org_word(box), box)
                 # It runs to the last "The ...:" label before the next heading, and what that label introduces.
                 end = next((j for j in range(k + 1, len(units)) if units[j].kind == "heading"), len(units))
                 labels = [j for j in range(k + 1, end) if LABEL_RE.match(units[j].text)]
@@ -113,7 +114,7 @@ def _appendix_table(units: list[_Unit], names: dict[str, str]) -> None:
         nxt = body[idx + 1] if idx + 1 < len(body) else None
         if short(u, 6) and short(nxt, 8) and len(header) >= 2:  # a row opens: type, then the example's name
             case = _clean_name(nxt.text)
-            names[_token(case)] = case
+            names[org_word(case)] = case
             u.text, nxt.text, row = f"{header[0]}: {u.text}. {header[1]}: {nxt.text}.", "", 1
         elif row == 3 and len(header) >= 3:
             u.text = f"{header[2]}: {u.text}"
