@@ -17,15 +17,21 @@ STAGES = ("retrieve", "answer", "total")
 OUT_OF_SCOPE = "out_of_scope"
 # Every arm's summary carries these keys (None where a metric does not apply or was not measured).
 METRIC_KEYS = (
-    "questions", "answerable", "out_of_scope", "hit@1", "hit@3", "hit@5", "mrr", "ndcg@5",
+    "questions", "answerable", "out_of_scope", "hit@1", "hit@3", "hit@5", "mrr", "mrr_written", "ndcg@5",
     "citation_precision", "evidence_recall", "refusal_accuracy", "false_refusal_rate",
     "faithfulness", "answer_correctness", "latency_ms",
 )
 
 
-def evidence_quotes(row: dict[str, Any]) -> list[str]:
-    """The non-empty evidence quotes of a dataset row (evidence, then evidence_2)."""
+def written_quotes(row: dict[str, Any]) -> list[str]:
+    """The row's own evidence quotes (evidence, then evidence_2): a synthesis question needs each of them."""
     return [q for q in (row.get("evidence") or "", row.get("evidence_2") or "") if q.strip()]
+
+
+def evidence_quotes(row: dict[str, Any]) -> list[str]:
+    """Every quote that makes a passage relevant: the written ones, then `also_evidence` (other passages judged to answer)."""
+    also = [a.get("quote") or "" for a in row.get("also_evidence") or ()]
+    return written_quotes(row) + [q for q in also if q.strip()]
 
 
 def is_relevant(text: str, quotes: Sequence[str]) -> bool:
@@ -79,13 +85,17 @@ def score_question(row: dict[str, Any], passage_texts: Sequence[str], cited: Seq
     """Per-question metrics from the retrieved passage texts (best first) and (cited text, supported) pairs."""
     quotes = evidence_quotes(row)
     out_of_scope = row.get("kind") == OUT_OF_SCOPE
-    metrics: dict[str, Any] = {"rank": None, "rr": None, "ndcg@5": None, "evidence_cited": None}
+    metrics: dict[str, Any] = {"rank": None, "rr": None, "rr_written": None, "ndcg@5": None, "evidence_cited": None}
     metrics.update({f"hit@{k}": None for k in HIT_KS})
     if quotes:
         flags = [is_relevant(t, quotes) for t in passage_texts]
         rank = first_relevant_rank(flags)
         metrics.update({f"hit@{k}": hit_at(rank, k) for k in HIT_KS})
-        metrics.update(rank=rank, rr=reciprocal_rank(rank), **{"ndcg@5": ndcg_at(flags, NDCG_K, len(quotes))})
+        # An alternative passage stands in for a written quote, it does not add one: the ideal count is the written ones.
+        metrics.update(rank=rank, rr=reciprocal_rank(rank), **{"ndcg@5": ndcg_at(flags, NDCG_K, len(written_quotes(row)))})
+        # The same rank judged by the written quotes alone, so the effect of the added judgments stays visible.
+        written = written_quotes(row)
+        metrics["rr_written"] = reciprocal_rank(first_relevant_rank([is_relevant(t, written) for t in passage_texts]))
         metrics["evidence_cited"] = (not refused) and any(is_relevant(t, quotes) for t, _ in cited)
     metrics.update(
         refused=refused,
@@ -116,6 +126,7 @@ def summarise(records: Sequence[dict[str, Any]], refuses: bool = True) -> dict[s
     summary: dict[str, Any] = {"questions": len(records), "answerable": len(answerable), "out_of_scope": len(oos)}
     summary.update({f"hit@{k}": mean(r[f"hit@{k}"] for r in scored) for k in HIT_KS})
     summary["mrr"] = mean(r["rr"] for r in scored)
+    summary["mrr_written"] = mean(r.get("rr_written") for r in scored)
     summary["ndcg@5"] = mean(r["ndcg@5"] for r in scored)
     summary["citation_precision"] = sum(r.get("citations_supported", 0) for r in answered) / n_cit if n_cit else None
     summary["evidence_recall"] = mean(bool(r.get("evidence_cited")) for r in scored)

@@ -7,8 +7,8 @@ from typing import Any
 
 # (summary key, label in the tables); latency and judged metrics are shown separately.
 TABLE_METRICS = (
-    ("hit@1", "Hit@1"), ("hit@3", "Hit@3"), ("hit@5", "Hit@5"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5"),
-    ("citation_precision", "Citation precision"), ("evidence_recall", "Evidence recall"),
+    ("hit@1", "Hit@1"), ("hit@3", "Hit@3"), ("hit@5", "Hit@5"), ("mrr", "MRR"),
+    ("mrr_written", "MRR, written quotes only"), ("ndcg@5", "nDCG@5"), ("citation_precision", "Citation precision"), ("evidence_recall", "Evidence recall"),
     ("refusal_accuracy", "Refusal accuracy (out of scope)"), ("false_refusal_rate", "False-refusal rate (answerable)"),
     ("faithfulness", "Faithfulness (LLM judge)"), ("answer_correctness", "Answer correctness (LLM judge)"),
 )
@@ -134,6 +134,10 @@ def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, 
         "Baselines: the naive LangChain RAG (RecursiveCharacterTextSplitter 1000/200 over the raw texts, vector-only "
         "top-k from Chroma, same embedding model) and BM25 alone over the same chunks; both answered by the offline "
         "answerer and checked by the same citation verifier. Baselines never refuse, so their refusal accuracy is n/a.",
+        "",
+        "Relevance: a passage is relevant when it holds the row's evidence quote or one of its `also_evidence` quotes "
+        "(other passages judged, blind, to answer the question: see evals/README.md). *MRR, written quotes only* "
+        "scores the same rankings by the written quotes alone.",
         "",
         *comparison_table(summary),
         "",

@@ -14,7 +14,7 @@ from .eval_metrics import breakdown, score_question, summarise, worst
 from .models import Answer, Turn
 from .settings import Settings
 
-# The targets of issue #3 for our system; MRR is not met yet (0.70 measured; hit@5 0.92 is).
+# The targets of issue #3 for our system.
 TARGETS: dict[str, tuple[str, float]] = {
     "hit@5": (">=", 0.90),
     "mrr": (">=", 0.75),
@@ -22,11 +22,11 @@ TARGETS: dict[str, tuple[str, float]] = {
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),
 }
-# The CI gate (`assistant eval --check`): the targets, except an MRR floor set just under today's
-# figure so a regression fails CI while the gap to the target stays visible in the report.
+# The CI gate (`assistant eval --check`): kept apart from the targets so that a gate may sit below a target
+# not yet met, with the gap shown in the report. Today every gate is its target.
 THRESHOLDS: dict[str, tuple[str, float]] = {
     "hit@5": (">=", 0.90),
-    "mrr": (">=", 0.67),
+    "mrr": (">=", 0.75),
     "refusal_accuracy": (">=", 0.90),
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),

@@ -56,6 +56,18 @@ def test_synthesis_rows_count_either_evidence_quote():
     assert evidence_quotes(_row("out_of_scope", evidence="")) == []
 
 
+def test_judged_alternative_passages_count_as_relevant_but_the_written_score_is_kept():
+    other = "Shared back-office functions let member practices of a federation keep their own GMS contracts"
+    row = _row(also_evidence=[{"quote": other, "source": "y.txt"}])
+    assert evidence_quotes(row) == [QUOTE, other]
+    m = score_question(row, ["nothing here", other, QUOTE], [(other, True)], refused=False)
+    assert m["rank"] == 2 and m["rr"] == 0.5 and m["rr_written"] == pytest.approx(1 / 3)
+    assert m["evidence_cited"] is True
+    # An alternative stands in for the written quote: it does not raise the ideal count of relevant passages.
+    assert m["ndcg@5"] == pytest.approx((1 / math.log2(3) + 1 / math.log2(4)) / (1 + 1 / math.log2(3)))
+    assert summarise([{**row, **m}])["mrr_written"] == pytest.approx(1 / 3)
+
+
 def test_hit_at_k_and_reciprocal_rank():
     assert first_relevant_rank([False, False, True, True]) == 3
     assert first_relevant_rank([False, False]) is None

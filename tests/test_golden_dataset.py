@@ -286,3 +286,31 @@ def test_holdout_shares_no_question_or_evidence_with_golden():
             assert not quote or not any(quote in g or g in quote for g in golden_quotes), f"{r['id']} {key}"
     assert {r["kind"] for r in _holdout()} == KINDS
     assert {r["source"] for r in _holdout() if r["source"]} == set(SOURCES)
+
+
+# --------------------------------------------------------------------------- also_evidence (pooled judgments)
+
+
+@pytest.mark.parametrize("record", [r for r in (*_records(), *_holdout()) if "also_evidence" in r],
+                         ids=lambda r: r["id"])
+def test_alternative_evidence_quotes_occur_in_their_source_files(record):
+    assert record["kind"] != "out_of_scope" and record["also_evidence"], record["id"]
+    for alt in record["also_evidence"]:
+        assert set(alt) == {"quote", "source"} and alt["source"] in SOURCES, record["id"]
+        assert len(alt["quote"].split()) >= 8 and contains_evidence(_source_text(alt["source"]), alt["quote"])
+
+
+def _judgments(name: str) -> list[dict]:
+    return [json.loads(line) for line in (ROOT / "evals" / "judging" / name).read_text(encoding="utf-8").splitlines()]
+
+
+def test_alternative_evidence_is_what_both_judges_found_relevant_and_nothing_else():
+    # also_evidence must be exactly the passages the first judge marked relevant and the second did not reject.
+    vetoed = {j["cid"] for j in _judgments("second_judgments.jsonl") if not j["relevant"]}
+    judged: dict[str, list[str]] = {}
+    for j in _judgments("judgments.jsonl"):
+        if j["relevant"] and j["cid"] not in vetoed:
+            judged.setdefault(j["cid"].rsplit("-c", 1)[0], []).append(j["quote"])
+    recorded = {r["id"]: [a["quote"] for a in r["also_evidence"]] for r in (*_records(), *_holdout())
+                if "also_evidence" in r}
+    assert {k: sorted(set(v)) for k, v in recorded.items()} == {k: sorted(set(v)) for k, v in judged.items()}
