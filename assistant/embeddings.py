@@ -51,8 +51,12 @@ class MiniLMEmbeddings(Embeddings):
         finally:
             self._tokenizer.enable_truncation(max_length=MAX_WORD_PIECES)
 
-    def _token_sums(self, texts: list[str]) -> np.ndarray:
-        """Per text, the sum of its token vectors (mean pooling before the division)."""
+    def _token_sums(self, texts: list[str], tokens: dict[int, np.ndarray] | None = None) -> np.ndarray:
+        """Per text, the sum of its token vectors (mean pooling before the division).
+
+        With `tokens`, also fills tokens[i] with text i's word-piece vectors (special tokens left out), each
+        L2-normed and stored as int8 (x127): what late-interaction reranking compares a question with.
+        """
         encodings = self._tokenizer.encode_batch([t or " " for t in texts])  # unpadded: true lengths
         # Batches of equal token length waste nothing on padding (sorting by characters left a fifth).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
@@ -68,6 +72,10 @@ class MiniLMEmbeddings(Embeddings):
                 None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             )[0]
             out[idx] = (hidden * mask[..., None].astype(np.float32)).sum(axis=1)
+            if tokens is not None:
+                for row, i in enumerate(idx):
+                    words = ~np.array(encodings[i].special_tokens_mask, dtype=bool)
+                    tokens[i] = quantise(_normalise(hidden[row, : len(encodings[i].ids)][words]))
         return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -80,32 +88,50 @@ class MiniLMEmbeddings(Embeddings):
             return []
         return self._encode(list(texts)).tolist()
 
-    def embed_composed(self, windows: Sequence[Sequence[str]]) -> list[list[float]]:
+    def embed_composed(self, windows: Sequence[Sequence[str]],
+                       piece_tokens: dict[str, np.ndarray] | None = None) -> list[list[float]]:
         """One vector per window of text pieces, each distinct piece run through the model once.
 
         Overlapping sentence windows share most of their sentences (and all their heading): the model
         reads each piece alone and a window's vector is the L2-normed sum of its pieces' token vectors,
         i.e. mean pooling over the window's tokens without attention across pieces. On the five reports
         that is 75k tokens instead of 100k, and as good on both evaluation sets (evals/README.md).
+        With `piece_tokens`, each piece's int8 word-piece vectors are put there too, by piece text.
         """
         if not windows:
             return []
         pieces = list(dict.fromkeys(p for w in windows for p in w))
         where = {p: i for i, p in enumerate(pieces)}
-        sums = self._token_sums(pieces)
+        tokens: dict[int, np.ndarray] | None = {} if piece_tokens is not None else None
+        sums = self._token_sums(pieces, tokens)
+        if piece_tokens is not None and tokens is not None:
+            piece_tokens.update((p, tokens[i]) for i, p in enumerate(pieces))
         return _normalise(np.stack([sums[[where[p] for p in w]].sum(axis=0) for w in windows])).tolist()
 
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one question; repeated questions come from a small LRU cache."""
+    def _query(self, text: str) -> tuple[list[float], np.ndarray, list[str]]:
+        """A question's vector, word-piece vectors and word pieces, from one model run (small LRU cache)."""
         hit = self._cache.get(text)
         if hit is not None:
             self._cache.move_to_end(text)
             return hit
-        vec = self._encode([text])[0].tolist()
-        self._cache[text] = vec
+        tokens: dict[int, np.ndarray] = {}
+        vec = _normalise(self._token_sums([text], tokens))[0].tolist()
+        encoding = self._tokenizer.encode(text or " ")
+        pieces = [t for t, special in zip(encoding.tokens, encoding.special_tokens_mask) if not special]
+        entry = (vec, tokens[0], pieces)
+        self._cache[text] = entry
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return vec
+        return entry
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question; repeated questions come from a small LRU cache."""
+        return self._query(text)[0]
+
+    def query_tokens(self, text: str) -> tuple[np.ndarray, list[str]]:
+        """A question's int8 word-piece vectors and the word pieces they stand for (special tokens left out)."""
+        _, vectors, pieces = self._query(text)
+        return vectors, pieces
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -113,17 +139,34 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
 
-def embed_windows(emb: Embeddings, windows: Sequence[Sequence[str]]) -> list[list[float]]:
-    """Vectors for sentence windows given as pieces: composed where the model can (MiniLM), else the joined text."""
+def quantise(vectors: np.ndarray) -> np.ndarray:
+    """Unit vectors as int8 (x127): a quarter of the space, and the same evaluation figures as float32."""
+    return np.clip(np.rint(vectors * 127), -127, 127).astype(np.int8)
+
+
+def embed_windows(emb: Embeddings, windows: Sequence[Sequence[str]],
+                  piece_tokens: dict[str, np.ndarray] | None = None) -> list[list[float]]:
+    """Vectors for sentence windows given as pieces: composed where the model can (MiniLM), else the joined text.
+
+    `piece_tokens`, where the model has word-piece vectors (MiniLM), receives them per piece.
+    """
     compose = getattr(emb, "embed_composed", None)
     if callable(compose):
-        return compose(windows)
+        return compose(windows, piece_tokens)
     return emb.embed_documents([" ".join(w) for w in windows])
+
+
+def has_token_vectors(emb: Embeddings) -> bool:
+    """Whether the model gives word-piece vectors for late-interaction reranking (MiniLM does; OpenAI does not)."""
+    return callable(getattr(emb, "query_tokens", None))
 
 
 def vector_layout(emb: Embeddings) -> str:
     """How window vectors are made: recorded with the index so a change re-embeds every window."""
-    return "composed-pieces" if callable(getattr(emb, "embed_composed", None)) else "window-text"
+    if callable(getattr(emb, "embed_composed", None)):
+        # "+tokens": word-piece vectors of every piece are stored too (an index without them is re-embedded).
+        return "composed-pieces+tokens" if has_token_vectors(emb) else "composed-pieces"
+    return "window-text"
 
 
 def make_embeddings(settings: Settings) -> Embeddings:

@@ -10,7 +10,7 @@ from langchain_core.embeddings import Embeddings
 
 from .chunking import Chunker, window_parts
 from .cleaning import clean_text
-from .embeddings import embed_windows, vector_layout
+from .embeddings import embed_windows, has_token_vectors, vector_layout
 from .errors import IndexError_
 from .loading import LoadedDocument, Skipped, load_directory
 from .models import Block, Chunk
@@ -117,9 +117,14 @@ class Indexer:
         # the best window of a chunk matched the golden questions far better than the whole chunk.
         # Windows go in document order so that neighbours, which share sentences, share a batch.
         windows = [(c, j, pieces) for c in todo for j, pieces in enumerate(parts[c.chunk_id])]
+        tokens = has_token_vectors(self._emb)
         for start in range(0, len(windows), embed_batch):
             batch = windows[start : start + embed_batch]
-            vectors = embed_windows(self._emb, [pieces for _, _, pieces in batch])
+            piece_tokens: dict | None = {} if tokens else None
+            vectors = embed_windows(self._emb, [pieces for _, _, pieces in batch], piece_tokens)
+            if piece_tokens:
+                # Before the window vectors: a chunk the store can return always has its word-piece vectors.
+                self._records.add_piece_tokens(piece_tokens)
             self._store.add([(c, j, " ".join(pieces)) for c, j, pieces in batch], vectors)
             if progress:
                 progress("embed", min(start + embed_batch, len(windows)), len(windows))
@@ -132,6 +137,8 @@ class Indexer:
             active = self._records.active_ids()
             # Vectors of removed chunks, and any of an older layout (whole-chunk ids without '#'), go.
             self._store.delete(sorted(i for i in self._store.ids() if "#" not in i or i.split("#", 1)[0] not in active))
+            if tokens:
+                self._records.prune_piece_tokens(p for c in self._records.chunks() for w in window_parts(c) for p in w)
         report.chunks_total = self._records.count()
         report.seconds = time.perf_counter() - started
         return report

@@ -16,8 +16,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from .chunking import sentence_windows
+from .embeddings import has_token_vectors
 from .errors import IndexError_
 from .models import Chunk, Passage
+from .rerank import LateInteraction, blend
 from .store import Records, VectorStore
 
 ABBREVIATIONS = {
@@ -133,11 +135,15 @@ class HybridRetriever:
 
     def __init__(self, records: Records, store: VectorStore, embeddings: Embeddings, candidates: int = 30,
                  rrf_k: int = 60, fusion: str = "convex", alpha: float = 0.4, doc_weight: float = 0.0,
-                 window_weight: float = 0.5, number_weight: float = 0.0) -> None:
+                 window_weight: float = 0.5, number_weight: float = 0.0, rerank_weight: float = 0.0,
+                 rerank_depth: int = 10) -> None:
         self._records, self._store, self._emb = records, store, embeddings
         self._candidates, self._rrf_k = candidates, rrf_k
         self.fusion, self.alpha, self.doc_weight, self.window_weight = fusion, alpha, doc_weight, window_weight
         self.number_weight = number_weight
+        self.rerank_weight, self.rerank_depth = rerank_weight, rerank_depth
+        # Reranking needs word-piece vectors, which only the packaged MiniLM gives.
+        self._late = LateInteraction(records, embeddings, STOPWORDS) if has_token_vectors(embeddings) else None
         self._windows: bm25s.BM25 | None = None
         self._starts = np.zeros(0, dtype=np.int64)
         self._lock = threading.Lock()
@@ -278,10 +284,27 @@ class HybridRetriever:
             fused = fused + self.number_weight * self._figures * (fused > 0)
         # Reference lists repeat a question's words (titles of papers) without answering it.
         fused = fused * self._section_factor
-        order = [int(i) for i in _top(fused, k) if fused[i] > 0]
-        passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=float(fused[i])) for r, i in enumerate(order))
+        reranking = self._late is not None and self.rerank_weight > 0 and self.rerank_depth > 1
+        order = [int(i) for i in _top(fused, max(k, self.rerank_depth) if reranking else k) if fused[i] > 0]
+        scores = fused
+        if reranking and len(order) > 1:
+            order, scores = self._rerank(query, order, fused)
+        order = order[:k]
+        passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=float(scores[i])) for r, i in enumerate(order))
         top_sim = max((s for _, s in vector_hits), default=0.0)
         return Retrieval(passages, top_sim, raw_top, query)
+
+    def _rerank(self, query: str, order: list[int], fused: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """The best `rerank_depth` of `order` reordered by fused score blended with MaxSim; the rest follow."""
+        head, tail = order[: self.rerank_depth], order[self.rerank_depth :]
+        late = self._late.scores(query, [self._chunks[i] for i in head])
+        if late is None:  # an index without word-piece vectors (re-embedded by the next ingest) keeps its order
+            return order, fused
+        blended = blend(fused[head], late, self.rerank_weight)
+        scores = fused * (1 - self.rerank_weight) / fused[head].max()  # the tail, as if MaxSim were 0
+        scores[head] = blended
+        ranked = sorted(range(len(head)), key=lambda j: -blended[j])  # stable: ties keep the fused order
+        return [head[j] for j in ranked] + tail, scores
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
+
+import numpy as np
 
 from .errors import ConfigError, IndexError_, StoreError
 from .models import Chunk
@@ -19,7 +22,14 @@ CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, filename TEXT NOT NULL, sha256 TEXT NOT NULL, meta_json TEXT NOT NULL,
     chunk_ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, meta_json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS piece_tokens (key TEXT PRIMARY KEY, vectors BLOB NOT NULL);
 """
+TOKEN_DIM = 384  # MiniLM's word-piece vectors, stored as int8 rows
+
+
+def piece_key(text: str) -> str:
+    """The key a piece of text (a heading or a sentence) is stored under: equal texts share their vectors."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def make_client(settings: Settings):
@@ -188,7 +198,33 @@ class Records:
             for key, value in meta.items():
                 con.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
 
+    def add_piece_tokens(self, tokens: dict[str, np.ndarray]) -> None:
+        """Store int8 word-piece vectors by piece text; content-addressed, so a repeat or an orphan is harmless."""
+        with closing(self._connect()) as con, con:
+            con.executemany("INSERT OR IGNORE INTO piece_tokens VALUES (?,?)",
+                            [(piece_key(text), np.ascontiguousarray(v, dtype=np.int8).tobytes()) for text, v in tokens.items()])
+
+    def piece_tokens(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored word-piece vectors of those `texts` that have them, by text."""
+        by_key = {piece_key(t): t for t in texts}
+        keys = list(by_key)
+        found: dict[str, np.ndarray] = {}
+        with closing(self._connect()) as con:
+            for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+                part = keys[start : start + 500]
+                rows = con.execute(f"SELECT key, vectors FROM piece_tokens WHERE key IN ({','.join('?' * len(part))})", part)
+                for key, blob in rows:
+                    found[by_key[key]] = np.frombuffer(blob, dtype=np.int8).reshape(-1, TOKEN_DIM)
+        return found
+
+    def prune_piece_tokens(self, keep: Iterable[str]) -> None:
+        """Drop the word-piece vectors of pieces no longer in any active chunk (given the texts to keep)."""
+        wanted = {piece_key(t) for t in keep}
+        with closing(self._connect()) as con, con:
+            stale = [(k,) for (k,) in con.execute("SELECT key FROM piece_tokens") if k not in wanted]
+            con.executemany("DELETE FROM piece_tokens WHERE key=?", stale)
+
     def clear(self) -> None:
         """Forget everything (for a rebuild)."""
         with closing(self._connect()) as con, con:
-            con.executescript("DELETE FROM documents; DELETE FROM chunks; DELETE FROM meta;")
+            con.executescript("DELETE FROM documents; DELETE FROM chunks; DELETE FROM meta; DELETE FROM piece_tokens;")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import embed_windows
+from assistant.embeddings import embed_windows, has_token_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -85,15 +85,18 @@ class ReplayEmbeddings:
         self.name = getattr(real, "name", type(real).__name__)
         self._noise = noise
         self._known: dict[str, tuple[str, np.ndarray]] = {}
+        self._tokens: dict[str, np.ndarray] = {}  # word-piece vectors of the originals' pieces, by canonical text
         self.real_embedded = 0
         self.reused = 0
 
     def prime(self, windows: list[tuple[str, ...]]) -> None:
         """Embed the original passages' sentence windows once (for real), as an ingest would."""
         windows = list(dict.fromkeys(windows))
-        for parts, vec in zip(windows, embed_windows(self._real, windows)):
+        tokens: dict[str, np.ndarray] | None = {} if has_token_vectors(self._real) else None
+        for parts, vec in zip(windows, embed_windows(self._real, windows, tokens)):
             text = " ".join(parts)
             self._known[canonical(text)] = (text, np.asarray(vec, dtype=np.float32))
+        self._tokens.update((canonical(p), v) for p, v in (tokens or {}).items())
         self.real_embedded += len(windows)
 
     def _vector(self, text: str) -> np.ndarray | None:
@@ -118,8 +121,19 @@ class ReplayEmbeddings:
         self.reused += len(texts) - len(missing)
         return [v.tolist() for v in vecs]
 
-    def embed_composed(self, windows: list[tuple[str, ...]]) -> list[list[float]]:
-        """Reused vectors where a window is a copy of an original's; the real model's (composed) for the rest."""
+    def embed_composed(self, windows: list[tuple[str, ...]],
+                       piece_tokens: dict[str, np.ndarray] | None = None) -> list[list[float]]:
+        """Reused vectors where a window is a copy of an original's; the real model's (composed) for the rest.
+
+        Word-piece vectors, when asked for, are the original piece's for a copy (its swapped words keep the
+        original's vectors) and the real model's for a piece with no original.
+        """
+        if piece_tokens is not None:
+            pieces = list(dict.fromkeys(p for w in windows for p in w))
+            fresh = [p for p in pieces if canonical(p) not in self._tokens]
+            if fresh:
+                self._real.embed_composed([(p,) for p in fresh], piece_tokens)
+            piece_tokens.update((p, self._tokens[canonical(p)]) for p in pieces if canonical(p) in self._tokens)
         return self._replay([" ".join(w) for w in windows],
                             lambda missing: embed_windows(self._real, [windows[i] for i in missing]))
 
@@ -130,3 +144,7 @@ class ReplayEmbeddings:
     def embed_query(self, text: str) -> list[float]:
         """Questions are always embedded for real."""
         return self._real.embed_query(text)
+
+    def query_tokens(self, text: str):
+        """Questions' word-piece vectors, for real."""
+        return self._real.query_tokens(text)

@@ -50,4 +50,23 @@ def test_models_without_composition_embed_the_joined_window_text():
     plain = Plain()
     assert embed_windows(plain, [("Heading", "One.", "Two.")]) == [[float(len("Heading One. Two."))]]
     assert plain.seen == ["Heading One. Two."] and vector_layout(plain) == "window-text"
-    assert vector_layout(MiniLMEmbeddings.__new__(MiniLMEmbeddings)) == "composed-pieces"
+    assert vector_layout(MiniLMEmbeddings.__new__(MiniLMEmbeddings)) == "composed-pieces+tokens"
+
+
+def test_word_piece_vectors_come_from_the_same_run_as_the_window_vectors(minilm):
+    windows = [("Governance", "The board has nine GPs."), ("Governance", "Members vote on contracts.")]
+    tokens: dict = {}
+    assert np.allclose(minilm.embed_composed(windows, tokens), minilm.embed_composed(windows), atol=1e-6)
+    assert set(tokens) == {"Governance", "The board has nine GPs.", "Members vote on contracts."}
+    board = tokens["The board has nine GPs."]
+    assert board.dtype == np.int8 and board.shape[1] == 384
+    assert board.shape[0] == minilm.word_pieces("The board has nine GPs.") - 2  # [CLS] and [SEP] left out
+    norms = np.linalg.norm(board.astype(np.float32) / 127, axis=1)
+    assert np.allclose(norms, 1.0, atol=0.02)  # unit vectors, int8 x127
+
+
+def test_a_question_gives_its_vector_and_word_pieces_from_one_cached_run(minilm):
+    vectors, pieces = minilm.query_tokens("Who governs a federation?")
+    assert pieces == ["who", "govern", "##s", "a", "federation", "?"] and len(vectors) == len(pieces)
+    assert np.allclose(minilm.embed_query("Who governs a federation?"),
+                       minilm.embed_documents(["Who governs a federation?"])[0], atol=1e-6)

@@ -106,5 +106,22 @@ def test_an_index_whose_window_vectors_were_made_another_way_is_re_embedded_in_f
     assistant = Assistant.from_settings(make_settings(private_index))
     report = assistant.ingest()
     assert report.chunks_embedded == total and len(report.updated) == 5
-    assert records.get_meta("vectors") == "composed-pieces"
+    assert records.get_meta("vectors") == "composed-pieces+tokens"
     assert assistant.ingest().chunks_embedded == 0
+
+
+def test_every_piece_of_every_active_chunk_has_word_piece_vectors_and_removed_ones_go(private_index):
+    from assistant.chunking import window_parts
+    from assistant.store import Records
+
+    records = Records(private_index / "data" / "records.sqlite3")
+
+    def pieces():
+        return {p for c in records.chunks() for w in window_parts(c) for p in w}
+
+    before = pieces()
+    assert set(records.piece_tokens(before)) == before
+    (private_index / "knowledge" / "nuffield-2013-securing-the-future-conclusions-slides.txt").unlink()
+    Assistant.from_settings(make_settings(private_index)).ingest()
+    after = pieces()
+    assert after < before and set(records.piece_tokens(before)) == after  # the slides' own pieces were pruned

@@ -1,0 +1,65 @@
+"""Late interaction: MaxSim of a question's words over stored word-piece vectors reorders the best passages."""
+
+import numpy as np
+import pytest
+
+from assistant.chunking import window_parts
+from assistant.embeddings import MiniLMEmbeddings
+from assistant.models import Chunk
+from assistant.rerank import LateInteraction, blend
+from assistant.retrieval import STOPWORDS
+from assistant.store import Records
+
+
+def _chunk(cid: str, text: str) -> Chunk:
+    return Chunk(chunk_id=cid, doc_id="d", title="t", year=2016, section="Case study", page=None, position=0, text=text)
+
+
+BOARD = _chunk("board", "The federation board has nine GP directors. Member practices elect them every two years.")
+PHARMACY = _chunk("pharmacy", "Practices pooled their pharmacists. A joint medicines service now runs across the area.")
+
+
+@pytest.fixture(scope="module")
+def late(tmp_path_factory):
+    minilm = MiniLMEmbeddings(batch_size=4)
+    records = Records(tmp_path_factory.mktemp("rerank") / "records.sqlite3")
+    tokens: dict = {}
+    minilm.embed_composed([w for c in (BOARD, PHARMACY) for w in window_parts(c)], tokens)
+    records.add_piece_tokens(tokens)
+    return LateInteraction(records, minilm, STOPWORDS)
+
+
+def test_the_passage_that_holds_the_questions_words_scores_higher(late):
+    board, pharmacy = late.scores("Who sits on the federation board, and how are they chosen?", [BOARD, PHARMACY])
+    assert board > pharmacy
+    pharmacy_first = late.scores("Did practices share their pharmacists?", [BOARD, PHARMACY])
+    assert pharmacy_first[1] > pharmacy_first[0]
+
+
+def test_a_passage_without_stored_word_piece_vectors_leaves_the_ranking_alone(late):
+    unseen = _chunk("new", "A sentence that was never ingested.")
+    assert late.scores("Who sits on the board?", [BOARD, unseen]) is None
+
+
+def test_blend_scales_both_signals_before_weighting():
+    fused, maxsim = np.array([2.0, 1.0, 0.5]), np.array([0.3, 0.7, 0.5])
+    assert np.allclose(blend(fused, maxsim, 0.0), [1.0, 0.5, 0.25])
+    assert np.allclose(blend(fused, maxsim, 0.2), [0.8 * 1.0, 0.8 * 0.5 + 0.2, 0.8 * 0.25 + 0.2 * 0.5])
+    assert np.allclose(blend(fused, np.array([0.4, 0.4, 0.4]), 0.2), [0.8, 0.4, 0.2])  # no spread, no say
+
+
+@pytest.mark.slow
+def test_reranking_reorders_the_best_passages_but_keeps_which_ones(assistant):
+    retriever = assistant.retriever
+    question = "Which quality measures improved most in the large-scale practices?"
+    weight = retriever.rerank_weight
+    try:
+        retriever.rerank_weight = 0.0
+        plain = retriever.retrieve(question, retriever.rerank_depth).passages
+        retriever.rerank_weight = 0.2
+        reranked = retriever.retrieve(question, retriever.rerank_depth).passages
+    finally:
+        retriever.rerank_weight = weight
+    assert {p.chunk.chunk_id for p in plain} == {p.chunk.chunk_id for p in reranked}
+    assert [p.score for p in reranked] == sorted((p.score for p in reranked), reverse=True)
+    assert [p.rank for p in reranked] == list(range(1, len(reranked) + 1))
