@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
@@ -40,7 +41,8 @@ class MiniLMEmbeddings(Embeddings):
         self._tokenizer.enable_truncation(max_length=MAX_WORD_PIECES)
         self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self._batch = max(1, batch_size)
-        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[list[float], np.ndarray, list[str]]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # answers run two at a time; the model run itself is outside it
         self._cache_size = query_cache
 
     def word_pieces(self, text: str) -> int:
@@ -110,18 +112,20 @@ class MiniLMEmbeddings(Embeddings):
 
     def _query(self, text: str) -> tuple[list[float], np.ndarray, list[str]]:
         """A question's vector, word-piece vectors and word pieces, from one model run (small LRU cache)."""
-        hit = self._cache.get(text)
-        if hit is not None:
-            self._cache.move_to_end(text)
-            return hit
+        with self._cache_lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
         tokens: dict[int, np.ndarray] = {}
         vec = _normalise(self._token_sums([text], tokens))[0].tolist()
         encoding = self._tokenizer.encode(text or " ")
         pieces = [t for t, special in zip(encoding.tokens, encoding.special_tokens_mask) if not special]
         entry = (vec, tokens[0], pieces)
-        self._cache[text] = entry
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[text] = entry
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return entry
 
     def embed_query(self, text: str) -> list[float]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from .answering import NOT_COVERED, Answerer
 from .chunking import Chunker
 from .citations import verify
-from .embeddings import embedding_name, make_embeddings
+from .embeddings import embedding_name, has_token_vectors, make_embeddings
 from .errors import ConfigError, LLMError
 from .guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
 from .indexing import IngestReport, Indexer, Progress
@@ -79,7 +79,18 @@ class Assistant:
             "chunks": sum(len(d["chunk_ids"]) for d in docs.values()),
             "embedding_model": self._records.get_meta("embedding_model"),
             "store": self.settings.chroma_url or str(self.settings.data_dir / "chroma"),
+            "rerank": self._rerank_state(),
         }
+
+    def _rerank_state(self) -> str:
+        """Whether the late-interaction rerank runs, and if not, why."""
+        if not self.settings.rerank_weight:
+            return "off (ASSISTANT_RERANK_WEIGHT=0)"
+        if not has_token_vectors(self._emb):
+            return "off (needs the packaged MiniLM embeddings)"
+        if not (self._records.get_meta("vectors") or "").endswith("+tokens"):
+            return "off until `assistant ingest` stores word-piece vectors"
+        return f"on (best {self.settings.rerank_depth}, weight {self.settings.rerank_weight})"
 
     def warm(self) -> None:
         """Build the BM25 indexes and run the embedding model once now, so the first question does not wait."""

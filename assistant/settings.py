@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     number_weight: float = 0.1  # boost for passages with figures when the question asks how many / how big
     doc_weight: float = 0.1  # boost for chunks of a document the question names (year, 'slides', title words)
     # Late interaction (MaxSim over stored word-piece vectors) reorders the best `rerank_depth` passages; 0 turns it off.
-    rerank_weight: float = 0.2
-    rerank_depth: int = 10
+    rerank_weight: float = Field(0.2, ge=0.0, le=1.0)
+    rerank_depth: int = Field(10, ge=1)
     # Below this cosine similarity of the best passage, the reports are taken not to cover the question.
     min_similarity: float = 0.40
 

@@ -300,17 +300,25 @@ def test_alternative_evidence_quotes_occur_in_their_source_files(record):
         assert len(alt["quote"].split()) >= 8 and contains_evidence(_source_text(alt["source"]), alt["quote"])
 
 
-def _judgments(name: str) -> list[dict]:
-    return [json.loads(line) for line in (ROOT / "evals" / "judging" / name).read_text(encoding="utf-8").splitlines()]
+def _judgments(pattern: str) -> list[dict]:
+    return [json.loads(line) for path in sorted((ROOT / "evals" / "judging").glob(pattern))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_alternative_evidence_is_what_both_judges_found_relevant_and_nothing_else():
-    # also_evidence must be exactly the passages the first judge marked relevant and the second did not reject.
-    vetoed = {j["cid"] for j in _judgments("second_judgments.jsonl") if not j["relevant"]}
+def test_alternative_evidence_is_what_the_judges_accepted_and_nothing_else():
+    # also_evidence must be exactly the passages judged relevant (judgments*.jsonl, every round) that no
+    # second judge rejected (second_judgments*.jsonl).
+    vetoed = {j["cid"] for j in _judgments("second_judgments*.jsonl") if not j["relevant"]}
     judged: dict[str, list[str]] = {}
-    for j in _judgments("judgments.jsonl"):
+    for j in _judgments("judgments*.jsonl"):
         if j["relevant"] and j["cid"] not in vetoed:
             judged.setdefault(j["cid"].rsplit("-c", 1)[0], []).append(j["quote"])
     recorded = {r["id"]: [a["quote"] for a in r["also_evidence"]] for r in (*_records(), *_holdout())
                 if "also_evidence" in r}
     assert {k: sorted(set(v)) for k, v in recorded.items()} == {k: sorted(set(v)) for k, v in judged.items()}
+
+
+def test_every_pooled_candidate_was_judged_once():
+    pooled = [c["cid"] for q in _judgments("*_pool*.jsonl") for c in q["candidates"]]
+    judged = [j["cid"] for j in _judgments("judgments*.jsonl")]
+    assert len(pooled) == len(set(pooled)) and sorted(pooled) == sorted(judged)
