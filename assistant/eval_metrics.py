@@ -91,10 +91,10 @@ def score_question(row: dict[str, Any], passage_texts: Sequence[str], cited: Seq
         flags = [is_relevant(t, quotes) for t in passage_texts]
         rank = first_relevant_rank(flags)
         metrics.update({f"hit@{k}": hit_at(rank, k) for k in HIT_KS})
-        # An alternative passage stands in for a written quote, it does not add one: the ideal count is the written ones.
-        metrics.update(rank=rank, rr=reciprocal_rank(rank), **{"ndcg@5": ndcg_at(flags, NDCG_K, len(written_quotes(row)))})
-        # The same rank judged by the written quotes alone, so the effect of the added judgments stays visible.
         written = written_quotes(row)
+        # An alternative passage stands in for a written quote, it does not add one: the ideal count is the written ones.
+        metrics.update(rank=rank, rr=reciprocal_rank(rank), **{"ndcg@5": ndcg_at(flags, NDCG_K, len(written))})
+        # The same rank judged by the written quotes alone, so the effect of the added judgments stays visible.
         metrics["rr_written"] = reciprocal_rank(first_relevant_rank([is_relevant(t, written) for t in passage_texts]))
         metrics["evidence_cited"] = (not refused) and any(is_relevant(t, quotes) for t, _ in cited)
     metrics.update(

@@ -11,7 +11,7 @@ from pathlib import Path
 from .answering import NOT_COVERED, Answerer
 from .chunking import Chunker
 from .citations import verify
-from .embeddings import embedding_name, has_token_vectors, make_embeddings
+from .embeddings import embedding_name, has_token_vectors, make_embeddings, vector_layout
 from .errors import ConfigError, LLMError
 from .guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
 from .indexing import IngestReport, Indexer, Progress
@@ -88,7 +88,7 @@ class Assistant:
             return "off (ASSISTANT_RERANK_WEIGHT=0)"
         if not has_token_vectors(self._emb):
             return "off (needs the packaged MiniLM embeddings)"
-        if not (self._records.get_meta("vectors") or "").endswith("+tokens"):
+        if self._records.get_meta("vectors") != vector_layout(self._emb):  # the ingest's own test for re-embedding
             return "off until `assistant ingest` stores word-piece vectors"
         return f"on (best {self.settings.rerank_depth}, weight {self.settings.rerank_weight})"
 
