@@ -9,15 +9,15 @@ from typing import Optional
 
 import typer
 
-from .errors import AssistantError
-from .models import Answer, Turn
+from assistant.errors import AssistantError
+from assistant.schema import Answer, Turn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federation Advisor: cited answers from NHS reports.")
 
 
 def _assistant():
-    from .pipeline import Assistant
-    from .settings import Settings
+    from assistant.pipeline import Assistant
+    from assistant.settings import Settings
 
     return Assistant.from_settings(Settings())
 
@@ -151,8 +151,8 @@ def eval_(
     check: bool = typer.Option(False, "--check", help="Exit 1 when our system misses a threshold."),
 ) -> None:
     """Evaluate retrieval, citations and refusals on a dataset, against baselines; write a report."""
-    from .evaluation import run_evaluation
-    from .settings import Settings
+    from evals.runner import run_evaluation
+    from assistant.settings import Settings
 
     if answerer not in ("offline", "llm"):
         raise typer.BadParameter("--answerer must be offline or llm")
@@ -196,7 +196,7 @@ def serve(
     port: Optional[int] = typer.Option(None, help="Port to listen on (default 7860)."),
 ) -> None:
     """Serve the chat in the browser (indexes the reports first if there is no index yet)."""
-    from .settings import Settings
+    from assistant.settings import Settings
 
     try:
         from ui.app import serve as serve_ui
@@ -209,7 +209,7 @@ def serve(
 
 def _publish(document, out: Optional[Path]) -> None:
     """Write a brief or pack to --out (.md or .docx), or print its Markdown."""
-    from .export import to_markdown, write
+    from assistant.documents.export import to_markdown, write
 
     if out is None:
         typer.echo(to_markdown(document))  # the warnings are part of the Markdown
@@ -232,7 +232,7 @@ def brief(
     k: int = typer.Option(5, "-k", help="Passages retrieved per section."),
 ) -> None:
     """Draft a cited briefing note for commissioners on a topic."""
-    from .briefing import build_briefing
+    from assistant.documents.briefing import build_briefing
 
     _check_answerer(answerer)
     try:
@@ -250,7 +250,7 @@ def workshop(
     k: int = typer.Option(5, "-k", help="Passages retrieved per search."),
 ) -> None:
     """Make a workshop pack for trainers: case-study card, discussion questions, quiz and facilitator's note."""
-    from .workshop import build_workshop
+    from assistant.documents.workshop import build_workshop
 
     _check_answerer(answerer)
     if bool(case) == bool(theme):

@@ -8,7 +8,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from .errors import InputError, StoreError
+from assistant.errors import InputError, StoreError
 
 RATINGS = ("up", "down")
 COLUMNS = ("id", "created_at", "rating", "comment", "question", "answer", "citations_json")

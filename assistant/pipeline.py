@@ -8,19 +8,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from .answering import NOT_COVERED, Answerer
-from .chunking import Chunker
-from .citations import verify
-from .embeddings import embedding_name, has_token_vectors, make_embeddings, vector_layout
-from .errors import ConfigError, LLMError
-from .guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
-from .indexing import IngestReport, Indexer, Progress
-from .models import Answer, Turn
-from .offline import OfflineAnswerer
-from .retrieval import HybridRetriever, Retrieval
-from .settings import Settings
-from .store import Records, VectorStore, make_client
-from .tokens import encoding as tiktoken_encoding
+from assistant.answering.protocol import NOT_COVERED, Answerer
+from assistant.ingest.chunking import Chunker
+from assistant.answering.citations import verify
+from assistant.search.embeddings import embedding_name, has_token_vectors, make_embeddings, vector_layout
+from assistant.errors import ConfigError, LLMError
+from assistant.answering.guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
+from assistant.ingest.indexing import IngestReport, Indexer, Progress
+from assistant.schema import Answer, Turn
+from assistant.answering.extractive import OfflineAnswerer
+from assistant.search.retrieval import HybridRetriever, Retrieval
+from assistant.settings import Settings
+from assistant.search.store import Records, VectorStore, make_client
+from assistant.ingest.tokens import encoding as tiktoken_encoding
 
 
 class Assistant:
@@ -53,8 +53,8 @@ class Assistant:
         records = Records(settings.records_db)
 
         def llm_factory() -> Answerer:
-            from .llm import OpenAIAnswerer
-            from .prompts import PromptLibrary
+            from assistant.answering.llm import OpenAIAnswerer
+            from assistant.answering.prompts import PromptLibrary
 
             return OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
 

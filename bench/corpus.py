@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import embed_windows, has_token_vectors
+from assistant.search.embeddings import embed_windows, has_token_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"

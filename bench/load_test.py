@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from assistant.devservers import free_port
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "evals" / "datasets" / "golden.jsonl"

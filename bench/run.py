@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.devservers import chroma_server
+from tests.servers import chroma_server
 
 from .corpus import KNOWLEDGE, ROOT, ReplayEmbeddings, build_corpus
 
@@ -33,12 +33,12 @@ CONTENDED = 0.4  # cores used by other processes during a measurement above whic
 # Worker side: each measurement runs in a fresh process, so memory and start-up are those of one real process. -----
 def _assistant(spec: dict, cold: bool = False):
     """The Assistant over the spec's corpus and data; `cold`: over an emptied store, copies' vectors reused on replay."""
-    from assistant.embeddings import embedding_name, make_embeddings
-    from assistant.offline import OfflineAnswerer
+    from assistant.search.embeddings import embedding_name, make_embeddings
+    from assistant.answering.extractive import OfflineAnswerer
     from assistant.pipeline import Assistant
     from assistant.settings import Settings
-    from assistant.store import Records, VectorStore, make_client
-    from assistant.tokens import encoding
+    from assistant.search.store import Records, VectorStore, make_client
+    from assistant.ingest.tokens import encoding
 
     s = Settings(_env_file=None, knowledge_dir=Path(spec["knowledge"]), data_dir=Path(spec["data"]),
                  tiktoken_cache_dir=Path(spec["tiktoken"]), chroma_url=spec.get("chroma_url"),
@@ -63,9 +63,9 @@ def memory(pid: int | str = "self") -> dict:
 
 def _ingest(spec: dict) -> dict:
     """Cold ingest with real embeddings; or, with spec['replay'], copies given their original's vectors."""
-    from assistant.chunking import window_parts
-    from assistant.indexing import document_chunks
-    from assistant.loading import load_directory
+    from assistant.ingest.chunking import window_parts
+    from assistant.ingest.indexing import document_chunks
+    from assistant.ingest.loading import load_directory
 
     t0 = time.perf_counter()
     assistant = _assistant(spec, cold=True)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.briefing import (ReferenceBook, build_briefing, disagreements, drop_repeats, extract_facts,
+from assistant.documents.briefing import (ReferenceBook, build_briefing, disagreements, drop_repeats, extract_facts,
                                 known_organisations, section_queries)
-from assistant.citations import DEFAULT_THRESHOLD, MARKER, split_sentences, support
+from assistant.answering.citations import DEFAULT_THRESHOLD, MARKER, split_sentences, support
 from assistant.errors import InputError
-from assistant.evidence import contains_evidence
-from assistant.models import Chunk, Citation, Passage
+from evals.evidence import contains_evidence
+from assistant.schema import Chunk, Citation, Passage
 from assistant.pipeline import Assistant
 from conftest import make_settings
 from fake_openai import Reply, Status, running_fake_openai

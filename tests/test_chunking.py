@@ -1,8 +1,8 @@
 """Chunks are sized in tiktoken tokens, stay under one heading, overlap, and have content-derived ids."""
 
-from assistant.chunking import Chunker
-from assistant.models import Block, DocumentMeta
-from assistant.tokens import count_tokens_factory
+from assistant.ingest.chunking import Chunker
+from assistant.schema import Block, DocumentMeta
+from assistant.ingest.tokens import count_tokens_factory
 
 META = DocumentMeta(doc_id="d", filename="d.txt", title="T", year=2013)
 

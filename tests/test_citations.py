@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering import NOT_COVERED
-from assistant.citations import DEFAULT_THRESHOLD, UNVERIFIED, content_words, split_sentences, verify
-from assistant.models import Chunk, Passage
+from assistant.answering.protocol import NOT_COVERED
+from assistant.answering.citations import DEFAULT_THRESHOLD, UNVERIFIED, content_words, split_sentences, verify
+from assistant.schema import Chunk, Passage
 
 
 def passage(n: int, text: str) -> Passage:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cleaning import clean_text
-from assistant.models import Block
+from assistant.ingest.cleaning import clean_text
+from assistant.schema import Block
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 EVENT = "nuffield-2013-new-models-of-primary-care-practical-lessons.txt"

@@ -71,7 +71,7 @@ def test_serve_warms_the_index_then_serves_the_chat_on_localhost(index_dir):
     import time
     import urllib.request
 
-    from assistant.devservers import free_port
+    from tests.servers import free_port
 
     port = free_port()
     environ = {**os.environ, "ASSISTANT_DATA_DIR": str(index_dir / "data"),

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from assistant.chunking import window_parts
-from assistant.embeddings import MiniLMEmbeddings, embed_windows, vector_layout
-from assistant.models import Chunk
+from assistant.ingest.chunking import window_parts
+from assistant.search.embeddings import MiniLMEmbeddings, embed_windows, vector_layout
+from assistant.schema import Chunk
 
 
 @pytest.fixture(scope="module")

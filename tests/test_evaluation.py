@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import InputError
-from assistant.eval_metrics import (
+from evals.metrics import (
     METRIC_KEYS, breakdown, evidence_quotes, first_relevant_rank, hit_at, is_relevant, ndcg_at, percentile,
     reciprocal_rank, score_question, summarise, worst,
 )
-from assistant.evaluation import THRESHOLDS, Judge, check_thresholds, load_dataset
+from evals.runner import THRESHOLDS, Judge, check_thresholds, load_dataset
 from tests.conftest import load_jsonl, make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,7 +201,7 @@ def test_smoke_set_is_a_verbatim_subset_of_golden_covering_every_kind():
 
 
 def test_judge_scores_faithfulness_and_correctness_from_the_llm(tmp_path):
-    from assistant.models import Answer, Chunk, Citation, Passage
+    from assistant.schema import Answer, Chunk, Citation, Passage
     from tests.fake_openai import running_fake_openai
 
     passage = Passage(1, Chunk("c1", "d", "Report", 2016, "S", 3, QUOTE), 1.0)
@@ -221,8 +221,8 @@ def test_judge_scores_faithfulness_and_correctness_from_the_llm(tmp_path):
 
 
 def test_report_has_side_by_side_table_and_existing_plots(tmp_path):
-    from assistant.eval_report import write_report
-    from assistant.evaluation import ARM_LABELS, _arm_summary
+    from evals.report import write_report
+    from evals.runner import ARM_LABELS, _arm_summary
 
     records = _records()
     arms = {a: _arm_summary(records, refuses=a == "system") for a in ARMS}
@@ -248,7 +248,7 @@ def _assert_report(report: str, out: Path) -> None:
 def test_baseline_vectors_are_cached_on_disk_per_model_and_texts(tmp_path):
     from langchain_core.embeddings import Embeddings
 
-    from assistant.eval_baselines import CachedEmbeddings
+    from evals.baselines import CachedEmbeddings
 
     class Counting(Embeddings):
         name = "counting"
@@ -273,7 +273,7 @@ def test_baseline_vectors_are_cached_on_disk_per_model_and_texts(tmp_path):
 
 @pytest.mark.slow
 def test_smoke_evaluation_writes_results_summary_and_report_for_all_arms(index_dir, tmp_path):
-    from assistant.evaluation import run_evaluation
+    from evals.runner import run_evaluation
 
     out = tmp_path / "eval"
     summary = run_evaluation(make_settings(index_dir), SMOKE, out, baselines=True)
@@ -317,7 +317,7 @@ def test_eval_command_writes_a_report_and_check_exit_code_follows_thresholds(ind
 @pytest.mark.slow
 def test_ci_gate_our_system_meets_thresholds_on_the_full_golden_set(index_dir, tmp_path):
     """The CI quality gate: the same thresholds as `assistant eval --check`, on every golden question."""
-    from assistant.evaluation import run_evaluation
+    from evals.runner import run_evaluation
 
     summary = run_evaluation(make_settings(index_dir), GOLDEN, tmp_path / "golden", baselines=False)
     failed = check_thresholds(summary["arms"]["system"])
@@ -327,7 +327,7 @@ def test_ci_gate_our_system_meets_thresholds_on_the_full_golden_set(index_dir, t
 @pytest.mark.slow
 def test_retrieval_tuned_on_golden_still_finds_most_evidence_on_the_held_out_set(index_dir, tmp_path):
     """Held-out questions (never used for tuning): floors just under today's figures, to catch overfitting."""
-    from assistant.evaluation import run_evaluation
+    from evals.runner import run_evaluation
 
     system = run_evaluation(make_settings(index_dir), HOLDOUT, tmp_path / "holdout", baselines=False)["arms"]["system"]
     assert system["hit@5"] >= 0.70 and system["mrr"] >= 0.50, (system["hit@5"], system["mrr"])

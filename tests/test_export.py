@@ -5,11 +5,11 @@ from datetime import date
 import docx
 import pytest
 
-from assistant.briefing import BriefingNote, Section
+from assistant.documents.briefing import BriefingNote, Section
 from assistant.errors import InputError
-from assistant.export import to_docx, to_markdown, write
-from assistant.models import Answer, Chunk, Citation, Passage
-from assistant.workshop import CardFact, CaseCard, QuizItem, WorkshopPack
+from assistant.documents.export import to_docx, to_markdown, write
+from assistant.schema import Answer, Chunk, Citation, Passage
+from assistant.documents.workshop import CardFact, CaseCard, QuizItem, WorkshopPack
 
 DAY = date(2024, 3, 5)
 

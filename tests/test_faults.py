@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import sentence_windows
-from assistant.devservers import free_port
+from assistant.ingest.chunking import sentence_windows
+from tests.servers import free_port
 from assistant.errors import IndexError_, StoreError
 from assistant.feedback import FeedbackStore
 from assistant.pipeline import Assistant
-from assistant.store import Records
+from assistant.search.store import Records
 from conftest import make_settings
 from fake_openai import Delay, Status, running_fake_openai
 
@@ -246,12 +246,12 @@ class Interrupted(Exception):
 
 @pytest.mark.slow
 def test_a_chunk_cut_in_half_by_an_interrupted_ingest_gets_all_its_windows_on_the_rerun(private_index):
-    from assistant.chunking import Chunker
-    from assistant.embeddings import embedding_name, make_embeddings
-    from assistant.indexing import document_chunks
-    from assistant.loading import load_directory
-    from assistant.store import VectorStore, make_client
-    from assistant.tokens import count_tokens_factory
+    from assistant.ingest.chunking import Chunker
+    from assistant.search.embeddings import embedding_name, make_embeddings
+    from assistant.ingest.indexing import document_chunks
+    from assistant.ingest.loading import load_directory
+    from assistant.search.store import VectorStore, make_client
+    from assistant.ingest.tokens import count_tokens_factory
 
     (private_index / "knowledge" / "riverside-minutes.txt").write_text(minutes(60, varied=True), encoding="utf-8")
     # Small steps, so that the first one ends inside some chunk's run of windows.

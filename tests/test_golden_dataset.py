@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evidence import best_overlap, contains_evidence, normalise
+from evals.evidence import best_overlap, contains_evidence, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT / "evals" / "datasets" / "golden.jsonl"

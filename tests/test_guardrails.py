@@ -2,9 +2,9 @@
 
 import pytest
 
-from assistant.answering import NOT_COVERED, is_decline
+from assistant.answering.protocol import NOT_COVERED, is_decline
 from assistant.errors import InputError
-from assistant.guardrails import check_scope, clean_question, find_personal_data, redact
+from assistant.answering.guardrails import check_scope, clean_question, find_personal_data, redact
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t"])
@@ -69,7 +69,7 @@ def test_personal_data_is_found_and_redacted():
 
 
 def test_questions_about_years_after_the_reports_get_a_reason():
-    from assistant.guardrails import beyond_the_reports
+    from assistant.answering.guardrails import beyond_the_reports
 
     assert "2013 to 2018" in beyond_the_reports("What is the ARRS budget for 2024/25?")
     assert "integrated care boards" in beyond_the_reports("What statutory duties do integrated care boards have?")
@@ -77,7 +77,7 @@ def test_questions_about_years_after_the_reports_get_a_reason():
 
 
 def test_salient_terms_are_names_acronyms_and_numbers_not_sentence_starts_or_contractions():
-    from assistant.guardrails import salient_terms
+    from assistant.answering.guardrails import salient_terms
 
     assert salient_terms("How many GP federations are there in Wales?") == ["Wales"]
     assert salient_terms("What did the Fuller stocktake say?") == ["Fuller"]

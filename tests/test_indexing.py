@@ -67,7 +67,7 @@ def test_an_ingest_that_fails_midway_leaves_the_previous_index_answering(private
 
 
 def test_an_index_built_by_another_embedding_model_asks_for_a_rebuild(private_index):
-    from assistant.store import Records
+    from assistant.search.store import Records
 
     records = Records(private_index / "data" / "records.sqlite3")
     records.commit([], [], {"embedding_model": "some-other-model"})
@@ -86,7 +86,7 @@ def test_empty_binary_and_non_utf8_files_are_skipped_and_the_rest_indexed(privat
 
 
 def test_a_rebuild_after_a_change_of_embedding_model_re_embeds_everything(private_index):
-    from assistant.store import Records
+    from assistant.search.store import Records
 
     Records(private_index / "data" / "records.sqlite3").commit([], [], {"embedding_model": "some-other-model"})
     assistant = Assistant.from_settings(make_settings(private_index))
@@ -98,7 +98,7 @@ def test_a_rebuild_after_a_change_of_embedding_model_re_embeds_everything(privat
 
 
 def test_an_index_whose_window_vectors_were_made_another_way_is_re_embedded_in_full(private_index):
-    from assistant.store import Records
+    from assistant.search.store import Records
 
     records = Records(private_index / "data" / "records.sqlite3")
     total = records.count()
@@ -111,8 +111,8 @@ def test_an_index_whose_window_vectors_were_made_another_way_is_re_embedded_in_f
 
 
 def test_every_piece_of_every_active_chunk_has_word_piece_vectors_and_removed_ones_go(private_index):
-    from assistant.chunking import window_parts
-    from assistant.store import Records
+    from assistant.ingest.chunking import window_parts
+    from assistant.search.store import Records
 
     records = Records(private_index / "data" / "records.sqlite3")
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import openai
 import pytest
 
-from assistant.answering import NOT_COVERED, Answerer
-from assistant.devservers import free_port
+from assistant.answering.protocol import NOT_COVERED, Answerer
+from tests.servers import free_port
 from assistant.errors import ConfigError, LLMError
-from assistant.llm import HISTORY_TURNS, OpenAIAnswerer, check_output
-from assistant.models import Chunk, Passage, Turn
-from assistant.prompts import PromptLibrary, format_passage
+from assistant.answering.llm import HISTORY_TURNS, OpenAIAnswerer, check_output
+from assistant.schema import Chunk, Passage, Turn
+from assistant.answering.prompts import PromptLibrary, format_passage
 from assistant.settings import Settings
-from assistant.tokens import encoding
+from assistant.ingest.tokens import encoding
 from tests.fake_openai import Cut, Delay, Empty, Garbage, Reply, Status, running_fake_openai
 
 PROMPTS = PromptLibrary(Path(__file__).resolve().parent.parent / "prompts")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import split_sentences
-from assistant.devservers import free_port
-from assistant.models import Answer, Turn
+from assistant.answering.citations import split_sentences
+from tests.servers import free_port
+from assistant.schema import Answer, Turn
 from assistant.pipeline import Assistant
 from conftest import make_settings
 from fake_openai import Garbage, Reply, Status, running_fake_openai

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import KnowledgeError
-from assistant.loading import load_directory, load_file
+from assistant.ingest.loading import load_directory, load_file
 from docmaker import write_docx, write_pdf
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"

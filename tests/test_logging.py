@@ -9,7 +9,7 @@ import pytest
 
 from assistant.errors import InputError
 from assistant.feedback import FeedbackStore
-from assistant.guardrails import redact
+from assistant.answering.guardrails import redact
 from assistant.pipeline import Assistant
 from conftest import load_jsonl, make_settings
 from fake_openai import Reply, Status, running_fake_openai

@@ -1,8 +1,8 @@
 """The offline answerer: cited extractive sentences, deterministic, no repeats, follow-ups joined to the last question."""
 
-from assistant.answering import NOT_COVERED
-from assistant.models import Chunk, Passage, Turn
-from assistant.offline import OfflineAnswerer, is_follow_up
+from assistant.answering.protocol import NOT_COVERED
+from assistant.schema import Chunk, Passage, Turn
+from assistant.answering.extractive import OfflineAnswerer, is_follow_up
 
 
 def _passage(rank, text, doc="d"):

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering import NOT_COVERED
+from assistant.answering.protocol import NOT_COVERED
 from assistant.errors import AssistantError, ConfigError
-from assistant.models import Chunk, Passage, Turn
-from assistant.prompts import PromptLibrary, as_data, format_history, format_passages
+from assistant.schema import Chunk, Passage, Turn
+from assistant.answering.prompts import PromptLibrary, as_data, format_history, format_passages
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import Chunker, chunk_id
-from assistant.citations import MARKER, verify
-from assistant.cleaning import clean_text
+from assistant.ingest.chunking import Chunker, chunk_id
+from assistant.answering.citations import MARKER, verify
+from assistant.ingest.cleaning import clean_text
 from assistant.errors import InputError
-from assistant.guardrails import clean_question
-from assistant.models import Answer, Block, Chunk, DocumentMeta, Passage
-from assistant.tokens import encoding
+from assistant.answering.guardrails import clean_question
+from assistant.schema import Answer, Block, Chunk, DocumentMeta, Passage
+from assistant.ingest.tokens import encoding
 from conftest import ROOT, load_jsonl
 
 FAST = settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from assistant.chunking import window_parts
-from assistant.embeddings import MiniLMEmbeddings
-from assistant.models import Chunk
-from assistant.rerank import LateInteraction, blend
-from assistant.retrieval import STOPWORDS
-from assistant.store import Records
+from assistant.ingest.chunking import window_parts
+from assistant.search.embeddings import MiniLMEmbeddings
+from assistant.schema import Chunk
+from assistant.search.rerank import LateInteraction, blend
+from assistant.search.retrieval import STOPWORDS
+from assistant.search.store import Records
 
 
 def _chunk(cid: str, text: str) -> Chunk:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evidence import best_overlap, contains_evidence
+from evals.evidence import best_overlap, contains_evidence
 from conftest import load_jsonl
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ HIT_AT_5_FLOOR = 0.90
 
 
 def test_evidence_passage_is_in_the_top_5_for_most_golden_questions(assistant):
-    from assistant.models import Turn
+    from assistant.schema import Turn
 
     rows = [r for r in load_jsonl(GOLDEN) if r["kind"] != "out_of_scope"]
     assert len(rows) >= 20
@@ -63,7 +63,7 @@ def test_a_question_that_names_its_report_lifts_that_reports_passages(assistant)
 
 
 def test_quantity_questions_prefer_passages_with_figures_and_others_are_untouched(assistant):
-    from assistant.retrieval import QUANTITY_QUESTION
+    from assistant.search.retrieval import QUANTITY_QUESTION
 
     assert QUANTITY_QUESTION.search("How many practices joined?") and QUANTITY_QUESTION.search("What share of GPs are salaried?")
     assert not QUANTITY_QUESTION.search("How is a federation governed?")

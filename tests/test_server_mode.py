@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.devservers import chroma_server, free_port
+from tests.servers import chroma_server, free_port
 from assistant.errors import StoreError
 from assistant.pipeline import Assistant
 from conftest import copy_knowledge, make_settings

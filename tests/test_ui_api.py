@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from assistant.devservers import free_port
+from tests.servers import free_port
 from conftest import make_settings
 
 

@@ -27,7 +27,7 @@ def download(page, selector: str):
 
 
 def references_in_docx(path: Path) -> tuple[str, list[str]]:
-    """The title and the numbered reference entries of a Word file written by assistant.export."""
+    """The title and the numbered reference entries of a Word file written by assistant.documents.export."""
     document = docx.Document(str(path))
     paragraphs = document.paragraphs
     start = next(i for i, p in enumerate(paragraphs) if p.style.name.startswith("Heading") and p.text == "References")

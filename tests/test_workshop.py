@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import InputError
-from assistant.evidence import contains_evidence, normalise
-from assistant.models import Chunk, Passage
+from evals.evidence import contains_evidence, normalise
+from assistant.schema import Chunk, Passage
 from assistant.pipeline import Assistant
-from assistant.workshop import build_workshop, table_rows
+from assistant.documents.workshop import build_workshop, table_rows
 from conftest import KNOWLEDGE, make_settings
 from fake_openai import Reply, running_fake_openai
 

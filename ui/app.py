@@ -12,8 +12,8 @@ import gradio as gr
 
 from assistant.errors import AssistantError, ConfigError
 from assistant.feedback import FeedbackStore
-from assistant.guardrails import redact
-from assistant.models import Answer, Turn
+from assistant.answering.guardrails import redact
+from assistant.schema import Answer, Turn
 from assistant.settings import Settings
 
 from . import modes, render

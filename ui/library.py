@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from assistant.errors import KnowledgeError
-from assistant.indexing import IngestReport
-from assistant.loading import METADATA_FILE, SUPPORTED, load_file, read_metadata
+from assistant.ingest.indexing import IngestReport
+from assistant.ingest.loading import METADATA_FILE, SUPPORTED, load_file, read_metadata
 
 _STAGES = {"chunk": "Reading and splitting documents", "embed": "Indexing passages"}
 

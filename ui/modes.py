@@ -1,4 +1,4 @@
-"""The Briefing note and Workshop pack tabs, and the Ask tab's downloads of the latest answer (via assistant.export)."""
+"""The Briefing note and Workshop pack tabs, and the Ask tab's downloads of the latest answer (via assistant.documents.export)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.briefing import build_briefing
+from assistant.documents.briefing import build_briefing
 from assistant.errors import AssistantError
-from assistant.export import write
-from assistant.models import Answer, Chunk, Citation, Passage
-from assistant.workshop import build_workshop, case_studies, table_rows
+from assistant.documents.export import write
+from assistant.schema import Answer, Chunk, Citation, Passage
+from assistant.documents.workshop import build_workshop, case_studies, table_rows
 
 from . import render
 

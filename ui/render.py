@@ -6,8 +6,8 @@ import html
 import re
 from collections.abc import Sequence
 
-from assistant.citations import MARKER, UNVERIFIED
-from assistant.export import DATE_NOTE, outline, reference_label
+from assistant.answering.citations import MARKER, UNVERIFIED
+from assistant.documents.export import DATE_NOTE, outline, reference_label
 
 # Characters that Markdown or HTML could read as syntax anywhere, and line starts that make blocks
 # (headings, lists, quotes, rules); written as character references, which Markdown shows literally.

@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from assistant.evidence import contains_evidence
+from evals.evidence import contains_evidence
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 

@@ -15,7 +15,7 @@ import random
 import sys
 from pathlib import Path
 
-from assistant.eval_metrics import evidence_quotes, is_relevant
+from evals.metrics import evidence_quotes, is_relevant
 
 ARMS = ("results.jsonl", "results_naive_rag.jsonl", "results_bm25.jsonl")
 

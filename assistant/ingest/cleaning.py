@@ -9,8 +9,8 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import accumulate
 
-from .models import Block
-from .sections import LABEL_RE, assign_sections_and_cases, classify_headings, is_terminal
+from assistant.schema import Block
+from assistant.ingest.sections import LABEL_RE, assign_sections_and_cases, classify_headings, is_terminal
 
 MIN_WORDS, MAX_WORDS = 30, 300  # natural block size; shorter units are merged with their neighbours
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .answering import NOT_COVERED
-from .models import Citation, Passage
+from assistant.answering.protocol import NOT_COVERED
+from assistant.schema import Citation, Passage
 
 DEFAULT_THRESHOLD = 0.5
 UNVERIFIED = " (unverified)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from .models import Passage, Turn
+from assistant.schema import Passage, Turn
 
 # The phrase every answerer uses when the passages do not answer the question; the pipeline
 # treats an answer that starts with it as a refusal.

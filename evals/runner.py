@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, InputError
-from .eval_metrics import breakdown, score_question, summarise, worst
-from .models import Answer, Turn
-from .settings import Settings
+from assistant.errors import ConfigError, InputError
+from evals.metrics import breakdown, score_question, summarise, worst
+from assistant.schema import Answer, Turn
+from assistant.settings import Settings
 
 # The targets of issue #3 for our system.
 TARGETS: dict[str, tuple[str, float]] = {
@@ -89,7 +89,7 @@ class Judge:
     def __init__(self, settings: Settings) -> None:
         from langchain_openai import ChatOpenAI
 
-        from .prompts import PromptLibrary
+        from assistant.answering.prompts import PromptLibrary
 
         if not settings.llm_configured:
             raise ConfigError("The LLM judge needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server).")
@@ -114,7 +114,7 @@ class Judge:
 
     def faithfulness(self, answer: Answer) -> float | None:
         """Share of the answer's claims that its cited passages support (None for refusals or no claims)."""
-        from .prompts import as_data, format_passages
+        from assistant.answering.prompts import as_data, format_passages
 
         if answer.refused or not answer.citations:
             return None
@@ -128,7 +128,7 @@ class Judge:
 
     def correctness(self, question: str, answer: Answer, reference: str) -> float | None:
         """Agreement of the answer with the reference answer, 0 to 1."""
-        from .prompts import as_data
+        from assistant.answering.prompts import as_data
 
         data = self._ask(self.prompts.render("judge_correctness", question=as_data(question),
                                              reference=as_data(reference), answer=as_data(answer.text)))
@@ -168,11 +168,11 @@ def _write_jsonl(path: Path, records: Sequence[dict[str, Any]]) -> None:
 def run_evaluation(settings: Settings, dataset: Path, out_dir: Path, answerer: str = "offline", k: int = 5,
                    baselines: bool = True, progress: Progress | None = None) -> dict[str, Any]:
     """Run the dataset through our system (and the baselines), write results, summary and report; return the summary."""
-    from .embeddings import make_embeddings
-    from .eval_baselines import answer_with, build_baselines
-    from .eval_report import write_report
-    from .offline import OfflineAnswerer
-    from .pipeline import Assistant
+    from assistant.search.embeddings import make_embeddings
+    from evals.baselines import answer_with, build_baselines
+    from evals.report import write_report
+    from assistant.answering.extractive import OfflineAnswerer
+    from assistant.pipeline import Assistant
 
     if answerer not in ("offline", "llm"):
         raise ConfigError(f"--answerer must be offline or llm, not {answerer!r}.")

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import KnowledgeError
-from .models import DocumentMeta
+from assistant.errors import KnowledgeError
+from assistant.schema import DocumentMeta
 
 SUPPORTED = (".txt", ".md", ".pdf", ".docx")
 METADATA_FILE = "metadata.json"

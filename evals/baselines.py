@@ -13,13 +13,13 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .citations import verify
-from .embeddings import embedding_name
-from .loading import load_directory
-from .models import Answer, Chunk, Passage, Turn
-from .offline import OfflineAnswerer
-from .retrieval import tokenize
-from .settings import Settings
+from assistant.answering.citations import verify
+from assistant.search.embeddings import embedding_name
+from assistant.ingest.loading import load_directory
+from assistant.schema import Answer, Chunk, Passage, Turn
+from assistant.answering.extractive import OfflineAnswerer
+from assistant.search.retrieval import tokenize
+from assistant.settings import Settings
 
 NAIVE_CHUNK_SIZE = 1000
 NAIVE_CHUNK_OVERLAP = 200

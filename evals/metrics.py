@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .evidence import best_overlap, contains_evidence
+from evals.evidence import best_overlap, contains_evidence
 
 # A passage holding at least this share of an evidence quote's words, in order, counts as relevant
 # (so a quote split across two overlapping chunks still counts).

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .models import Block, Chunk, DocumentMeta
+from assistant.schema import Block, Chunk, DocumentMeta
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9‘“\"(])")
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .briefing import DATE_NOTE, BriefingNote
-from .errors import InputError
-from .models import Answer, Citation
-from .workshop import WorkshopPack, pack_sections
+from assistant.documents.briefing import DATE_NOTE, BriefingNote
+from assistant.errors import InputError
+from assistant.schema import Answer, Citation
+from assistant.documents.workshop import WorkshopPack, pack_sections
 
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from .answering import NOT_COVERED
-from .briefing import (DATE_NOTE, ReferenceBook, canonical, disagreement_warning, disagreements, display_name,
+from assistant.answering.protocol import NOT_COVERED
+from assistant.documents.briefing import (DATE_NOTE, ReferenceBook, canonical, disagreement_warning, disagreements, display_name,
                        drop_repeats, known_organisations, org_key, prompted)
-from .citations import MARKER, split_sentences, verify
-from .errors import InputError, LLMError
-from .guardrails import check_scope, clean_question
-from .models import Citation, Passage
-from .offline import OfflineAnswerer
+from assistant.answering.citations import MARKER, split_sentences, verify
+from assistant.errors import InputError, LLMError
+from assistant.answering.guardrails import check_scope, clean_question
+from assistant.schema import Citation, Passage
+from assistant.answering.extractive import OfflineAnswerer
 
 
 class CardFact(NamedTuple):
@@ -63,13 +63,13 @@ class WorkshopPack:
     created: date = field(default_factory=date.today)
 
     def to_markdown(self) -> str:
-        """The pack as Markdown (see assistant.export)."""
-        from .export import to_markdown  # export renders every document type; imported late to avoid a cycle
+        """The pack as Markdown (see assistant.documents.export)."""
+        from assistant.documents.export import to_markdown  # export renders every document type; imported late to avoid a cycle
 
         return to_markdown(self)
 
 
-# Rows of the reports' case-study tables (as assistant.cleaning renders them: "Legal status: Partnership.")
+# Rows of the reports' case-study tables (as assistant.ingest.cleaning renders them: "Legal status: Partnership.")
 # and the card line each one fills. An organisation's first row ("Federation: Suffolk GP Federation") is its model.
 CARD_ROWS = {"organisational type": "Model", "legal status": "Legal form", "date established": "Established",
              "year founded": "Established", "number of practices": "Practices", "care locations": "Care locations",

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import NamedTuple
 
-from .answering import NOT_COVERED, Answerer
-from .citations import MARKER, split_sentences, verify
-from .errors import InputError, LLMError
-from .guardrails import check_scope, clean_question, salient_terms
-from .models import Chunk, Citation, Passage
-from .offline import OfflineAnswerer
-from .sections import org_word
+from assistant.answering.protocol import NOT_COVERED, Answerer
+from assistant.answering.citations import MARKER, split_sentences, verify
+from assistant.errors import InputError, LLMError
+from assistant.answering.guardrails import check_scope, clean_question, salient_terms
+from assistant.schema import Chunk, Citation, Passage
+from assistant.answering.extractive import OfflineAnswerer
+from assistant.ingest.sections import org_word
 
 DATE_NOTE = ("The reports date from 2013 to 2018. Primary care networks arrived in 2019, and clinical commissioning "
              "groups (CCGs) were replaced by integrated care boards (ICBs) in July 2022: read what the reports say "
@@ -49,8 +49,8 @@ class BriefingNote:
     created: date = field(default_factory=date.today)
 
     def to_markdown(self) -> str:
-        """The note as Markdown (see assistant.export)."""
-        from .export import to_markdown  # export renders every document type; imported late to avoid a cycle
+        """The note as Markdown (see assistant.documents.export)."""
+        from assistant.documents.export import to_markdown  # export renders every document type; imported late to avoid a cycle
 
         return to_markdown(self)
 

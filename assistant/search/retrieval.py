@@ -15,12 +15,12 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .chunking import sentence_windows
-from .embeddings import has_token_vectors
-from .errors import IndexError_
-from .models import Chunk, Passage
-from .rerank import LateInteraction, blend
-from .store import Records, VectorStore
+from assistant.ingest.chunking import sentence_windows
+from assistant.search.embeddings import has_token_vectors
+from assistant.errors import IndexError_
+from assistant.schema import Chunk, Passage
+from assistant.search.rerank import LateInteraction, blend
+from assistant.search.store import Records, VectorStore
 
 ABBREVIATIONS = {
     "CCG": "clinical commissioning group",

@@ -18,12 +18,12 @@ from langchain_core.exceptions import ContextOverflowError
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
-from .answering import NOT_COVERED
-from .citations import MARKER
-from .errors import ConfigError, LLMError
-from .models import Passage, Turn
-from .prompts import PromptLibrary, as_data, format_history, format_passages
-from .settings import Settings
+from assistant.answering.protocol import NOT_COVERED
+from assistant.answering.citations import MARKER
+from assistant.errors import ConfigError, LLMError
+from assistant.schema import Passage, Turn
+from assistant.answering.prompts import PromptLibrary, as_data, format_history, format_passages
+from assistant.settings import Settings
 
 HISTORY_TURNS = 6  # the last three exchanges go with each answer request
 CONDENSE_TURNS = 8

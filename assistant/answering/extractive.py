@@ -6,10 +6,10 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 
-from .answering import NOT_COVERED, is_decline
-from .citations import MARKER, split_sentences
-from .models import Passage, Turn
-from .retrieval import expand_query, query_terms, tokenize
+from assistant.answering.protocol import NOT_COVERED, is_decline
+from assistant.answering.citations import MARKER, split_sentences
+from assistant.schema import Passage, Turn
+from assistant.search.retrieval import expand_query, query_terms, tokenize
 
 # Words that mark a question as leaning on the previous turn ("And what legal form did they choose?").
 _FOLLOW_UP = re.compile(

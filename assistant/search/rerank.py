@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .chunking import window_parts
-from .models import Chunk
-from .store import Records
+from assistant.ingest.chunking import window_parts
+from assistant.schema import Chunk
+from assistant.search.store import Records
 
 
 class LateInteraction:

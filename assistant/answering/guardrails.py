@@ -6,8 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .errors import InputError
-from .prompts import as_data
+from assistant.errors import InputError
+from assistant.answering.prompts import as_data
 
 HELP = (
     "I answer questions on forming GP federations and other at-scale models of general practice, "

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from .chunking import Chunker, window_parts
-from .cleaning import clean_text
-from .embeddings import embed_windows, has_token_vectors, vector_layout
-from .errors import IndexError_
-from .loading import LoadedDocument, Skipped, load_directory
-from .models import Block, Chunk
-from .store import Records, VectorStore
+from assistant.ingest.chunking import Chunker, window_parts
+from assistant.ingest.cleaning import clean_text
+from assistant.search.embeddings import embed_windows, has_token_vectors, vector_layout
+from assistant.errors import IndexError_
+from assistant.ingest.loading import LoadedDocument, Skipped, load_directory
+from assistant.schema import Block, Chunk
+from assistant.search.store import Records, VectorStore
 
 # Bump when cleaning or chunking changes so every document is re-chunked (embeddings of unchanged chunks are reused).
 PIPELINE_VERSION = "4"

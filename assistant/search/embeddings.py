@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from .errors import ConfigError
-from .settings import Settings
+from assistant.errors import ConfigError
+from assistant.settings import Settings
 
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
 # MiniLM was trained with 256 word pieces; longer input is truncated (chunks are sized to fit).

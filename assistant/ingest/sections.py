@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .cleaning import _Unit
+    from assistant.ingest.cleaning import _Unit
 
 LABEL_RE = re.compile(r"the (vital statistics|challenges?|solutions?|results?|vision|lessons[\w ]*|question|"
                        r"exploration|answer)\s*:", re.I)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
-from .errors import ConfigError
-from .models import Passage, Turn
+from assistant.errors import ConfigError
+from assistant.schema import Passage, Turn
 
 # Tags that delimit data in the prompts; the same words inside data are defused so that a passage
 # or a question cannot close its own block and pose as instructions.

@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .errors import ConfigError, IndexError_, StoreError
-from .models import Chunk
-from .settings import Settings
+from assistant.errors import ConfigError, IndexError_, StoreError
+from assistant.schema import Chunk
+from assistant.settings import Settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -1,0 +1,1 @@
+"""Answering: the Answerer protocol, the extractive and LLM answerers, prompts, citations, guardrails."""

@@ -1,0 +1,1 @@
+"""Ingest: load, clean, label sections, chunk and index the knowledge files."""

@@ -1,0 +1,1 @@
+"""The evaluation harness: runner, metrics, report, baselines and relevance judging, beside its data."""
