@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -23,13 +24,17 @@ LONDON_2018 = "hlp-2018-next-steps-strategic-commissioning-framework-london.txt"
 SOURCES = (SLIDES, EVENT_REPORT, REPORT_2013, BIGGER_BETTER, LONDON_2018)
 
 REQUIRED_FIELDS = ("id", "question", "history", "answer", "evidence", "source", "kind", "persona", "topic")
-KINDS = {"factual", "synthesis", "followup", "out_of_scope"}
+KINDS = {"factual", "synthesis", "followup", "out_of_scope", "near_miss", "two_part"}
+# Kinds with no evidence quote: out_of_scope (not about the reports) and near_miss (about something the reports
+# discuss, asking a fact they don't give).
+NO_EVIDENCE_KINDS = {"out_of_scope", "near_miss"}
 PERSONAS = {"gp", "commissioner", "trainer"}
 TOPICS = {
     "forming_federation", "governance", "conflicts_of_interest", "case_studies", "workforce",
     "quality", "finance", "commissioning", "technology", "out_of_scope",
 }
-KIND_MINIMUMS = {"factual": 60, "synthesis": 12, "followup": 12, "out_of_scope": 22}
+KIND_MINIMUMS = {"factual": 60, "synthesis": 12, "followup": 12, "out_of_scope": 22, "near_miss": 16, "two_part": 10}
+HOLDOUT_KIND_MINIMUMS = {"near_miss": 6, "two_part": 5}
 FACTUAL_MINIMUMS = {SLIDES: 6, EVENT_REPORT: 12, REPORT_2013: 12, BIGGER_BETTER: 12, LONDON_2018: 12}
 
 
@@ -46,8 +51,14 @@ def _source_text(name: str) -> str:
     return (KNOWLEDGE / name).read_text(encoding="utf-8")
 
 
-def _in_scope() -> list[dict]:
-    return [r for r in _records() if r["kind"] != "out_of_scope"]
+@lru_cache(maxsize=None)
+def _knowledge_texts() -> tuple[str, ...]:
+    """Every knowledge file read whole and normalised (lower case, whitespace collapsed, line-end hyphens joined)."""
+    return tuple(normalise(p.read_text(encoding="utf-8")) for p in sorted(KNOWLEDGE.glob("*.txt")))
+
+
+def _with_evidence() -> list[dict]:
+    return [r for r in _records() if r["kind"] not in NO_EVIDENCE_KINDS]
 
 
 # --------------------------------------------------------------------------- dataset shape
@@ -113,7 +124,7 @@ def test_every_knowledge_file_is_used_as_a_source():
 
 def test_sources_name_existing_knowledge_files():
     metadata = json.loads((KNOWLEDGE / "metadata.json").read_text(encoding="utf-8"))
-    for r in _in_scope():
+    for r in _with_evidence():
         assert r["source"] in metadata and (KNOWLEDGE / r["source"]).is_file(), r["id"]
         if "source_2" in r:
             assert r["source_2"] in metadata and (KNOWLEDGE / r["source_2"]).is_file(), r["id"]
@@ -127,7 +138,7 @@ def test_personas_and_topics_are_all_represented():
 # --------------------------------------------------------------------------- evidence
 
 
-@pytest.mark.parametrize("record", _in_scope(), ids=lambda r: r["id"])
+@pytest.mark.parametrize("record", _with_evidence(), ids=lambda r: r["id"])
 def test_evidence_quote_occurs_in_its_source_file(record):
     assert record["evidence"].strip(), "in-scope items need evidence"
     assert contains_evidence(_source_text(record["source"]), record["evidence"])
@@ -141,7 +152,7 @@ def test_second_evidence_quote_occurs_in_its_second_source_file(record):
 
 
 def test_evidence_quotes_are_between_8_and_40_words():
-    for r in _in_scope():
+    for r in _with_evidence():
         for key in ("evidence", "evidence_2"):
             if key in r:
                 assert 8 <= len(r[key].split()) <= 40, f"{r['id']} {key}"
@@ -181,9 +192,9 @@ def test_conflicts_of_interest_bidding_item_uses_the_event_report_passage():
 # --------------------------------------------------------------------------- history
 
 
-def test_followups_have_a_previous_user_question_and_assistant_answer():
-    for r in _records():
-        if r["kind"] == "followup":
+def test_followups_and_other_rows_with_history_have_a_previous_user_question_and_assistant_answer():
+    for r in (*_records(), *_holdout()):
+        if r["kind"] == "followup" or r["history"]:
             history = r["history"]
             assert len(history) >= 2, r["id"]
             assert history[0]["role"] == "user" and history[-1]["role"] == "assistant", r["id"]
@@ -192,9 +203,9 @@ def test_followups_have_a_previous_user_question_and_assistant_answer():
                 assert turn["role"] in {"user", "assistant"} and turn["content"].strip(), r["id"]
 
 
-def test_only_followups_carry_history():
+def test_only_followups_and_near_misses_carry_history():
     for r in _records():
-        if r["kind"] != "followup":
+        if r["kind"] not in {"followup", "near_miss"}:
             assert r["history"] == [], r["id"]
 
 
@@ -286,6 +297,67 @@ def test_holdout_shares_no_question_or_evidence_with_golden():
             assert not quote or not any(quote in g or g in quote for g in golden_quotes), f"{r['id']} {key}"
     assert {r["kind"] for r in _holdout()} == KINDS
     assert {r["source"] for r in _holdout() if r["source"]} == set(SOURCES)
+
+
+def test_holdout_meets_the_minimum_count_of_each_new_kind():
+    counts = Counter(r["kind"] for r in _holdout())
+    for kind, minimum in HOLDOUT_KIND_MINIMUMS.items():
+        assert counts[kind] >= minimum, f"{kind}: {counts[kind]} < {minimum}"
+
+
+# --------------------------------------------------------------------------- near misses and two-part questions
+
+
+def _of_kind(kind: str) -> list[dict]:
+    return [r for r in (*_records(), *_holdout()) if r["kind"] == kind]
+
+
+def test_kind_specific_fields_appear_only_on_their_kind():
+    for r in (*_records(), *_holdout()):
+        assert ("subject" in r or "absent" in r) == (r["kind"] == "near_miss"), r["id"]
+        assert ("parts" in r) == (r["kind"] == "two_part"), r["id"]
+
+
+@pytest.mark.parametrize("record", _of_kind("near_miss"), ids=lambda r: r["id"])
+def test_near_miss_asks_a_fact_the_reports_do_not_give_about_a_subject_they_discuss(record):
+    # `absent` holds 1-3 lower-case patterns that would match if the reports gave the fact: a row whose fact is
+    # in fact given (now, or after a knowledge file changes) fails here.
+    assert record["evidence"] == "" and record["source"] == "", record["id"]
+    assert "evidence_2" not in record and "source_2" not in record and "also_evidence" not in record
+    texts = _knowledge_texts()
+    assert isinstance(record["subject"], str) and any(normalise(record["subject"]) in t for t in texts), \
+        f"subject {record['subject']!r} is not in the reports"
+    assert isinstance(record["absent"], list) and 1 <= len(record["absent"]) <= 3
+    for pattern in record["absent"]:
+        assert pattern == pattern.lower(), pattern
+        found = [m.group(0) for t in texts if (m := re.search(pattern, t))]
+        assert not found, f"{pattern!r} finds the fact in the reports: {found[0]!r}"
+
+
+def test_near_miss_patterns_catch_a_sentence_that_gives_the_fact():
+    # The check above is only as good as the patterns: this one must catch the fact when it is stated.
+    suffolk = next(r for r in _records() if r["kind"] == "near_miss" and r["subject"] == "Suffolk GP Federation"
+                   and "cqc" in r["question"].lower())
+    stated = normalise("Suffolk GP Federation was rated Good by the CQC in its 2016 inspection.")
+    assert any(re.search(p, stated) for p in suffolk["absent"])
+
+
+def test_holdout_near_misses_are_about_other_subjects_than_the_golden_ones():
+    golden = {normalise(r["subject"]) for r in _records() if r["kind"] == "near_miss"}
+    for r in _holdout():
+        if r["kind"] == "near_miss":
+            assert normalise(r["subject"]) not in golden, r["id"]
+
+
+@pytest.mark.parametrize("record", _of_kind("two_part"), ids=lambda r: r["id"])
+def test_two_part_question_has_two_parts_each_answered_by_its_own_quote(record):
+    parts = record["parts"]
+    assert isinstance(parts, list) and len(parts) == 2 and all(isinstance(p, str) and p.strip() for p in parts)
+    assert normalise(parts[0]) != normalise(parts[1])
+    assert normalise(record["evidence"]) != normalise(record["evidence_2"])
+    for quote, source in ((record["evidence"], record["source"]), (record["evidence_2"], record["source_2"])):
+        assert source in SOURCES and 8 <= len(quote.split()) <= 40, record["id"]
+        assert contains_evidence(_source_text(source), quote), f"{record['id']}: {quote!r}"
 
 
 # --------------------------------------------------------------------------- also_evidence (pooled judgments)
