@@ -24,7 +24,7 @@ HIT_AT_5_FLOOR = 0.90
 def test_evidence_passage_is_in_the_top_5_for_most_golden_questions(assistant):
     from assistant.schema import Turn
 
-    rows = [r for r in load_jsonl(GOLDEN) if r["kind"] != "out_of_scope"]
+    rows = [r for r in load_jsonl(GOLDEN) if r["kind"] not in ("out_of_scope", "near_miss")]  # near misses have no evidence
     assert len(rows) >= 20
     assert len({r["source"] for r in rows}) == 5
     misses = []
