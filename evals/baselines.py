@@ -18,7 +18,7 @@ from assistant.search.embeddings import embedding_name
 from assistant.ingest.loading import load_directory
 from assistant.schema import Answer, Chunk, Passage, Turn
 from assistant.answering.extractive import OfflineAnswerer
-from assistant.search.retrieval import tokenize
+from assistant.text import tokenize
 from assistant.settings import Settings
 
 NAIVE_CHUNK_SIZE = 1000

@@ -7,7 +7,7 @@ from assistant.ingest.chunking import window_parts
 from assistant.search.embeddings import MiniLMEmbeddings
 from assistant.schema import Chunk
 from assistant.search.rerank import LateInteraction, blend
-from assistant.search.retrieval import STOPWORDS
+from assistant.text import STOPWORDS
 from assistant.search.store import Records
 
 

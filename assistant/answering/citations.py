@@ -1,9 +1,9 @@
 """Citation checking: drop [n] markers that point nowhere, renumber the rest, and score each cited sentence.
 
-Support is lexical: the share of a sentence's content words (lower-cased, stopwords removed, light
-stemming) that occur in the cited passage. A sentence that needs support but has no citation scoring
-at least the threshold is flagged by appending UNVERIFIED after its markers (before its full stop
-when the markers come first), e.g. "Federations share staff [1] (unverified)." Grouped markers such
+Support is lexical: the share of a sentence's content words (lower-cased, stopwords removed, stemmed by the
+word rules of assistant.text) that occur in the cited passage. A sentence that needs support but has no
+citation scoring at least the threshold is flagged by appending UNVERIFIED after its markers (before its
+full stop when the markers come first), e.g. "Federations share staff [1] (unverified)." Grouped markers such
 as [1, 3] are rewritten as [1][3]. Everything here is pure and deterministic.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from assistant.answering.protocol import NOT_COVERED
 from assistant.schema import Citation, Passage
+from assistant.text import SUPPORT_STOPWORDS, split_words, stem
 
 DEFAULT_THRESHOLD = 0.5
 UNVERIFIED = " (unverified)"
@@ -38,41 +39,13 @@ _NUMBERED = frozenset("no nos p pp para paras fig figs vol ch sec".split())
 _INITIALS = re.compile(r"^(?:[a-z]\.)*[a-z]$")
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s|\*\*[^*]+\*\*:?\s*$|__[^_]+__:?\s*$)")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
-_WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each either etc few for from further
-    had has have having he her here hers herself him himself his how however i if in into is it its itself
-    just may me might more most must my myself no nor not now of off on once only or other our ours
-    ourselves out over own per same she should so some such than that the their theirs them themselves
-    then there these they this those through thus to too under until up upon us very was we were what
-    when where whether which while who whom whose why will with within without would you your yours
-    yourself yourselves one ones also many much well often eg ie""".split()
-)
-
-
-def _stem(word: str) -> str:
-    """A light suffix-stripping stem, applied alike to answers and passages."""
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
-        word = word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if len(word) > 5 and word.endswith("ing"):
-        word = word[:-3]
-    elif len(word) > 4 and word.endswith("ed"):
-        word = word[:-2]
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
 
 
 def content_words(text: str) -> set[str]:
     """Stemmed content words of `text`: lower-cased, markers and stopwords removed."""
     text = MARKER.sub(" ", text.lower().replace("’", "'"))
     text = re.sub(r"'s\b", "", text)
-    return {_stem(w) for w in _WORD.findall(text) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())}
+    return {stem(w) for w in split_words(text) if w not in SUPPORT_STOPWORDS and (len(w) > 1 or w.isdigit())}
 
 
 def _is_abbreviation(before: str, after: str) -> bool:

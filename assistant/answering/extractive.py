@@ -9,7 +9,8 @@ from collections.abc import Iterator, Sequence
 from assistant.answering.protocol import NOT_COVERED, is_decline
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.schema import Passage, Turn
-from assistant.search.retrieval import expand_query, query_terms, tokenize
+from assistant.search.retrieval import expand_query, query_terms
+from assistant.text import tokenize
 
 # Words that mark a question as leaning on the previous turn ("And what legal form did they choose?").
 _FOLLOW_UP = re.compile(

@@ -21,6 +21,7 @@ from assistant.errors import IndexError_
 from assistant.schema import Chunk, Passage
 from assistant.search.rerank import LateInteraction, blend
 from assistant.search.store import Records, VectorStore
+from assistant.text import STOPWORDS, split_words, stem, tokenize
 
 ABBREVIATIONS = {
     "CCG": "clinical commissioning group",
@@ -44,12 +45,6 @@ ABBREVIATIONS = {
     "IT": "information technology",
 }
 
-STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have how i if in into is it its
-    me my no not of on or our should so than that the their them then there these they this to was we were what
-    when where which who whom why will with would you your about after also any more most other some such""".split()
-)
-_WORD = re.compile(r"[a-z0-9]+")
 # Sections that list sources rather than say anything: they rank below content (still findable by name).
 REFERENCE_SECTION = re.compile(
     r"^\s*(foot ?notes|end ?notes|references|bibliography|publications|additional data sources|further reading)\b", re.I)
@@ -61,9 +56,6 @@ QUANTITY_QUESTION = re.compile(
 _FIGURE = re.compile(r"\b\d[\d,.]*\s*(%|per ?cent|k\b|patients|practices|staff|GPs|sites|years|months|000)|\b\d{2,}[\d,]*\b", re.I)
 
 
-_SUFFIXES = ("isations", "izations", "isation", "ization", "ations", "ation", "ating", "ated", "ates", "ate",
-             "ments", "ment", "ances", "ance", "ences", "ence", "ings", "ing", "ness", "ers", "er", "ed", "ly")
-
 # Everyday words people use for what the reports say in their own terms (applied to queries only).
 SYNONYMS = {
     "big": "scale size population", "bigger": "scale size population", "size": "scale population",
@@ -73,25 +65,6 @@ SYNONYMS = {
     "admin": "administrative", "tech": "technology digital", "merge": "merger partnership",
     "join": "collaboration federation", "together": "collaboration", "IT": "technology systems",
 }
-
-
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A small suffix stripper, so federation/federated/federate and governance/governed meet."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1] if not word.endswith("ies") else word[:-3] + "y"
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed content words (single letters dropped)."""
-    return [stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
 
 
 @lru_cache(maxsize=1)
@@ -192,7 +165,7 @@ class HybridRetriever:
             for c in chunks:
                 text = f"{c.title} {c.section} {c.case_study} {c.text}"
                 words.update(re.findall(r"[A-Za-z0-9]+", text))
-                lowered.update(_WORD.findall(text.lower()))
+                lowered.update(split_words(text))
             self.vocabulary = frozenset(words)
             self._lower_stems = frozenset(stem(w) for w in lowered)
             self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
