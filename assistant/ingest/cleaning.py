@@ -6,11 +6,11 @@ import bisect
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
 from itertools import accumulate
 
 from assistant.schema import Block
 from assistant.ingest.sections import LABEL_RE, assign_sections_and_cases, classify_headings, is_terminal
+from assistant.ingest.units import Line, Unit
 
 MIN_WORDS, MAX_WORDS = 30, 300  # natural block size; shorter units are merged with their neighbours
 
@@ -36,27 +36,6 @@ _DROP_RE = re.compile(r"(\d{1,2}\s+)?<?(https?://|www\.)\S+>?|(section|chapter|p
                       r"six|seven|eight|nine|ten)|(table of )?contents", re.I)  # bare links, part numbers, contents
 _STOP = set("a an and or of to in for with by the from at on as is are be that which".split())  # never end a heading
 _NUMBERED_RE = re.compile(r"(box|design principle|chapter|section|appendix)\s+\d", re.I)
-
-
-@dataclass
-class _Line:
-    text: str
-    brk: bool = False        # a page starts here (leading single space or form feed)
-    gap: bool = False        # blank line(s) before it
-    bullets: int = 0         # lone bullet markers just before it: that many list items follow
-    anchor: int | None = None  # page number printed for the page this line starts
-    page: int | None = None
-
-
-@dataclass
-class _Unit:
-    kind: str                # heading | para | item | field | cell | entry
-    lines: list[str]
-    first: _Line
-    label: str = ""
-    text: str = ""
-    section: str = ""
-    case: str = ""
 
 
 def clean_text(raw: str) -> list[Block]:
@@ -119,7 +98,7 @@ def _head_candidates(t: str) -> list[tuple[str, int]]:
     return [(t.lower(), 0), (rest.lower(), int(num))]
 
 
-def _prepare_lines(text: str) -> list[_Line]:
+def _prepare_lines(text: str) -> list[Line]:
     """Drop running heads, page numbers, contents lines, separators and lone bullets; mark gaps and breaks."""
     raw = []
     for line in text.split("\n"):
@@ -161,12 +140,12 @@ def _prepare_lines(text: str) -> list[_Line]:
         elif not re.search(r"\w", t) or _DROP_RE.fullmatch(t):
             gap = gap or not re.search(r"\w", t)
         else:
-            out.append(_Line(t, brk, gap, bullets, anchor))
+            out.append(Line(t, brk, gap, bullets, anchor))
             gap, bullets, anchor = False, 0, None
     return out
 
 
-def _assign_pages(lines: list[_Line]) -> None:
+def _assign_pages(lines: list[Line]) -> None:
     """Give every line a page: printed numbers anchor the count of page breaks between them."""
     anchors = [(i, ln.anchor) for i, ln in enumerate(lines) if ln.anchor]
     events = list(accumulate(int(ln.brk or ln.anchor is not None) for ln in lines))
@@ -207,7 +186,7 @@ def _heading_shape(t: str) -> bool:
     return sum(c.isalpha() for c in t) >= 0.6 * len(t.replace(" ", ""))
 
 
-def _heading_lines(lines: list[_Line], i: int, width: int) -> int:
+def _heading_lines(lines: list[Line], i: int, width: int) -> int:
     """How many lines (0, 1 or 2) form a heading starting at line i, judged by shape and what follows."""
     t = lines[i].text
     nxt, after = (lines[i + 1] if i + 1 < len(lines) else None), (lines[i + 2] if i + 2 < len(lines) else None)
@@ -224,7 +203,7 @@ def _heading_lines(lines: list[_Line], i: int, width: int) -> int:
     return int(closed(t) and (nxt.gap or (_fits(t, nxt.text, width) and short)))
 
 
-def _continues(cur: _Unit, ln: _Line, lines: list[_Line], i: int, width: int, in_fields: bool) -> bool:
+def _continues(cur: Unit, ln: Line, lines: list[Line], i: int, width: int, in_fields: bool) -> bool:
     """Whether line i carries on the current unit (a wrapped line) rather than starting a new one."""
     prev, t = (cur.lines[-1] if cur.lines else cur.label), ln.text
     if len(cur.lines) == 1 and _CAPTION_RE.match(prev) and ":" in prev:
@@ -241,12 +220,12 @@ def _continues(cur: _Unit, ln: _Line, lines: list[_Line], i: int, width: int, in
     return not ln.brk and not _fits(prev, t, width)
 
 
-def _segment(lines: list[_Line]) -> list[_Unit]:
+def _segment(lines: list[Line]) -> list[Unit]:
     """Re-flow lines into units: headings, paragraphs, list items, table cells and case-study fields."""
     widths = [max(len(ln.text) for ln in lines[max(0, i - 4): i + 5]) for i in range(len(lines))]
     wide = sorted(len(ln.text) for ln in lines)[int(len(lines) * 0.9)] if lines else 0
-    units: list[_Unit] = []
-    cur: _Unit | None = None
+    units: list[Unit] = []
+    cur: Unit | None = None
     in_fields = skip = appendix = cells = False
     forced: dict[int, bool] = {}
     for i, ln in enumerate(lines):
@@ -260,7 +239,7 @@ def _segment(lines: list[_Line]) -> list[_Unit]:
         new = (ln.gap or ln.brk or not cur or cur.kind != "cell") if cells else forced.get(i, None)
         if new is not None:
             if new or not cur:
-                cur = _Unit("cell" if cells else "item", [t], ln)
+                cur = Unit("cell" if cells else "item", [t], ln)
                 units.append(cur)
             else:
                 cur.lines.append(t)
@@ -274,26 +253,26 @@ def _segment(lines: list[_Line]) -> list[_Unit]:
         if take and units and units[-1].text.startswith(("“", '"', "‘")):
             take = 0  # the attribution line under a quotation
         if bullet and bullet.group(1):
-            cur = _Unit("item", [bullet.group(1)], ln)
+            cur = Unit("item", [bullet.group(1)], ln)
         elif fieldm:
-            cur = _Unit("field", [fieldm.group(2)] if fieldm.group(2) else [], ln, label=fieldm.group(1).capitalize())
+            cur = Unit("field", [fieldm.group(2)] if fieldm.group(2) else [], ln, label=fieldm.group(1).capitalize())
             in_fields = True
         elif take:
-            cur = _Unit("heading", [t] + ([lines[i + 1].text] if take == 2 else []), ln)
+            cur = Unit("heading", [t] + ([lines[i + 1].text] if take == 2 else []), ln)
             in_fields, skip = False, take == 2
             appendix = appendix or t.lower().startswith("appendix")
             # A table follows when three short lines stand alone, like column headers.
-            rest = lines[i + take:i + take + 4] + [_Line("x", gap=True)]
+            rest = lines[i + take:i + take + 4] + [Line("x", gap=True)]
             cells = t.lower().startswith("appendix") and len(rest) > 3 and all(
                 len(a.text.split()) <= 5 and not is_terminal(a.text) and (b.gap or b.brk) for a, b in zip(rest[:3], rest[1:4]))
         else:
-            cur = _Unit("item" if in_fields else "para", [t], ln)
+            cur = Unit("item" if in_fields else "para", [t], ln)
         cur.text = cur.lines[0][:3] if cur.lines else ""  # enough for the attribution check; rendered later
         units.append(cur)
     return units
 
 
-def _list_items(lines: list[_Line], i: int, widths: list[int], wide: int) -> dict[int, bool]:
+def _list_items(lines: list[Line], i: int, widths: list[int], wide: int) -> dict[int, bool]:
     """Split the lines after k lone bullets into k items, breaking where the next word would have fitted."""
     j = i + 1
     while j < len(lines) and not (lines[j].gap or lines[j].brk or lines[j].bullets):
@@ -315,7 +294,7 @@ def _join(a: str, b: str, vocab: Counter) -> str:
     return a[:-1] + b
 
 
-def _render(u: _Unit, vocab: Counter, hyphened: dict[str, tuple[str, int]]) -> str:
+def _render(u: Unit, vocab: Counter, hyphened: dict[str, tuple[str, int]]) -> str:
     """A unit's text: lines joined, glued footnote numbers dropped, lost hyphens restored, a field labelled."""
     text = ""
     for line in u.lines:
@@ -338,7 +317,7 @@ def _render(u: _Unit, vocab: Counter, hyphened: dict[str, tuple[str, int]]) -> s
     return text
 
 
-def _build_blocks(units: list[_Unit]) -> list[Block]:
+def _build_blocks(units: list[Unit]) -> list[Block]:
     """Merge short units of one section and case study into blocks of natural size."""
     blocks: list[list] = []  # [texts, section, page, case, words]
     for u in units:

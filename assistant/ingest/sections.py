@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from assistant.ingest.cleaning import _Unit
+from assistant.ingest.units import Unit
+from assistant.organisations import org_word
 
 LABEL_RE = re.compile(r"the (vital statistics|challenges?|solutions?|results?|vision|lessons[\w ]*|question|"
                        r"exploration|answer)\s*:", re.I)
 _ORG_ITEM_RE = re.compile(r"([A-Z][\w&'’ ]{1,40}?)\s+(?:Ltd|LLP|Limited|plc|CIC)\b[^:]{0,20}:")
-# Words too common in organisation names to tell one from another ("Group", "Federation", "Ltd").
-_GENERIC = set("the gp gps group partnership practice practices medical network networks health healthcare care "
-               "federation community centre primary dr uk us plc ltd llp and of in for new model programme trust "
-               "organisation organisations system alliance".split())
 _MAJOR_RE = re.compile(r"(box|figure|table|appendix|design principle|\d)", re.I)
 
 
@@ -23,7 +18,7 @@ def is_terminal(t: str) -> bool:
     return t.rstrip("’”\"')]*").endswith((".", "!", "?", ":")) or bool(re.search(r"(www\.|https?://)\S*$", t))
 
 
-def classify_headings(units: list[_Unit]) -> bool:
+def classify_headings(units: list[Unit]) -> bool:
     """Demote heading-shaped lines that are really bylines, name lists or slide bullets; True for slide decks."""
     heads = [u for u in units if u.kind == "heading"]
     slides = len(units) >= 8 and len(heads) > 0.35 * len(units)
@@ -50,12 +45,7 @@ def _clean_name(s: str) -> str:
     return re.sub(r"^The\s+", "", name).strip(" .:")
 
 
-def org_word(name: str, min_length: int = 3) -> str:
-    """The distinctive word of an organisation's name ("vitality" in "The Vitality Partnership"); "" when none."""
-    return next((w for w in re.findall(r"[^\W\d_]+", name.lower()) if w not in _GENERIC and len(w) >= min_length), "")
-
-
-def assign_sections_and_cases(units: list[_Unit]) -> None:
+def assign_sections_and_cases(units: list[Unit]) -> None:
     """Carry the nearest heading down as the section, and name the case study a unit belongs to."""
     section, appendix, names = "", False, {}
     for u in units:
@@ -98,7 +88,7 @@ def assign_sections_and_cases(units: list[_Unit]) -> None:
             u.case = _clean_name(m.group(1)) if m else case  # "AT Medics Ltd: a multi-site provider ..."
 
 
-def _appendix_table(units: list[_Unit], names: dict[str, str]) -> None:
+def _appendix_table(units: list[Unit], names: dict[str, str]) -> None:
     """Rebuild an appendix table flattened into cells (type, example, purpose, details) as labelled facts."""
     cells, header = [u for u in units if u.kind == "cell"], []
     for u in cells:

@@ -1,0 +1,37 @@
+"""Organisations named in the reports: the distinctive word of a name, renamed bodies, and when two names mean one."""
+
+from __future__ import annotations
+
+import re
+
+# Words too common in organisation names to tell one from another ("Group", "Federation", "Ltd").
+_GENERIC = set("the gp gps group partnership practice practices medical network networks health healthcare care "
+               "federation community centre primary dr uk us plc ltd llp and of in for new model programme trust "
+               "organisation organisations system alliance".split())
+# Organisations renamed between reports. Modality was the Vitality Partnership: the 2016 report's Table 2 heads its
+# column "Modality Partnership (formerly Vitality Partnership)", a line the PDF table extraction does not keep.
+ALIASES = {"vitality": "modality"}
+
+
+def org_word(name: str, min_length: int = 3) -> str:
+    """The distinctive word of an organisation's name ("vitality" in "The Vitality Partnership"); "" when none."""
+    return next((w for w in re.findall(r"[^\W\d_]+", name.lower()) if w not in _GENERIC and len(w) >= min_length), "")
+
+
+def org_key(name: str) -> str:
+    """The word an organisation is spotted by in running text ('hurley' for 'The Hurley Group'); '' when none."""
+    # Four letters at least: a three-letter word ("Kent") of a name is too often an ordinary one in text.
+    return org_word(name, min_length=4)
+
+
+def canonical(key: str) -> str:
+    """The key an organisation is compared under (its current name's key when it was renamed)."""
+    return ALIASES.get(key, key)
+
+
+def same_organisation(a: str, b: str) -> bool:
+    """Whether two names can mean one body ('Tower Hamlets' and 'Tower Hamlets Network 2' can; an empty name cannot)."""
+    # One name must begin the other: 'Tower Hamlets Network 2' and 'Tower Hamlets GP Care Group' share a key word
+    # but are different organisations.
+    x, y = (" ".join(canonical(w) for w in re.findall(r"[a-z0-9]+", n.lower()) if w != "the") for n in (a, b))
+    return bool(x and y) and (x.startswith(y) or y.startswith(x))
