@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.protocol import NOT_COVERED
-from assistant.answering.citations import DEFAULT_THRESHOLD, UNVERIFIED, content_words, split_sentences, verify
+from assistant.answering.citations import (DEFAULT_THRESHOLD, MARKER, UNVERIFIED, content_words, marker_numbers,
+                                           numbers_in, renumber, split_sentences, verify)
 from assistant.schema import Chunk, Passage
 
 
@@ -126,6 +127,19 @@ def test_threshold_is_exposed_and_decides_supported():
 def test_verify_is_deterministic():
     answer = f"{CONFLICT} [2][1]. {SHARE} [1]. Odd claim [3]."
     assert verify(answer, PASSAGES) == verify(answer, PASSAGES)
+
+
+def test_marker_numbers_expand_ranges_and_groups_in_order():
+    assert marker_numbers("A [2-4]. B [1, 6][ 3 ]; C [5;1] D [2–3].") == [2, 3, 4, 1, 6, 3, 5, 1, 2, 3]
+    assert marker_numbers("No markers [a] [] [1000] here.") == []
+
+
+def test_numbers_in_reads_one_marker_and_keeps_a_reversed_or_huge_range_as_its_ends():
+    assert [numbers_in(m) for m in MARKER.finditer("[3-1] [1-40] [7]")] == [[3, 1], [1, 40], [7]]
+
+
+def test_renumber_rewrites_every_marker_and_keeps_unmapped_numbers():
+    assert renumber("A [2]. B [1, 3]. C [2-3].", {2: 1, 3: 5}) == "A [1]. B [1][5]. C [1][5]."
 
 
 def test_content_words_drop_stopwords_and_plural_s():

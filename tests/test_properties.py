@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.ingest.chunking import Chunker, chunk_id
-from assistant.answering.citations import MARKER, verify
+from assistant.answering.citations import marker_numbers, verify
 from assistant.ingest.cleaning import clean_text
 from assistant.errors import InputError
 from assistant.answering.guardrails import clean_question
@@ -33,11 +31,6 @@ document = st.one_of(st.text(max_size=3000), st.lists(line, max_size=60).map("\n
 def st_end(s: str) -> str:
     """A sentence end chosen from the sentence itself (deterministic, so shrinking stays simple)."""
     return "." if len(s) % 3 else ""
-
-
-def marker_numbers(text: str) -> list[int]:
-    """Every number inside an [n] marker of `text`."""
-    return [int(n) for m in MARKER.finditer(text) for n in re.findall(r"\d+", m.group(1))]
 
 
 @pytest.fixture(scope="module")

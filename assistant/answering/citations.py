@@ -4,7 +4,8 @@ Support is lexical: the share of a sentence's content words (lower-cased, stopwo
 word rules of assistant.text) that occur in the cited passage. A sentence that needs support but has no
 citation scoring at least the threshold is flagged by appending UNVERIFIED after its markers (before its
 full stop when the markers come first), e.g. "Federations share staff [1] (unverified)." Grouped markers such
-as [1, 3] are rewritten as [1][3]. Everything here is pure and deterministic.
+as [1, 3] are rewritten as [1][3]. Everything here is pure and deterministic. MARKER is the one definition
+of a marker: read one with `numbers_in`, a text's with `marker_numbers`, change them with `renumber`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ QUOTE_CHARS = 400
 
 # [3], [1, 2], [1;2], [2-4] (a range); [n][m] is simply two markers.
 MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
+# Anything bracketed that is made of digits and separators: what verify rewrites, or removes when MARKER finds no
+# number in it. (A sentence boundary below takes only those that start with a digit: "[1,]" but not "[,]".)
+_MARKER_LIKE = r"\[[\d\s,;–-]+\]"
 # A run of adjacent markers with the space before it, rewritten as one: "x [3][1]" -> "x [1]", "x [9]" -> "x".
-_MARKER_RUN = re.compile(r"([ \t]*)((?:\[[\d\s,;–-]+\])(?:[ \t]*\[[\d\s,;–-]+\])*)")
+_MARKER_RUN = re.compile(rf"([ \t]*)({_MARKER_LIKE}(?:[ \t]*{_MARKER_LIKE})*)")
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets and any markers placed after the stop),
 # followed by space and something that can start a sentence.
@@ -84,16 +88,26 @@ def split_sentences(text: str) -> list[str]:
     return [text[s:e].strip() for s, e in sentence_spans(text)]
 
 
-def _numbers(group: str) -> list[int]:
-    """The numbers inside one marker, ranges expanded: "1, 3-4" gives [1, 3, 4]."""
+def numbers_in(marker: re.Match[str]) -> list[int]:
+    """The numbers one MARKER match cites, ranges expanded: "[1, 3-4]" gives [1, 3, 4]."""
     out: list[int] = []
-    for part in re.split(r"\s*[,;]\s*", group.strip()):
+    for part in re.split(r"\s*[,;]\s*", marker.group(1).strip()):
         bounds = re.split(r"\s*[–-]\s*", part)
         if len(bounds) == 2 and bounds[0] and bounds[1] and int(bounds[1]) - int(bounds[0]) in range(0, 20):
             out.extend(range(int(bounds[0]), int(bounds[1]) + 1))
         else:
             out.extend(int(b) for b in bounds if b)
     return out
+
+
+def marker_numbers(text: str) -> list[int]:
+    """Every number the [n] markers of `text` cite, in order of appearance (repeats kept, ranges expanded)."""
+    return [n for m in MARKER.finditer(text) for n in numbers_in(m)]
+
+
+def renumber(text: str, mapping: dict[int, int]) -> str:
+    """`text` with each marker written as [a][b]..., every number n as mapping[n] (unmapped numbers kept)."""
+    return MARKER.sub(lambda m: "".join(f"[{mapping.get(n, n)}]" for n in numbers_in(m)), text)
 
 
 def needs_support(sentence: str) -> bool:
@@ -135,20 +149,43 @@ def _flag_at(sentence: str) -> int:
     return m.start() if m else len(sentence.rstrip())
 
 
+def _numbering(text: str, count: int) -> dict[int, int]:
+    """Passage number -> citation number, 1..m in order of first use; numbers with no passage left out."""
+    mapping: dict[int, int] = {}
+    for n in marker_numbers(text):
+        if 1 <= n <= count and n not in mapping:
+            mapping[n] = len(mapping) + 1
+    return mapping
+
+
+def _rewrite_markers(original: str, mapping: dict[int, int]) -> tuple[str, list[int]]:
+    """A sentence with each run of markers written as [a][b] in citation numbers (dead and repeated ones dropped),
+    and the citation numbers it uses, in order."""
+    cited: list[int] = []
+
+    def rewrite(m: re.Match[str]) -> str:
+        fresh: list[int] = []
+        for n in marker_numbers(m.group(2)):
+            if n in mapping and mapping[n] not in cited and mapping[n] not in fresh:
+                fresh.append(mapping[n])
+        cited.extend(fresh)
+        return m.group(1) + "".join(f"[{n}]" for n in fresh) if fresh else ""
+
+    sentence = _MARKER_RUN.sub(rewrite, original)
+    if sentence[:1].isspace() and not original[:1].isspace():
+        sentence = sentence.lstrip()
+    return sentence, cited
+
+
 def verify(
     text: str, passages: Sequence[Passage], threshold: float = DEFAULT_THRESHOLD
 ) -> tuple[str, tuple[Citation, ...], float]:
     """Check every [n] marker; return (cleaned text, citations renumbered 1..m by first use, grounded score)."""
-    count = len(passages)
-    renumber: dict[int, int] = {}
-    for m in MARKER.finditer(text):
-        for n in _numbers(m.group(1)):
-            if 1 <= n <= count and n not in renumber:
-                renumber[n] = len(renumber) + 1
-    by_new = {n: o for o, n in renumber.items()}
+    mapping = _numbering(text, len(passages))
+    source = {new: passages[old - 1] for old, new in mapping.items()}  # citation number -> passage
     refusal = text.strip().startswith(NOT_COVERED)
 
-    scores: dict[int, list[float]] = {}  # new number -> support of each sentence citing it
+    scores: dict[int, list[float]] = {}  # citation number -> support of each sentence citing it
     quotes: dict[int, str] = {}
     out: list[str] = []
     needing = grounded_count = 0
@@ -157,23 +194,10 @@ def verify(
         out.append(text[last:start])
         last = end
         original = text[start:end]
-        cited: list[int] = []
-
-        def rewrite(m: re.Match[str]) -> str:
-            fresh: list[int] = []
-            for marker in MARKER.finditer(m.group(2)):
-                for n in _numbers(marker.group(1)):
-                    if n in renumber and renumber[n] not in cited and renumber[n] not in fresh:
-                        fresh.append(renumber[n])
-            cited.extend(fresh)
-            return m.group(1) + "".join(f"[{n}]" for n in fresh) if fresh else ""
-
-        sentence = _MARKER_RUN.sub(rewrite, original)
-        if sentence[:1].isspace() and not original[:1].isspace():
-            sentence = sentence.lstrip()
+        sentence, cited = _rewrite_markers(original, mapping)
         best = 0.0
         for new in cited:
-            score, quote = support(original, passages[by_new[new] - 1])
+            score, quote = support(original, source[new])
             scores.setdefault(new, []).append(score)
             quotes.setdefault(new, quote)
             best = max(best, score)
@@ -188,13 +212,8 @@ def verify(
     out.append(text[last:])
 
     citations = tuple(
-        Citation(
-            n=new,
-            passage=passages[by_new[new] - 1],
-            quote=quotes[new],
-            supported=all(s >= threshold for s in scores[new]),
-            support=min(scores[new]),
-        )
+        Citation(n=new, passage=source[new], quote=quotes[new], supported=all(s >= threshold for s in scores[new]),
+                 support=min(scores[new]))
         for new in sorted(scores)
     )
     grounded = grounded_count / needing if needing else 1.0
