@@ -17,6 +17,8 @@ from assistant.settings import Settings
 MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
 # MiniLM was trained with 256 word pieces; longer input is truncated (chunks are sized to fit).
 MAX_WORD_PIECES = 256
+MINILM_DIM = 384  # the size of MiniLM's vectors: a text's, and each word piece's
+INT8_SCALE = 127  # unit vectors kept as int8 are rint(x * INT8_SCALE)
 
 
 class MiniLMEmbeddings(Embeddings):
@@ -57,12 +59,12 @@ class MiniLMEmbeddings(Embeddings):
         """Per text, the sum of its token vectors (mean pooling before the division).
 
         With `tokens`, also fills tokens[i] with text i's word-piece vectors (special tokens left out), each
-        L2-normed and stored as int8 (x127): what late-interaction reranking compares a question with.
+        L2-normed and stored as int8 (see quantise): what late-interaction reranking compares a question with.
         """
         encodings = self._tokenizer.encode_batch([t or " " for t in texts])  # unpadded: true lengths
         # Batches of equal token length waste nothing on padding (sorting by characters left a fifth).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        out = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
         for start in range(0, len(order), self._batch):
             idx = order[start : start + self._batch]
             ids = np.zeros((len(idx), max(len(encodings[i].ids) for i in idx)), dtype=np.int64)  # 0 is [PAD]
@@ -144,8 +146,13 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def quantise(vectors: np.ndarray) -> np.ndarray:
-    """Unit vectors as int8 (x127): a quarter of the space, and the same evaluation figures as float32."""
-    return np.clip(np.rint(vectors * 127), -127, 127).astype(np.int8)
+    """Unit vectors as int8 (x INT8_SCALE): a quarter of the space, and the same evaluation figures as float32."""
+    return np.clip(np.rint(vectors * INT8_SCALE), -INT8_SCALE, INT8_SCALE).astype(np.int8)
+
+
+def dequantise(vectors: np.ndarray) -> np.ndarray:
+    """int8 vectors from `quantise` back as float32 (unit length to within rounding)."""
+    return vectors.astype(np.float32) / INT8_SCALE
 
 
 def embed_windows(emb: Embeddings, windows: Sequence[Sequence[str]],

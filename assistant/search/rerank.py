@@ -8,6 +8,7 @@ import numpy as np
 
 from assistant.ingest.chunking import window_parts
 from assistant.schema import Chunk
+from assistant.search.embeddings import dequantise
 from assistant.search.store import Records
 
 
@@ -29,7 +30,7 @@ class LateInteraction:
         keep = np.array([p.isalnum() and p.lower() not in self._stop for p in pieces], dtype=bool)
         if not keep.any():
             keep[:] = True
-        query = vectors[keep].astype(np.float32) / 127
+        query = dequantise(vectors[keep])
         texts = [list(dict.fromkeys(p for w in window_parts(c) for p in w)) for c in chunks]
         stored = self._records.piece_tokens({p for t in texts for p in t})
         if any(p not in stored for t in texts for p in t):
@@ -42,7 +43,7 @@ class LateInteraction:
         filled = lengths > 0  # a passage of no word pieces (say, only combining marks) matches nothing
         if not filled.any():
             return out
-        rows = np.concatenate([stored[p] for t in texts for p in t]).astype(np.float32) / 127
+        rows = dequantise(np.concatenate([stored[p] for t in texts for p in t]))
         sims = np.einsum("qd,nd->qn", query, rows, optimize=False)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled].astype(np.int64)
         out[filled] = np.maximum.reduceat(sims, starts, axis=1).mean(axis=0)

@@ -14,6 +14,7 @@ import numpy as np
 
 from assistant.errors import ConfigError, IndexError_, StoreError
 from assistant.schema import Chunk
+from assistant.search.embeddings import MINILM_DIM
 from assistant.settings import Settings
 
 _SCHEMA = """
@@ -24,7 +25,6 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, meta_json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS piece_tokens (key TEXT PRIMARY KEY, vectors BLOB NOT NULL);
 """
-TOKEN_DIM = 384  # MiniLM's word-piece vectors, stored as int8 rows
 
 
 def piece_key(text: str) -> str:
@@ -214,7 +214,7 @@ class Records:
                 part = keys[start : start + 500]
                 rows = con.execute(f"SELECT key, vectors FROM piece_tokens WHERE key IN ({','.join('?' * len(part))})", part)
                 for key, blob in rows:
-                    found[by_key[key]] = np.frombuffer(blob, dtype=np.int8).reshape(-1, TOKEN_DIM)
+                    found[by_key[key]] = np.frombuffer(blob, dtype=np.int8).reshape(-1, MINILM_DIM)
         return found
 
     def prune_piece_tokens(self, keep: Iterable[str]) -> None:
