@@ -117,17 +117,19 @@ def ask(
 def retrieve(
     question: str = typer.Argument(...),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    k: int = typer.Option(5, "-k"),
+    k: int = typer.Option(5, "-k", min=0, help="Passages to show (0: the configured top_k)."),
 ) -> None:
     """Show the ranked passages for a question, without answering."""
+    from assistant.search.langchain_retriever import to_passage
+
     try:
-        found = _assistant().retrieve(question, k)
+        passages = [to_passage(d) for d in _assistant().as_retriever(k).invoke(question)]
     except AssistantError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps([p.to_json() for p in found.passages], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([p.to_json() for p in passages], ensure_ascii=False, indent=2))
         return
-    for p in found.passages:
+    for p in passages:
         c = p.chunk
         typer.echo(f"{p.rank}. [{p.score:.4f}] {c.title} ({c.year}) — {c.section or '-'} p.{c.page or '-'}\n   {c.text[:300]}")
 

@@ -18,6 +18,7 @@ from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.schema import Answer, Turn
 from assistant.answering.extractive import OfflineAnswerer
 from assistant.search.retrieval import HybridRetriever, Retrieval
+from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
 from assistant.search.store import Records, VectorStore, make_client
 from assistant.ingest.tokens import encoding as tiktoken_encoding
@@ -137,6 +138,10 @@ class Assistant:
         q = clean_question(question, self.settings.max_question_chars)
         self._check_index()
         return self.retriever.retrieve(q, k or self.settings.top_k)
+
+    def as_retriever(self, k: int | None = None) -> PassageRetriever:
+        """LangChain's retriever over :meth:`retrieve`: the best `k` passages (default top_k) as Documents."""
+        return PassageRetriever(search=self.retrieve, k=k or self.settings.top_k)
 
     def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None, answerer: str | None = None) -> Answer:
         """Answer a question; the final item of :meth:`stream`."""

@@ -9,11 +9,7 @@ from functools import lru_cache
 
 import bm25s
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from assistant.ingest.chunking import sentence_windows
 from assistant.search.embeddings import has_token_vectors
@@ -308,16 +304,3 @@ def _document_terms(documents: dict[str, dict]) -> dict[str, dict[str, float]]:
             df[t] = df.get(t, 0) + 1
     return {doc_id: {t: np.log((n + 1) / df[t]) for t in bag if df[t] < n} for doc_id, bag in bags.items()}
 
-
-class PassageRetriever(BaseRetriever):
-    """LangChain retriever over the hybrid search, for use in chains."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    hybrid: HybridRetriever
-    k: int = 5
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [
-            Document(page_content=p.chunk.text, id=p.chunk.chunk_id, metadata={**p.to_json(), "text": None})
-            for p in self.hybrid.retrieve(query, self.k).passages
-        ]
