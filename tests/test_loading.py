@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import KnowledgeError
-from assistant.ingest.loading import load_directory, load_file
+from assistant.ingest.loading import SUPPORTED_NAMES, discover, load_directory, load_file
 from docmaker import write_docx, write_pdf
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -65,6 +65,28 @@ def test_an_unsupported_type_raises_a_clear_error(tmp_path):
     path.write_bytes(b"data")
     with pytest.raises(KnowledgeError, match="unsupported type"):
         load_file(path)
+
+
+def test_discover_skips_hidden_files_and_the_librarys_own_metadata_and_readme(tmp_path):
+    for name in ("a.txt", "README.md", "metadata.json", ".draft.txt", "b.pdf"):
+        (tmp_path / name).write_text("x")
+    assert [p.name for p in discover(tmp_path)] == ["a.txt", "b.pdf"]
+
+
+def test_uploads_are_refused_by_the_loaders_rules_for_types_and_reserved_names(tmp_path):
+    from ui.library import add_files
+
+    files = []
+    for name in ("sheet.XLSX", "notes", "README.md", "metadata.json"):
+        (tmp_path / name).write_text("Practices in the network share a pharmacist and a business manager. " * 3)
+        files.append(tmp_path / name)
+    library = tmp_path / "knowledge"
+    kept, rejected, report = add_files(files, library, [], ingest=lambda: pytest.fail("nothing was accepted"))
+    reasons = dict(rejected)
+    assert kept == [] and report is None and not library.exists()
+    assert reasons["sheet.XLSX"] == "unsupported type .xlsx; use .txt, .md, .pdf or .docx"
+    assert reasons["notes"] == f"unsupported type (none); use {SUPPORTED_NAMES}"
+    assert "reserved for the library" in reasons["README.md"] and "reserved for the library" in reasons["metadata.json"]
 
 
 def test_a_broken_metadata_file_is_reported_and_defaults_are_used(tmp_path):

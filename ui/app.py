@@ -9,6 +9,7 @@ import gradio as gr
 
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
+from assistant.ingest.loading import MAX_FILE_BYTES, SUPPORTED
 from assistant.settings import Settings
 
 from . import modes, render
@@ -156,7 +157,7 @@ def _library_tab(library: Library) -> SimpleNamespace:
         gr.Markdown("## Add documents\nPDF, Word (.docx), text (.txt) or Markdown (.md) files. "
                     "Each file is checked; readable ones are added to the library and indexed.")
         upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",
-                         file_types=[".pdf", ".docx", ".txt", ".md"], elem_id="fa-upload")
+                         file_types=list(SUPPORTED), elem_id="fa-upload")
         add_btn = gr.Button("Add to library", variant="primary", elem_id="fa-add")
         upload_result = gr.Markdown("", elem_id="fa-upload-result")
         gr.Markdown("## Feedback received")
@@ -210,7 +211,7 @@ def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, preve
         return app.launch(
             server_name=settings.host, server_port=port or settings.port, auth=parse_auth(settings.auth),
             auth_message="Federation Advisor: please sign in.", prevent_thread_lock=prevent_thread_lock,
-            quiet=quiet, show_error=False, footer_links=["api"], max_file_size="50mb", ssr_mode=False, pwa=False,
+            quiet=quiet, show_error=False, footer_links=["api"], max_file_size=MAX_FILE_BYTES, ssr_mode=False, pwa=False,
             mcp_server=False, enable_monitoring=False, theme=theme(), css_paths=[HERE / "theme.css"],
             head_paths=[HERE / "head.html"], run_history=False,
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from assistant.errors import KnowledgeError
 from assistant.ingest.indexing import IngestReport
-from assistant.ingest.loading import METADATA_FILE, SUPPORTED, load_file, read_metadata
+from assistant.ingest.loading import load_file, read_metadata, reserved, unsupported
 
 _STAGES = {"chunk": "Reading and splitting documents", "embed": "Indexing passages"}
 
@@ -24,11 +24,9 @@ def _check_name(name: str) -> str | None:
     """Why a file name cannot go into the knowledge directory, or None when it can."""
     if not name or name.startswith(".") or name != Path(name).name:
         return "the file name is not allowed; rename the file"
-    if name == METADATA_FILE or name.lower() == "readme.md":
+    if reserved(name):
         return f"{name} is reserved for the library itself; rename the file"
-    if Path(name).suffix.lower() not in SUPPORTED:
-        return f"unsupported type {Path(name).suffix or '(none)'}; use PDF, DOCX, TXT or MD"
-    return None
+    return unsupported(name)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

@@ -11,7 +11,9 @@ from pathlib import Path
 from assistant.errors import KnowledgeError
 from assistant.schema import DocumentMeta
 
+# The one definition of what a knowledge file (and so an upload) may be; the UI imports these.
 SUPPORTED = (".txt", ".md", ".pdf", ".docx")
+SUPPORTED_NAMES = ", ".join(SUPPORTED[:-1]) + " or " + SUPPORTED[-1]  # ".txt, .md, .pdf or .docx", for messages
 METADATA_FILE = "metadata.json"
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -51,6 +53,17 @@ def read_metadata(directory: Path) -> tuple[dict[str, dict], list[Skipped]]:
         return {k: v for k, v in data.items() if isinstance(v, dict)}, []
     except (ValueError, UnicodeDecodeError) as exc:
         return {}, [Skipped(METADATA_FILE, f"unreadable metadata ({exc}); defaults used for every file")]
+
+
+def reserved(name: str) -> bool:
+    """Whether a file name in the knowledge directory belongs to the library itself (its metadata file, its README)."""
+    return name == METADATA_FILE or name.lower() == "readme.md"
+
+
+def unsupported(name: str) -> str | None:
+    """Why a file of this name cannot be read ("unsupported type .exe; use ..."), or None when its type can."""
+    suffix = Path(name).suffix.lower()
+    return None if suffix in SUPPORTED else f"unsupported type {suffix or '(none)'}; use {SUPPORTED_NAMES}"
 
 
 def default_meta(path: Path, text: str) -> DocumentMeta:
@@ -124,9 +137,9 @@ def _read_docx(path: Path) -> str:
 
 def load_file(path: Path, entry: dict | None = None) -> LoadedDocument:
     """Read one knowledge file; raises KnowledgeError naming the file when it cannot be used."""
+    if reason := unsupported(path.name):
+        raise KnowledgeError(f"{path.name}: {reason}")
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED:
-        raise KnowledgeError(f"{path.name}: unsupported type {suffix or '(none)'}; use .txt, .md, .pdf or .docx")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -157,7 +170,7 @@ def discover(directory: Path) -> list[Path]:
     return sorted(
         p
         for p in directory.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.name != METADATA_FILE and p.name.lower() != "readme.md"
+        if p.is_file() and not p.name.startswith(".") and not reserved(p.name)
     )
 
 
