@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from evals.metrics import percentile
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,14 +71,6 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far."""
     parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of `values`; 0 when empty."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
 def golden_questions() -> list[tuple[str, str]]:
@@ -207,9 +200,10 @@ def run_limit(limit: int, args, data_dir: Path, knowledge_dir: Path) -> dict:
         "limit": limit, "queue": {k: v for k, v in info.items() if k not in ("url", "pid")},
         "requests": args.sessions * args.questions, "completed": len(ok), "errors": len(errors),
         "error_samples": sorted({r["error"] for r in errors})[:5], "refused": sum(r.get("refused", False) for r in records),
-        "p50_ms": percentile(ok, 50), "p95_ms": percentile(ok, 95), "max_ms": max(ok, default=0.0),
+        # Percentiles interpolate linearly (as the evaluation's and bench/run.py's do); 0 when nothing finished.
+        "p50_ms": percentile(ok, 50) or 0.0, "p95_ms": percentile(ok, 95) or 0.0, "max_ms": max(ok, default=0.0),
         "mean_ms": sum(ok) / len(ok) if ok else 0.0, "wall_s": wall, "throughput_rps": len(ok) / wall if wall else 0.0,
-        "answer_p50_ms": percentile(inside, 50), "answer_p95_ms": percentile(inside, 95),
+        "answer_p50_ms": percentile(inside, 50) or 0.0, "answer_p95_ms": percentile(inside, 95) or 0.0,
         "server_cpu_s": cpu, "server_cores_busy": cpu / wall if wall else 0.0, "client_cores_busy": mine / wall if wall else 0.0,
         "rss_before_mb": rss_before, "rss_peak_during_mb": max(peak_rss + [status["VmRSS"]]), "vmhwm_mb": status["VmHWM"],
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),

@@ -16,8 +16,7 @@ from contextlib import nullcontext
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
+from evals.metrics import percentile
 from tests.servers import chroma_server
 
 from .corpus import KNOWLEDGE, ROOT, ReplayEmbeddings, build_corpus
@@ -129,7 +128,7 @@ def _serve(spec: dict) -> dict:
         timed["answer"].append(assistant.ask(q).timings_ms["total"])
         timed["answer_wall"].append((time.perf_counter() - t0) * 1000)
     for name, values in timed.items():
-        out.update({f"{name}_p{q}_ms": float(np.percentile(values, q)) for q in (50, 95)})
+        out.update({f"{name}_p{q}_ms": percentile(values, q) for q in (50, 95)})
     return {**out, **memory()}
 
 
