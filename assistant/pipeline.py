@@ -36,10 +36,7 @@ class Assistant:
         self._llm_factory = llm_factory
         self._llm: Answerer | None = None
         self._index_checked = False
-        self.retriever = HybridRetriever(records, store, embeddings, settings.candidates, settings.rrf_k,
-                                         settings.fusion, settings.fusion_alpha, settings.doc_weight,
-                                         settings.window_weight, settings.number_weight, settings.rerank_weight,
-                                         settings.rerank_depth)
+        self.retriever = HybridRetriever(settings, records=records, store=store, embeddings=embeddings)
         chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens,
                           settings.chunk_overlap, settings.chunk_min_tokens)
         self.indexer = Indexer(store, records, embeddings, embedding_name(embeddings), chunker,

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: BM25 (bm25s) and Chroma vectors fused by reciprocal rank, with NHS abbreviation expansion."""
+"""Hybrid retrieval: BM25 (bm25s) and Chroma window vectors, fused convexly (or by reciprocal rank), then reranked."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from assistant.errors import IndexError_
 from assistant.schema import Chunk, Passage
 from assistant.search.rerank import LateInteraction, blend
 from assistant.search.store import Records, VectorStore
+from assistant.settings import Settings
 from assistant.text import STOPWORDS, split_words, stem, tokenize
 
 ABBREVIATIONS = {
@@ -91,26 +92,23 @@ def expand_query(query: str) -> str:
 
 @dataclass(frozen=True)
 class Retrieval:
-    """Ranked passages plus the raw signals used to judge whether the reports cover a question."""
+    """Ranked passages plus the signal used to judge whether the reports cover a question."""
 
     passages: tuple[Passage, ...]
     top_similarity: float  # best cosine similarity of any passage to the question
-    top_bm25: float
-    expanded_query: str
 
 
 class HybridRetriever:
     """Fuses BM25 and vector scores (convex, or reciprocal rank); the BM25 index is rebuilt only when the record changes."""
 
-    def __init__(self, records: Records, store: VectorStore, embeddings: Embeddings, candidates: int = 30,
-                 rrf_k: int = 60, fusion: str = "convex", alpha: float = 0.4, doc_weight: float = 0.0,
-                 window_weight: float = 0.5, number_weight: float = 0.0, rerank_weight: float = 0.0,
-                 rerank_depth: int = 10) -> None:
+    def __init__(self, settings: Settings, *, records: Records, store: VectorStore, embeddings: Embeddings) -> None:
         self._records, self._store, self._emb = records, store, embeddings
-        self._candidates, self._rrf_k = candidates, rrf_k
-        self.fusion, self.alpha, self.doc_weight, self.window_weight = fusion, alpha, doc_weight, window_weight
-        self.number_weight = number_weight
-        self.rerank_weight, self.rerank_depth = rerank_weight, rerank_depth
+        # The weights come from settings (their one home); tests and tuning change them on a built retriever.
+        self._candidates, self._rrf_k = settings.candidates, settings.rrf_k
+        self.fusion, self.alpha = settings.fusion, settings.fusion_alpha
+        self.doc_weight, self.window_weight = settings.doc_weight, settings.window_weight
+        self.number_weight = settings.number_weight
+        self.rerank_weight, self.rerank_depth = settings.rerank_weight, settings.rerank_depth
         # Reranking needs word-piece vectors, which only the packaged MiniLM gives.
         self._late = LateInteraction(records, embeddings, STOPWORDS) if has_token_vectors(embeddings) else None
         self._windows: bm25s.BM25 | None = None
@@ -207,11 +205,11 @@ class HybridRetriever:
         return (scores / scores.max())[self._doc_index]
 
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
-        """The `k` best passages for `question`, best first, with fused scores."""
+        """The `k` best passages for `question`, best first, with fused scores (blended with MaxSim where reranked)."""
         self._ensure_index()
         query = expand_query(question)
         if not self._chunks:
-            return Retrieval((), 0.0, 0.0, query)
+            return Retrieval((), 0.0)
         n = min(self._candidates, len(self._chunks))
         # Vectors: ask for extra so stale vectors from an interrupted ingest can be filtered out.
         best: dict[int, float] = {}
@@ -222,7 +220,6 @@ class HybridRetriever:
         vector_hits = sorted(best.items(), key=lambda kv: -kv[1])[:n]
         tokens = query_terms(query)
         bm25 = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
-        raw_top = float(bm25.max()) if len(bm25) else 0.0
         if tokens and self.window_weight:
             # A question usually paraphrases one or two sentences: the best-matching sentence window
             # of a chunk is a sharper lexical signal than the whole chunk.
@@ -261,7 +258,7 @@ class HybridRetriever:
         order = order[:k]
         passages = tuple(Passage(rank=r + 1, chunk=self._chunks[i], score=float(scores[i])) for r, i in enumerate(order))
         top_sim = max((s for _, s in vector_hits), default=0.0)
-        return Retrieval(passages, top_sim, raw_top, query)
+        return Retrieval(passages, top_sim)
 
     def _rerank(self, query: str, order: list[int], fused: np.ndarray) -> tuple[list[int], np.ndarray]:
         """The best `rerank_depth` of `order` reordered by fused score blended with MaxSim; the rest follow."""
@@ -303,4 +300,3 @@ def _document_terms(documents: dict[str, dict]) -> dict[str, dict[str, float]]:
         for t in bag:
             df[t] = df.get(t, 0) + 1
     return {doc_id: {t: np.log((n + 1) / df[t]) for t in bag if df[t] < n} for doc_id, bag in bags.items()}
-
