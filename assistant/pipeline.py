@@ -39,8 +39,9 @@ class Assistant:
         self.retriever = HybridRetriever(settings, records=records, store=store, embeddings=embeddings)
         chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens,
                           settings.chunk_overlap, settings.chunk_min_tokens)
-        self.indexer = Indexer(store, records, embeddings, embedding_name(embeddings), chunker,
-                               f"{settings.chunk_tokens}/{settings.chunk_overlap}/{settings.chunk_min_tokens}")
+        fingerprint = f"{settings.chunk_tokens}/{settings.chunk_overlap}/{settings.chunk_min_tokens}"
+        self.indexer = Indexer(store=store, records=records, embeddings=embeddings,
+                               embedding_name=embedding_name(embeddings), chunker=chunker, fingerprint=fingerprint)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":
@@ -66,7 +67,8 @@ class Assistant:
             # Everything goes, vectors included: a rebuild is how a change of embedding model is done.
             self._store.reset()
             self._records.clear()
-        return self.indexer.ingest(directory or self.settings.knowledge_dir, progress, self.settings.ingest_batch)
+        return self.indexer.ingest(directory or self.settings.knowledge_dir, progress,
+                                   embed_batch=self.settings.ingest_batch)
 
     def status(self) -> dict:
         """Which answerer serves and how much is indexed."""

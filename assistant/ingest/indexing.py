@@ -58,7 +58,7 @@ def document_chunks(doc: LoadedDocument, chunker: Chunker) -> list[Chunk]:
 class Indexer:
     """Brings the store and the record in line with the knowledge directory."""
 
-    def __init__(self, store: VectorStore, records: Records, embeddings: Embeddings, embedding_name: str,
+    def __init__(self, *, store: VectorStore, records: Records, embeddings: Embeddings, embedding_name: str,
                  chunker: Chunker, fingerprint: str) -> None:
         self._store, self._records, self._emb = store, records, embeddings
         self._model = embedding_name
@@ -74,8 +74,8 @@ class Indexer:
                 f"The index was built with {built!r} but {self._model!r} is configured; run `assistant ingest --rebuild`."
             )
 
-    def ingest(self, directory, progress: Progress | None = None, embed_batch: int = 1024) -> IngestReport:
-        """Index `directory`; until the final commit, the previous index keeps answering."""
+    def ingest(self, directory, progress: Progress | None = None, *, embed_batch: int) -> IngestReport:
+        """Index `directory`, `embed_batch` windows embedded a step; until the final commit, the old index answers."""
         started = time.perf_counter()
         self.check_model()
         report = IngestReport()
@@ -85,22 +85,38 @@ class Indexer:
         # Window vectors made another way than the index's (see embeddings.vector_layout) mean re-embedding all.
         layout = vector_layout(self._emb)
         same_layout = not known or self._records.get_meta("vectors") == layout
+        changes = self._changes(docs, known, same_pipeline and same_layout, report, progress)
+        current = {d.meta.doc_id for d in docs}
+        removed = [doc_id for doc_id in known if doc_id not in current]
+        report.removed = [known[d]["filename"] for d in removed]
+        report.chunks_embedded = self._embed(changes, same_layout, progress, embed_batch)
+        if changes or removed or not same_pipeline or not same_layout:
+            self._commit(changes, removed, layout)
+        report.chunks_total = self._records.count()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _changes(self, docs: list[LoadedDocument], known: dict[str, dict], reusable: bool, report: IngestReport,
+                 progress: Progress | None) -> list[tuple[dict, list[Chunk]]]:
+        """Record and chunks of each new or changed document; `report` learns which were added, updated, unchanged."""
         changes: list[tuple[dict, list[Chunk]]] = []
         for i, doc in enumerate(docs):
             old = known.get(doc.meta.doc_id)
-            if old and same_pipeline and same_layout and old["sha256"] == doc.sha256 and old["filename"] == doc.meta.filename:
+            if old and reusable and old["sha256"] == doc.sha256 and old["filename"] == doc.meta.filename:
                 report.unchanged.append(doc.meta.filename)
                 continue
             (report.updated if old else report.added).append(doc.meta.filename)
             record = {"doc_id": doc.meta.doc_id, "filename": doc.meta.filename, "sha256": doc.sha256,
-                      "meta": {"title": doc.meta.title, "publisher": doc.meta.publisher, "year": doc.meta.year, "kind": doc.meta.kind}}
+                      "meta": {"title": doc.meta.title, "publisher": doc.meta.publisher, "year": doc.meta.year,
+                               "kind": doc.meta.kind}}
             changes.append((record, document_chunks(doc, self._chunker)))
             if progress:
                 progress("chunk", i + 1, len(docs))
-        current = {d.meta.doc_id for d in docs}
-        removed = [doc_id for doc_id in known if doc_id not in current]
-        report.removed = [known[d]["filename"] for d in removed]
+        return changes
 
+    def _embed(self, changes: list[tuple[dict, list[Chunk]]], same_layout: bool, progress: Progress | None,
+               embed_batch: int) -> int:
+        """Embed and store the windows of the changed chunks not already stored; returns how many chunks that was."""
         # Content-derived ids mean a chunk already in the store never needs embedding again, unless
         # window vectors are now made another way (then every window is embedded afresh).
         touched = [record["doc_id"] for record, _ in changes]
@@ -117,6 +133,12 @@ class Indexer:
         # the best window of a chunk matched the golden questions far better than the whole chunk.
         # Windows go in document order so that neighbours, which share sentences, share a batch.
         windows = [(c, j, pieces) for c in todo for j, pieces in enumerate(parts[c.chunk_id])]
+        self._store_windows(windows, progress, embed_batch)
+        return len(todo)
+
+    def _store_windows(self, windows: list[tuple[Chunk, int, tuple[str, ...]]], progress: Progress | None,
+                       embed_batch: int) -> None:
+        """Embed the windows `embed_batch` at a time and store each batch's vectors (and word-piece vectors)."""
         tokens = has_token_vectors(self._emb)
         for start in range(0, len(windows), embed_batch):
             batch = windows[start : start + embed_batch]
@@ -128,17 +150,14 @@ class Indexer:
             self._store.add([(c, j, " ".join(pieces)) for c, j, pieces in batch], vectors)
             if progress:
                 progress("embed", min(start + embed_batch, len(windows)), len(windows))
-        report.chunks_embedded = len(todo)
 
-        if changes or removed or not same_pipeline or not same_layout:
-            self._records.commit(changes, removed, {"embedding_model": self._model, "fingerprint": self._fingerprint,
-                                                    "vectors": layout, "generation": str(time.time_ns())})
-            # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
-            active = self._records.active_ids()
-            # Vectors of removed chunks, and any of an older layout (whole-chunk ids without '#'), go.
-            self._store.delete(sorted(i for i in self._store.ids() if "#" not in i or i.split("#", 1)[0] not in active))
-            if tokens:
-                self._records.prune_piece_tokens(p for c in self._records.chunks() for w in window_parts(c) for p in w)
-        report.chunks_total = self._records.count()
-        report.seconds = time.perf_counter() - started
-        return report
+    def _commit(self, changes: list[tuple[dict, list[Chunk]]], removed: list[str], layout: str) -> None:
+        """Make the changes visible in one commit, then drop the vectors and word pieces no active chunk uses."""
+        self._records.commit(changes, removed, {"embedding_model": self._model, "fingerprint": self._fingerprint,
+                                                "vectors": layout, "generation": str(time.time_ns())})
+        # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
+        active = self._records.active_ids()
+        # Vectors of removed chunks, and any of an older layout (whole-chunk ids without '#'), go.
+        self._store.delete(sorted(i for i in self._store.ids() if "#" not in i or i.split("#", 1)[0] not in active))
+        if has_token_vectors(self._emb):
+            self._records.prune_piece_tokens(p for c in self._records.chunks() for w in window_parts(c) for p in w)
