@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 
 from assistant.answering.protocol import NOT_COVERED, Answerer
@@ -31,7 +31,6 @@ class Assistant:
                  offline: Answerer, llm_factory: Callable[[], Answerer] | None = None) -> None:
         self.settings = settings
         self._emb, self._store, self._records = embeddings, store, records
-        self._encoding = encoding
         self._offline = offline
         self._llm_factory = llm_factory
         self._llm: Answerer | None = None
@@ -71,7 +70,7 @@ class Assistant:
                                    embed_batch=self.settings.ingest_batch)
 
     def status(self) -> dict:
-        """Which answerer serves and how much is indexed."""
+        """Which answerer serves, how much is indexed, with which model, in which store, and whether the rerank runs."""
         docs = self._records.documents()
         return {
             "answerer": self.answerer_name("auto"),
@@ -168,25 +167,14 @@ class Assistant:
             yield answer.text
             yield answer
             return
-        chosen = self.answerer(answerer or self.settings.answerer)
-        standalone = q
-        if history:
-            try:
-                standalone = chosen.standalone(q, history)
-            except LLMError as exc:
-                notices.append(f"The language model could not be reached ({exc}); the offline answerer was used.")
-                chosen = self._offline
-                standalone = chosen.standalone(q, history)
+        chosen, standalone = self._rewrite(q, history, self.answerer(answerer or self.settings.answerer), notices)
         t1 = time.perf_counter()
         self._check_index()
         found = self.retriever.retrieve(standalone, k or self.settings.top_k)
         timings["retrieve"] = _ms(t1)
         t2 = time.perf_counter()
-        reason = beyond_the_reports(q)
-        missing = self.retriever.missing_terms(salient_terms(q))  # the user's own words, not the rewrite
-        if missing and not reason:
-            reason = f"They never mention {', '.join(missing)}."
-        if reason or not found.passages or found.top_similarity < self.settings.min_similarity:
+        reason = self._why_not_covered(q, found)
+        if reason is not None:
             text = f"{NOT_COVERED}. {reason + ' ' if reason else ''}{self._nearby(found)}"
             answer = Answer(question=q, text=text, passages=found.passages, refused=True, refusal_reason="not_covered",
                             answerer=chosen.name, notices=tuple(notices), standalone_question=standalone,
@@ -195,18 +183,7 @@ class Assistant:
             yield text
             yield answer
             return
-        pieces: list[str] = []
-        try:
-            for piece in chosen.stream(standalone, found.passages, history):
-                pieces.append(piece)
-                yield piece
-        except LLMError as exc:
-            # Partial model output is discarded; the reader gets the offline answer and is told why.
-            notices.append(f"The language model failed ({exc}); this is the offline answer from the same passages.")
-            chosen = self._offline
-            pieces = list(chosen.stream(standalone, found.passages, history))
-            yield "\n\n" + "".join(pieces)
-        raw = "".join(pieces).strip()
+        chosen, raw = yield from self._write(chosen, standalone, found, history, notices)
         text, citations, grounded = verify(raw, found.passages)
         refused = text.startswith(NOT_COVERED)
         if refused and self._nearby(found) not in text:
@@ -218,6 +195,42 @@ class Assistant:
                         notices=tuple(notices), timings_ms=timings, standalone_question=standalone)
         self._log(answer)
         yield answer
+
+    def _rewrite(self, q: str, history: Sequence[Turn], chosen: Answerer, notices: list[str]) -> tuple[Answerer, str]:
+        """The answerer to use and the question joined with the conversation (offline if the model is unreachable)."""
+        if not history:
+            return chosen, q
+        try:
+            return chosen, chosen.standalone(q, history)
+        except LLMError as exc:
+            notices.append(f"The language model could not be reached ({exc}); the offline answerer was used.")
+            return self._offline, self._offline.standalone(q, history)
+
+    def _why_not_covered(self, q: str, found: Retrieval) -> str | None:
+        """Why the reports do not cover question `q` ('' when only the passages are weak), or None when they do."""
+        reason = beyond_the_reports(q)
+        missing = self.retriever.missing_terms(salient_terms(q))  # the user's own words, not the rewrite
+        if missing and not reason:
+            reason = f"They never mention {', '.join(missing)}."
+        if reason or not found.passages or found.top_similarity < self.settings.min_similarity:
+            return reason
+        return None
+
+    def _write(self, chosen: Answerer, standalone: str, found: Retrieval, history: Sequence[Turn],
+               notices: list[str]) -> Generator[str, None, tuple[Answerer, str]]:
+        """Yield the answer as it is written; return the answerer that wrote it and the whole text."""
+        pieces: list[str] = []
+        try:
+            for piece in chosen.stream(standalone, found.passages, history):
+                pieces.append(piece)
+                yield piece
+        except LLMError as exc:
+            # Partial model output is discarded; the reader gets the offline answer and is told why.
+            notices.append(f"The language model failed ({exc}); this is the offline answer from the same passages.")
+            chosen = self._offline
+            pieces = list(chosen.stream(standalone, found.passages, history))
+            yield "\n\n" + "".join(pieces)
+        return chosen, "".join(pieces).strip()
 
     @staticmethod
     def _nearby(found: Retrieval) -> str:
@@ -254,9 +267,4 @@ class Assistant:
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
-
-
-def with_history(answer: Answer, history: Sequence[Turn]) -> list[Turn]:
-    """The conversation after `answer`, for the next follow-up."""
-    return [*history, Turn("user", answer.question), Turn("assistant", answer.text)]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -172,8 +172,3 @@ class Answer:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "standalone_question": self.standalone_question or self.question,
         }
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    """A plain dict of any dataclass above (for logs and tests)."""
-    return asdict(obj)

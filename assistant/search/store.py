@@ -117,7 +117,7 @@ class VectorStore:
                        metadatas=[{"doc_id": c.doc_id, "chunk_id": c.chunk_id} for c, _, _ in windows])
 
     def delete(self, ids: Iterable[str]) -> None:
-        """Remove chunks by id."""
+        """Remove vectors by id (`<chunk id>#<window>`)."""
         ids = list(ids)
         for i in range(0, len(ids), 5000):
             self._call("delete", self._col.delete, ids=ids[i : i + 5000])
