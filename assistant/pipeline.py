@@ -15,7 +15,7 @@ from assistant.search.embeddings import embedding_name, has_token_vectors, make_
 from assistant.errors import ConfigError, LLMError
 from assistant.answering.guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
-from assistant.schema import Answer, Turn
+from assistant.schema import Answer, Chunk, Turn
 from assistant.answering.extractive import OfflineAnswerer
 from assistant.search.retrieval import HybridRetriever, Retrieval
 from assistant.search.langchain_retriever import PassageRetriever
@@ -96,6 +96,14 @@ class Assistant:
         self._check_index()
         self.retriever.chunks()
         self._emb.embed_query("warm-up")
+
+    def chunks(self) -> list[Chunk]:
+        """Every indexed passage (the documents scan them for case studies and figures)."""
+        return self.retriever.chunks()
+
+    def missing_terms(self, terms: list[str]) -> list[str]:
+        """Those of `terms` (names, acronyms, numbers) that no indexed passage mentions."""
+        return self.retriever.missing_terms(terms)
 
     def documents(self) -> list[dict]:
         """The indexed documents with their metadata and chunk counts."""

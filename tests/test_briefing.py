@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents.briefing import (ReferenceBook, build_briefing, disagreements, drop_repeats, extract_facts,
-                                known_organisations, section_queries)
+from assistant.documents.briefing import PER_SECTION, build_briefing, section_queries
+from assistant.documents.export import to_markdown
+from assistant.documents.figures import disagreements, extract_facts, known_organisations
+from assistant.documents.outline import ReferenceBook
+from assistant.documents.writing import drop_repeats
 from assistant.answering.citations import DEFAULT_THRESHOLD, MARKER, split_sentences, support
 from assistant.errors import InputError
 from evals.evidence import contains_evidence
@@ -64,8 +67,8 @@ def test_reference_book_renumbers_local_markers_into_one_list():
 def test_drop_repeats_skips_fragments_and_sentences_already_used():
     seen = set()
     shared = "Federations share back-office staff across many local practices."
-    first = drop_repeats(f"{shared} [1] GP at Health, Federation of GP practices, Southwark. [2]", seen)
-    again = drop_repeats(f"{shared} [3] Boards answer to member practices in every locality. [1]", seen)
+    first = drop_repeats(f"{shared} [1] GP at Health, Federation of GP practices, Southwark. [2]", seen, PER_SECTION)
+    again = drop_repeats(f"{shared} [3] Boards answer to member practices in every locality. [1]", seen, PER_SECTION)
     assert first == "Federations share back-office staff across many local practices. [1]"
     assert again == "Boards answer to member practices in every locality. [1]"
 
@@ -98,7 +101,7 @@ def test_offline_note_has_every_section_and_markers_that_point_to_supporting_ref
     assert note.answerer == "offline" and len(note.references) >= 4
     assert sum(bool(s.citations) for s in note.sections) >= 5
     _assert_markers_point_to_support(note)
-    assert note.to_markdown().startswith(f"# Briefing note: {TOPIC}")
+    assert to_markdown(note).startswith(f"# Briefing note: {TOPIC}")
 
 
 @pytest.mark.slow
@@ -113,7 +116,7 @@ def test_cli_brief_writes_a_docx_whose_references_hold_the_quoted_text(index_dir
     assert any("2013 to 2018" in p.text and "ICBs" in p.text for p in paragraphs)
     refs = [p.text for p in paragraphs if p.style.name == "List Number"]
     assert len(refs) >= 4
-    chunks = {c.chunk_id: c for c in assistant.retriever.chunks()}
+    chunks = {c.chunk_id: c for c in assistant.chunks()}
     for entry in refs:
         m = ENTRY.search(entry)
         assert m, entry
@@ -144,7 +147,7 @@ def test_notes_on_organisations_warn_where_reports_differ(assistant, topic, expe
 
 @pytest.mark.slow
 def test_llm_note_from_a_local_server_keeps_only_verified_citations(index_dir, assistant):
-    orgs = known_organisations(assistant.retriever.chunks())
+    orgs = known_organisations(assistant.chunks())
     replies = []
     for _, query in section_queries(TOPIC, orgs):
         passages = assistant.retrieve(query, 5).passages

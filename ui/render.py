@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answering.citations import MARKER, UNVERIFIED
-from assistant.documents.export import DATE_NOTE, outline, reference_label
+from assistant.documents.outline import DATE_NOTE, reference_label
 
 # Characters that Markdown or HTML could read as syntax anywhere, and line starts that make blocks
 # (headings, lists, quotes, rules); written as character references, which Markdown shows literally.
@@ -248,7 +248,7 @@ def _blocks_html(text: str, refs: dict[int, bool], prefix: str) -> str:
 
 def _document(obj, prefix: str, body: str) -> str:
     """Title, date, the 2013–2018 note and highlighted warnings above `body`, the numbered references below."""
-    o = outline(obj)
+    o = obj.outline()
     refs = {c.n: c.supported for c in obj.references}
     warnings = ""
     if o.warnings:

@@ -34,6 +34,7 @@ class OfflineAnswerer:
     """Extractive answers: picks sentences that share the most weighted terms with the question."""
 
     name = "offline"
+    extractive = True
 
     def __init__(self, max_sentences: int = 4, per_passage: int = 2, passages_used: int = 4) -> None:
         self._max, self._per, self._used = max_sentences, per_passage, passages_used

@@ -59,6 +59,8 @@ def _strip_markers(text: str) -> str:
 class OpenAIAnswerer:
     """Answers from numbered passages with an OpenAI-compatible chat model (implements Answerer)."""
 
+    extractive = False
+
     def __init__(self, settings: Settings, prompts: PromptLibrary, encoding: tiktoken.Encoding) -> None:
         if not settings.llm_configured:
             raise ConfigError("The LLM answerer needs an API key: set OPENAI_API_KEY (any value for a local server).")

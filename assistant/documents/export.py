@@ -3,69 +3,33 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from assistant.documents.briefing import DATE_NOTE, BriefingNote
+from assistant.documents.outline import DATE_NOTE, Document, Outline, prepared, reference_entries
 from assistant.errors import InputError
-from assistant.schema import Answer, Citation
-from assistant.documents.workshop import WorkshopPack, pack_sections
+from assistant.schema import Answer
 
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 
 
-@dataclass
-class Outline:
-    """What every export shows, whatever the source object: title, dates, warnings, sections, references."""
-
-    title: str
-    meta: str
-    warnings: list[str] = field(default_factory=list)
-    sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, text with '- ' bullet lines)
-    references: list[str] = field(default_factory=list)  # in order: entry i is reference [i + 1]
+def answer_outline(answer: Answer, today: date | None = None) -> Outline:
+    """An Answer as a one-section document: the question as title, its notices as warnings, sources in number order."""
+    refs = tuple(sorted(answer.citations, key=lambda c: c.n))
+    return Outline(answer.question, prepared(today or date.today(), answer.answerer), list(answer.notices),
+                   [("Answer", answer.text)], reference_entries(refs))
 
 
-def reference_label(c: Citation) -> str:
-    """Report, publisher, year, section and page of a citation, as a reference list shows them."""
-    ch = c.passage.chunk
-    where = ", ".join(x for x in (f"section “{ch.section}”" if ch.section else "", f"p. {ch.page}" if ch.page else "") if x)
-    return f"{ch.title} ({ch.publisher or 'unknown publisher'}, {ch.year or 'n.d.'})" + (f", {where}" if where else "")
-
-
-def reference_entry(c: Citation) -> str:
-    """One reference: report, publisher, year, section, page, the supporting quote and the passage id."""
-    flag = " (not verified)" if not c.supported else ""
-    return f"{reference_label(c)}. Quote: “{c.quote}” [passage {c.passage.chunk.chunk_id}]{flag}"
-
-
-def _checked(refs: tuple[Citation, ...]) -> list[str]:
-    """Reference entries; the list is numbered by position, so the numbers must run 1..n without gaps."""
-    if [c.n for c in refs] != list(range(1, len(refs) + 1)):
-        raise InputError(f"References must be numbered 1..{len(refs)} in order, got {[c.n for c in refs]}.")
-    return [reference_entry(c) for c in refs]
-
-
-def outline(obj: Answer | BriefingNote | WorkshopPack, today: date | None = None) -> Outline:
-    """The common shape of an Answer, a BriefingNote or a WorkshopPack."""
-    if isinstance(obj, BriefingNote):
-        return Outline(obj.title, _meta(obj.created, obj.answerer), list(obj.warnings),
-                       [(s.heading, s.text) for s in obj.sections], _checked(obj.references))
-    if isinstance(obj, WorkshopPack):
-        return Outline(obj.title, _meta(obj.created, obj.answerer), list(obj.warnings), pack_sections(obj),
-                       _checked(obj.references))
+def outline(obj: Document | Answer, today: date | None = None) -> Outline:
+    """The common shape of an Answer or a document (a BriefingNote or a WorkshopPack gives its own)."""
     if isinstance(obj, Answer):
-        refs = tuple(sorted(obj.citations, key=lambda c: c.n))
-        return Outline(obj.question, _meta(today or date.today(), obj.answerer), list(obj.notices),
-                       [("Answer", obj.text)], _checked(refs))
+        return answer_outline(obj, today)
+    if isinstance(obj, Document):
+        return obj.outline()
     raise InputError(f"Cannot export a {type(obj).__name__}; export an Answer, a BriefingNote or a WorkshopPack.")
 
 
-def _meta(when: date, answerer: str) -> str:
-    return f"Prepared {when.day} {when:%B %Y} by Federation Advisor ({answerer}), from five NHS-related reports."
-
-
-def to_markdown(obj: Answer | BriefingNote | WorkshopPack, today: date | None = None) -> str:
+def to_markdown(obj: Document | Answer, today: date | None = None) -> str:
     """Markdown: title, date, the 2013–2018 note, warnings, sections, and a numbered reference list."""
     o = outline(obj, today)
     lines = [f"# {o.title}", "", f"*{o.meta}*", "", f"> **Note:** {DATE_NOTE}", ""]
@@ -78,12 +42,12 @@ def to_markdown(obj: Answer | BriefingNote | WorkshopPack, today: date | None = 
     return "\n".join(lines)
 
 
-def to_docx(obj: Answer | BriefingNote | WorkshopPack, path: str | Path, today: date | None = None) -> Path:
+def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None) -> Path:
     """Write a Word document: headings, paragraphs, bullets, and the references in 'List Number' style."""
-    from docx import Document  # python-docx is only needed when a DOCX is written
+    import docx  # python-docx is only needed when a DOCX is written
 
     o = outline(obj, today)
-    doc = Document()
+    doc = docx.Document()
     doc.core_properties.title = o.title
     doc.core_properties.author = "Federation Advisor"
     doc.add_heading(o.title, level=0)
@@ -132,7 +96,7 @@ def _blocks(text: str) -> list[str]:
     return blocks
 
 
-def write(obj: Answer | BriefingNote | WorkshopPack, path: str | Path) -> Path:
+def write(obj: Document | Answer, path: str | Path) -> Path:
     """Write Markdown (.md) or Word (.docx) according to the file's suffix."""
     target = Path(path)
     suffix = target.suffix.lower()

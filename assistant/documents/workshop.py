@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from assistant.answering.protocol import NOT_COVERED
-from assistant.documents.briefing import (DATE_NOTE, ReferenceBook, canonical, disagreement_warning, disagreements, display_name,
-                       drop_repeats, known_organisations, org_key, prompted)
-from assistant.answering.citations import MARKER, split_sentences, verify
-from assistant.errors import InputError, LLMError
+from assistant.answering.citations import MARKER, marker_numbers, split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question
+from assistant.answering.protocol import NOT_COVERED, Answerer
+from assistant.documents.figures import disagreement_warning, disagreements, display_name, known_organisations
+from assistant.documents.library import Library
+from assistant.documents.outline import DATE_NOTE, Outline, ReferenceBook, prepared, reference_entries
+from assistant.documents.writing import drop_repeats, extractive_writer, prompted
+from assistant.errors import InputError, LLMError
+from assistant.organisations import canonical, org_key, same_organisation
 from assistant.schema import Citation, Passage
-from assistant.answering.extractive import OfflineAnswerer
+from assistant.search.ranking import score_key
 
 
 class CardFact(NamedTuple):
@@ -62,11 +65,10 @@ class WorkshopPack:
     answerer: str = "offline"
     created: date = field(default_factory=date.today)
 
-    def to_markdown(self) -> str:
-        """The pack as Markdown (see assistant.documents.export)."""
-        from assistant.documents.export import to_markdown  # export renders every document type; imported late to avoid a cycle
-
-        return to_markdown(self)
+    def outline(self) -> Outline:
+        """Title, date line, warnings, the trainer's parts in order, and the reference entries."""
+        return Outline(self.title, prepared(self.created, self.answerer), list(self.warnings), pack_sections(self),
+                       reference_entries(self.references))
 
 
 # Rows of the reports' case-study tables (as assistant.ingest.cleaning renders them: "Legal status: Partnership.")
@@ -101,15 +103,9 @@ TIMING = ("Suggested use (about 60 minutes): 10 minutes on the card, 25 on the d
           "10 on the quiz, and 15 on what participants would do locally.")
 
 
-def _same(a: str, b: str) -> bool:
-    """Whether two organisation names can mean one body ('Tower Hamlets' and 'Tower Hamlets Network 2' can)."""
-    x, y = (" ".join(canonical(w) for w in re.findall(r"[a-z0-9]+", n.lower()) if w != "the") for n in (a, b))
-    return bool(x and y) and (x.startswith(y) or y.startswith(x))
-
-
-def case_studies(assistant) -> dict[str, list[Passage]]:
+def case_studies(library: Library) -> dict[str, list[Passage]]:
     """Every case study the index labels, by name, with its passages in report order (oldest first)."""
-    chunks = sorted(assistant.retriever.chunks(), key=lambda c: (c.year or 0, c.doc_id, c.position))
+    chunks = sorted(library.chunks(), key=lambda c: (c.year or 0, c.doc_id, c.position))
     found: dict[str, list[Passage]] = {}
     for c in chunks:
         if c.case_study:
@@ -123,7 +119,8 @@ def table_rows(passage: Passage) -> list[tuple[str, str, str]]:
     while i < len(lines):
         m = _ROW.match(lines[i].strip())
         label = m and CARD_ROWS.get(m.group(1).lower())
-        model = m and not label and len(lines[i].split()) <= 10 and _same(m.group(2), passage.chunk.case_study)
+        model = (m and not label and len(lines[i].split()) <= 10
+                 and same_organisation(m.group(2), passage.chunk.case_study))
         j = i + 1
         while label and j < len(lines) and j - i < 12 and not _ROW.match(lines[j].strip()):
             j += 1  # a row's list continues on the lines below it ("Service portfolio: Includes:", "Diabetes", ...)
@@ -137,26 +134,27 @@ def table_rows(passage: Passage) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _choose_case(assistant, theme: str, cases: dict[str, list[Passage]]) -> str:
+def _choose_case(library: Library, theme: str, cases: dict[str, list[Passage]]) -> str:
     """The case study most present in the passages on a theme, preferring ones with a table for the card."""
     score: dict[str, float] = {}
-    for p in assistant.retrieve(f"{theme} case study example", 20).passages:
+    for p in library.retrieve(f"{theme} case study example", 20).passages:
         for name in cases:
             word = org_key(name).capitalize()
-            if _same(name, p.chunk.case_study) or (word and re.search(rf"\b{word}\b", p.chunk.text)):
+            if same_organisation(name, p.chunk.case_study) or (word and re.search(rf"\b{word}\b", p.chunk.text)):
                 score[name] = score.get(name, 0.0) + 1.0 / p.rank
     with_table = [n for n in score if any(r[0] == "Legal form" for p in cases[n] for r in table_rows(p))]
     pool = with_table or list(score)
     if not pool:
         raise InputError(f"No case study in the reports relates to “{theme}”; try --case with one of: "
                          + ", ".join(sorted(cases)[:12]) + ".")
-    return max(pool, key=lambda n: score[n])
+    return max(pool, key=lambda n: score_key(score[n]))  # sums of 1/rank compared rounded; ties: the case met first
 
 
 def _narrative(passages: Sequence[Passage], query: str, seen: set[str], limit: int,
                about: tuple[set[str], str] | None = None) -> tuple[str, tuple[Citation, ...]]:
     """Up to `limit` verified, cited sentences, no table rows; with `about`, only from its chunks or naming its organisation."""
-    raw = "".join(OfflineAnswerer(max_sentences=4 * limit, passages_used=len(passages)).stream(query, passages))
+    writer = extractive_writer(max_sentences=4 * limit, passages_used=len(passages))
+    raw = "".join(writer.stream(query, passages))
     if raw.startswith(NOT_COVERED):
         return "", ()
 
@@ -167,8 +165,8 @@ def _narrative(passages: Sequence[Passage], query: str, seen: set[str], limit: i
             return False  # card rows are on the card already, and short labelled lines are table headings
         if about is None:
             return True
-        n = re.search(r"\[(\d+)\]", s)
-        own = bool(n) and 0 < int(n.group(1)) <= len(passages) and passages[int(n.group(1)) - 1].chunk.chunk_id in about[0]
+        n = next(iter(marker_numbers(s)), 0)  # the passage the sentence is quoted from
+        own = 0 < n <= len(passages) and passages[n - 1].chunk.chunk_id in about[0]
         return own or bool(about[1] and re.search(rf"\b{about[1]}\b", s))
 
     prose = " ".join(s for s in split_sentences(raw) if keep(s))
@@ -176,11 +174,12 @@ def _narrative(passages: Sequence[Passage], query: str, seen: set[str], limit: i
     return (text, citations) if citations else ("", ())
 
 
-def build_card(assistant, name: str, book: ReferenceBook, seen: set[str]) -> tuple[CaseCard, list[Passage]]:
+def build_card(library: Library, name: str, book: ReferenceBook, seen: set[str]) -> tuple[CaseCard, list[Passage]]:
     """The card for a case study named like `name`, and the passages it drew on."""
-    cases = case_studies(assistant)
+    cases = case_studies(library)
     wanted = canonical(org_key(name))
-    matches = [n for n in cases if _same(name, n)] or [n for n in cases if org_key(n) and canonical(org_key(n)) == wanted]
+    matches = ([n for n in cases if same_organisation(name, n)]
+               or [n for n in cases if org_key(n) and canonical(org_key(n)) == wanted])
     if not matches:
         tabled = [n for n in cases if any(row[0] == "Legal form" for p in cases[n] for row in table_rows(p))]
         raise InputError(f"The reports have no case study called “{name}”. Case studies with a table of facts: "
@@ -200,7 +199,7 @@ def build_card(assistant, name: str, book: ReferenceBook, seen: set[str]) -> tup
     organisation = display_name(key, names) if key in names else (exact or min(matches, key=len))
     # Reports also discuss an organisation outside its case study: every passage naming it is a source.
     word = org_key(matches[0]).capitalize()
-    named = [Passage(rank=0, chunk=c, score=0.0) for c in assistant.retriever.chunks()
+    named = [Passage(rank=0, chunk=c, score=0.0) for c in library.chunks()
              if word and re.search(rf"\b{word}\b", c.text)]
     pool = tuple({p.chunk.chunk_id: p for p in [*own, *named]}.values())
     about = ({p.chunk.chunk_id for p in own}, word)
@@ -215,14 +214,14 @@ def build_card(assistant, name: str, book: ReferenceBook, seen: set[str]) -> tup
     return card, list(pool)
 
 
-def _offline_discussion(assistant, subject: str, book: ReferenceBook, seen: set[str],
+def _offline_discussion(library: Library, subject: str, book: ReferenceBook, seen: set[str],
                         k: int) -> tuple[list[tuple[str, str]], list[Passage]]:
     """Five (cited statement from the reports, open question) pairs, and the passages searched."""
     items, used = [], []
     for terms, question in _DISCUSSION:
         if len(items) == 5:
             break
-        found = assistant.retrieve(f"{subject} {terms}", k).passages
+        found = library.retrieve(f"{subject} {terms}", k).passages
         used.extend(found)
         text, citations = _narrative(found, f"{subject} {terms}", seen, 1)
         if citations:
@@ -234,7 +233,7 @@ def _cloze(statement: str, title: str) -> QuizItem | None:
     """A fill-in-the-blank question on the first figure in a cited statement."""
     body = MARKER.sub("", statement).strip()
     m = re.search(r"\b\d[\d,]*(?:\.\d+)?(?:\s*(?:per cent|%))?", body)
-    markers = "".join(re.findall(r"\[\d+\]", statement))
+    markers = "".join(marker.group(0) for marker in MARKER.finditer(statement))
     if not m or not markers:
         return None
     return QuizItem(f"Fill the gap, from {title}: “{body[:m.start()]}____{body[m.end():]}”", f"{m.group(0)} {markers}")
@@ -252,19 +251,20 @@ def _offline_quiz(card: CaseCard, statements: Sequence[str], book: ReferenceBook
             items.append(QuizItem(f"{template.format(org=ch.case_study or card.organisation)}, according to "
                                   f"“{ch.title}” ({ch.year})?", f"{fact.value} [{fact.n}]"))
     for statement in statements:
-        n = re.search(r"\[(\d+)\]", statement)
-        if not n or len(items) >= 5:
+        n = next(iter(marker_numbers(statement)), None)
+        if n is None or len(items) >= 5:
             continue
-        ch = refs[int(n.group(1))].passage.chunk
+        ch = refs[n].passage.chunk
         items.append(_cloze(statement, f"“{ch.title}”") or QuizItem(
             f"Which report, and from which year, says: “{MARKER.sub('', statement).strip()}”?",
-            f"{ch.title} ({ch.publisher}, {ch.year}) [{n.group(1)}]"))
+            f"{ch.title} ({ch.publisher}, {ch.year}) [{n}]"))
     return items
 
 
-def _facilitator_note(assistant, query: str, book: ReferenceBook, seen: set[str], k: int) -> tuple[str, list[Passage]]:
+def _facilitator_note(library: Library, query: str, book: ReferenceBook, seen: set[str],
+                      k: int) -> tuple[str, list[Passage]]:
     """Timing, two cited key messages found by `query`, and the context note."""
-    found = assistant.retrieve(query, k).passages
+    found = library.retrieve(query, k).passages
     text, citations = _narrative(found, query, seen, 2)
     key = f"Key messages to draw out: {book.localise(text, citations)[0]}" if citations else ""
     return "\n\n".join(x for x in (TIMING, key, f"Context for participants: {DATE_NOTE}") if x), list(found)
@@ -296,7 +296,7 @@ def _checked(statement: str, passages: Sequence[Passage], book: ReferenceBook) -
     return f"{book.localise(text, citations)[0]} {questions}".strip()
 
 
-def _llm_parts(writer, subject: str, card: CaseCard, passages: Sequence[Passage], book: ReferenceBook):
+def _llm_parts(writer: Answerer, subject: str, card: CaseCard, passages: Sequence[Passage], book: ReferenceBook):
     """Discussion, quiz and note written by the model from `passages`; items that fail checking are left out."""
     refs = {c.n: c for c in book.references()}
     local = {p.chunk.chunk_id: i for i, p in enumerate(passages, start=1)}
@@ -318,31 +318,31 @@ def _llm_parts(writer, subject: str, card: CaseCard, passages: Sequence[Passage]
     return discussion, quiz, note
 
 
-def build_workshop(assistant, case: str | None = None, theme: str | None = None, answerer: str = "auto",
+def build_workshop(library: Library, case: str | None = None, theme: str | None = None, answerer: str = "auto",
                    k: int = 5, today: date | None = None) -> WorkshopPack:
     """A workshop pack on a case study (`case`) or a theme (`theme`, which picks the case study that fits best)."""
     if bool(case) == bool(theme):
         raise InputError("Give either a case study (--case \"Suffolk GP Federation\") or a theme "
                          "(--theme \"conflicts of interest\").")
-    subject = clean_question(case or theme, assistant.settings.max_question_chars)
+    subject = clean_question(case or theme, library.settings.max_question_chars)
     scope = check_scope(subject)
     if not scope.in_scope:
         raise InputError(scope.message)
-    writer = assistant.answerer(answerer)  # ConfigError when the LLM is asked for but not configured
+    writer = library.answerer(answerer)  # ConfigError when the LLM is asked for but not configured
     book, seen, warnings = ReferenceBook(), set(), []
-    name = subject if case else _choose_case(assistant, subject, case_studies(assistant))
-    card, used = build_card(assistant, name, book, seen)
+    name = subject if case else _choose_case(library, subject, case_studies(library))
+    card, used = build_card(library, name, book, seen)
     topic = card.organisation if case else subject
-    pairs, found = _offline_discussion(assistant, topic, book, seen, k)
+    pairs, found = _offline_discussion(library, topic, book, seen, k)
     model = card.fact("Model")
     # One organisation says little about lessons in general; its model ("Federation") widens the search.
     lessons = f"lessons learned from forming a {model.value.lower()}" if model and case else f"lessons learned about {topic}"
-    note, note_passages = _facilitator_note(assistant, lessons, book, seen, k)
+    note, note_passages = _facilitator_note(library, lessons, book, seen, k)
     used += found + note_passages
     offline_discussion = [f"{statement} {question}" for statement, question in pairs]
     # A theme workshop is about the theme: the card gets three questions, the theme's statements the rest.
     discussion, quiz = offline_discussion, _offline_quiz(card, [s for s, _ in pairs], book, 5 if case else 3)
-    if not isinstance(writer, OfflineAnswerer):
+    if not writer.extractive:
         sources = list({p.chunk.chunk_id: p for p in used}.values())[:10]
         try:
             llm_discussion, llm_quiz, llm_note = _llm_parts(writer, topic, card, sources, book)
@@ -356,7 +356,7 @@ def build_workshop(assistant, case: str | None = None, theme: str | None = None,
                 note = "\n\n".join((TIMING, llm_note, f"Context for participants: {DATE_NOTE}"))
         except LLMError as exc:
             warnings.append(f"The language model failed ({exc}); this pack is the offline extractive version.")
-    orgs = known_organisations(assistant.retriever.chunks())
+    orgs = known_organisations(library.chunks())
     for facts in disagreements(list({p.chunk.chunk_id: p for p in used}.values()), orgs):
         warnings.append(disagreement_warning(facts, orgs, book))
     if not case:
@@ -364,7 +364,7 @@ def build_workshop(assistant, case: str | None = None, theme: str | None = None,
     return WorkshopPack(title=f"Workshop pack: {card.organisation if case else subject}", subject=subject, card=card,
                         discussion=tuple(discussion), quiz=tuple(quiz), facilitator_note=note,
                         references=book.references(), warnings=tuple(warnings),
-                        answerer=getattr(writer, "name", "offline"), created=today or date.today())
+                        answerer=writer.name, created=today or date.today())
 
 
 def pack_sections(pack: WorkshopPack) -> list[tuple[str, str]]:

@@ -1,0 +1,96 @@
+"""What every document shares: the outline that export renders, reference labels, one numbered reference list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Protocol, runtime_checkable
+
+from assistant.answering.citations import renumber
+from assistant.errors import InputError
+from assistant.schema import Citation, Passage
+
+DATE_NOTE = ("The reports date from 2013 to 2018. Primary care networks arrived in 2019, and clinical commissioning "
+             "groups (CCGs) were replaced by integrated care boards (ICBs) in July 2022: read what the reports say "
+             "about CCGs as background for ICBs, not as current duties.")
+
+
+@dataclass
+class Outline:
+    """What every export shows, whatever the source object: title, dates, warnings, sections, references."""
+
+    title: str
+    meta: str
+    warnings: list[str] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, text with '- ' bullet lines)
+    references: list[str] = field(default_factory=list)  # in order: entry i is reference [i + 1]
+
+
+@runtime_checkable
+class Document(Protocol):
+    """A briefing note or workshop pack: a title, warnings, one numbered reference list, and its outline."""
+
+    title: str
+    warnings: tuple[str, ...]
+    references: tuple[Citation, ...]
+
+    def outline(self) -> Outline:
+        """The document's title, date line, warnings, sections and reference entries, for export."""
+        ...
+
+
+def prepared(when: date, answerer: str) -> str:
+    """The line under a document's title: when and how it was written."""
+    return f"Prepared {when.day} {when:%B %Y} by Federation Advisor ({answerer}), from five NHS-related reports."
+
+
+def reference_label(c: Citation) -> str:
+    """Report, publisher, year, section and page of a citation, as a reference list shows them."""
+    ch = c.passage.chunk
+    where = ", ".join(x for x in (f"section “{ch.section}”" if ch.section else "", f"p. {ch.page}" if ch.page else "") if x)
+    return f"{ch.title} ({ch.publisher or 'unknown publisher'}, {ch.year or 'n.d.'})" + (f", {where}" if where else "")
+
+
+def reference_entry(c: Citation) -> str:
+    """One reference: report, publisher, year, section, page, the supporting quote and the passage id."""
+    flag = " (not verified)" if not c.supported else ""
+    return f"{reference_label(c)}. Quote: “{c.quote}” [passage {c.passage.chunk.chunk_id}]{flag}"
+
+
+def reference_entries(refs: Sequence[Citation]) -> list[str]:
+    """Reference entries; the list is numbered by position, so the numbers must run 1..n without gaps."""
+    if [c.n for c in refs] != list(range(1, len(refs) + 1)):
+        raise InputError(f"References must be numbered 1..{len(refs)} in order, got {[c.n for c in refs]}.")
+    return [reference_entry(c) for c in refs]
+
+
+class ReferenceBook:
+    """Numbers cited passages once across a document and rewrites each part's local [n] to the global number."""
+
+    def __init__(self) -> None:
+        self._refs: dict[str, Citation] = {}
+
+    def add(self, citation: Citation) -> int:
+        """The global number of the citation's passage (a new one is appended to the list)."""
+        key = citation.passage.chunk.chunk_id
+        old = self._refs.get(key)
+        if old is None:
+            self._refs[key] = replace(citation, n=len(self._refs) + 1)
+        elif old.supported and not citation.supported:
+            self._refs[key] = replace(old, supported=False, support=min(old.support, citation.support))
+        return self._refs[key].n
+
+    def localise(self, text: str, citations: Sequence[Citation]) -> tuple[str, tuple[Citation, ...]]:
+        """`text` with its markers renumbered into the list, and its citations carrying the global numbers."""
+        mapping = {c.n: self.add(c) for c in citations}
+        # One pass: [1]->[3] and [3]->[1] must not interfere.
+        return renumber(text, mapping), tuple(replace(c, n=mapping[c.n]) for c in citations)
+
+    def cite(self, passage: Passage, quote: str) -> int:
+        """The global number for a quote taken verbatim from a passage (no sentence to verify)."""
+        return self.add(Citation(n=0, passage=passage, quote=quote))
+
+    def references(self) -> tuple[Citation, ...]:
+        """The numbered list, in order."""
+        return tuple(sorted(self._refs.values(), key=lambda c: c.n))

@@ -1,0 +1,55 @@
+"""How the generators write: extractive with a document's own limits, or a prompted model; no sentence twice."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from assistant.answering.citations import MARKER, split_sentences
+from assistant.answering.extractive import OfflineAnswerer
+from assistant.answering.protocol import Answerer
+
+
+def extractive_writer(*, max_sentences: int, passages_used: int) -> Answerer:
+    """The extractive answerer quoting up to `max_sentences` sentences from the first `passages_used` passages."""
+    return OfflineAnswerer(max_sentences=max_sentences, passages_used=passages_used)
+
+
+class _TemplatePrompts:
+    """A PromptLibrary stand-in that serves another template where the answerer asks for 'answer'."""
+
+    def __init__(self, library, template: str, extra: dict[str, str]) -> None:
+        self._library, self._template, self._extra = library, template, extra
+
+    def render(self, name: str, /, **values: str) -> str:
+        """Render `name`, swapping 'answer' for the template with the extra values filled in."""
+        if name == "answer":
+            return self._library.render(self._template, **values, **self._extra)
+        return self._library.render(name, **values)
+
+
+def prompted(answerer: Answerer, template: str, **extra: str) -> Answerer:
+    """The answerer writing with prompts/<template>.txt if it is prompt-driven (the LLM); otherwise unchanged."""
+    library = getattr(answerer, "prompts", None)
+    if library is None:
+        return answerer
+    # A shallow copy keeps the LLM answerer's client, context fitting, error handling and output checks;
+    # only the user prompt differs, so the brief gets the same guarantees as `ask`.
+    clone = copy.copy(answerer)
+    clone.prompts = _TemplatePrompts(library, template, extra)
+    return clone
+
+
+def drop_repeats(raw: str, seen: set[str], limit: int) -> str:
+    """Extractive text without fragments or sentences already used elsewhere in the document, at most `limit`."""
+    kept = []
+    for sentence in split_sentences(raw):
+        key = re.sub(r"[^a-z0-9]+", " ", MARKER.sub(" ", sentence.lower())).strip()
+        # Table debris, bylines and slide fragments ("1 GP cooperative of 19 practices", "GP at Improving Health,
+        # Federation of GP practices, Southwark") brief nobody; labelled facts stay.
+        words = MARKER.sub("", sentence).split()
+        fragment = ":" not in sentence and (len(words) < 8 or sum(w[:1].islower() for w in words) < len(words) / 2)
+        if key and not fragment and key not in seen and len(kept) < limit:
+            seen.add(key)
+            kept.append(sentence)
+    return " ".join(kept)
