@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # Words too common in organisation names to tell one from another ("Group", "Federation", "Ltd").
 _GENERIC = set("the gp gps group partnership practice practices medical network networks health healthcare care "
@@ -35,3 +36,13 @@ def same_organisation(a: str, b: str) -> bool:
     # but are different organisations.
     x, y = (" ".join(canonical(w) for w in re.findall(r"[a-z0-9]+", n.lower()) if w != "the") for n in (a, b))
     return bool(x and y) and (x.startswith(y) or y.startswith(x))
+
+
+def named_in(text: str, organisations: Iterable[str]) -> tuple[str, ...]:
+    """The organisations a text names: in full (any case), or by their distinctive word written with a capital
+    mid-sentence ("Suffolk", "Hurley"; "Vitality" names Modality too), sorted."""
+    low = text.lower()
+    keys = {canonical(m.group(0).lower()) for m in re.finditer(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z]{2,}\b", text)}
+    found = [org for org in organisations
+             if re.search(rf"\b{re.escape(org.lower())}\b", low) or (org_word(org) and canonical(org_word(org)) in keys)]
+    return tuple(sorted(found))

@@ -21,6 +21,7 @@ from assistant.search.retrieval import HybridRetriever, Retrieval
 from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
 from assistant.search.store import Records, VectorStore, make_client
+from assistant.search.similarity import SentenceSimilarity
 from assistant.ingest.tokens import encoding as tiktoken_encoding
 
 
@@ -35,6 +36,7 @@ class Assistant:
         self._llm_factory = llm_factory
         self._llm: Answerer | None = None
         self._index_checked = False
+        self._organisations: tuple[list[Chunk] | None, list[str]] = (None, [])
         self.retriever = HybridRetriever(settings, records=records, store=store, embeddings=embeddings)
         chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens,
                           settings.chunk_overlap, settings.chunk_min_tokens)
@@ -56,8 +58,20 @@ class Assistant:
 
             return OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
 
-        return cls(settings, embeddings, store, records, encoding, OfflineAnswerer(),
-                   llm_factory if settings.llm_configured else None)
+        # Sentences are scored by meaning from the word-piece vectors stored at ingest, where the model keeps them.
+        similarity = SentenceSimilarity(records, embeddings) if has_token_vectors(embeddings) else None
+        offline = OfflineAnswerer(similarity=similarity)
+        assistant = cls(settings, embeddings, store, records, encoding, offline,
+                        llm_factory if settings.llm_configured else None)
+        offline.organisations = assistant.organisations  # whom a question can be about: the library's case studies
+        return assistant
+
+    def organisations(self) -> list[str]:
+        """The organisations the library has case studies of, as the reports label them (computed from the index)."""
+        chunks = self.retriever.chunks()
+        if self._organisations[0] is not chunks:
+            self._organisations = (chunks, sorted({c.case_study for c in chunks if c.case_study}))
+        return self._organisations[1]
 
     # Index ---------------------------------------------------------------------------------------
     def ingest(self, progress: Progress | None = None, rebuild: bool = False, directory: Path | None = None) -> IngestReport:

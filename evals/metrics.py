@@ -15,6 +15,7 @@ HIT_KS = (1, 3, 5)
 NDCG_K = 5
 STAGES = ("retrieve", "answer", "total")
 OUT_OF_SCOPE = "out_of_scope"
+NEAR_MISS = "near_miss"
 # Every arm's summary carries these keys (None where a metric does not apply or was not measured).
 METRIC_KEYS = (
     "questions", "answerable", "out_of_scope", "hit@1", "hit@3", "hit@5", "mrr", "mrr_written", "ndcg@5",
@@ -120,6 +121,8 @@ def summarise(records: Sequence[dict[str, Any]], refuses: bool = True) -> dict[s
     """Aggregate metrics of one arm over per-question records (rows merged with score_question output)."""
     scored = [r for r in records if r.get("rr") is not None]  # rows with evidence
     answerable = [r for r in records if r.get("kind") != OUT_OF_SCOPE]
+    # A near miss asks a fact the reports don't give: declining it is right, so it is no false refusal.
+    should_answer = [r for r in answerable if r.get("kind") != NEAR_MISS]
     oos = [r for r in records if r.get("kind") == OUT_OF_SCOPE]
     answered = [r for r in records if not r.get("refused")]
     n_cit = sum(r.get("citations", 0) for r in answered)
@@ -131,7 +134,7 @@ def summarise(records: Sequence[dict[str, Any]], refuses: bool = True) -> dict[s
     summary["citation_precision"] = sum(r.get("citations_supported", 0) for r in answered) / n_cit if n_cit else None
     summary["evidence_recall"] = mean(bool(r.get("evidence_cited")) for r in scored)
     summary["refusal_accuracy"] = mean(r["refused"] for r in oos) if refuses else None
-    summary["false_refusal_rate"] = mean(r["refused"] for r in answerable)
+    summary["false_refusal_rate"] = mean(r["refused"] for r in should_answer)
     summary["faithfulness"] = mean(r.get("faithfulness") for r in records)
     summary["answer_correctness"] = mean(r.get("answer_correctness") for r in records)
     summary["latency_ms"] = latency(records)

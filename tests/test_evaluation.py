@@ -163,11 +163,13 @@ def test_worst_questions_order_by_reciprocal_rank_then_wrong_refusals():
 
 
 def test_check_thresholds_names_each_failure():
-    good = {"hit@5": 0.95, "mrr": 0.8, "refusal_accuracy": 0.95, "false_refusal_rate": 0.0, "citation_precision": 1.0}
+    good = {"hit@5": 0.95, "mrr": 0.8, "refusal_accuracy": 0.95, "false_refusal_rate": 0.0, "citation_precision": 1.0,
+            "evidence_stated": 0.9, "parts_covered": 0.9, "near_miss_declined": 0.95, "fragments": 0, "misattributed": 0}
     assert check_thresholds(good) == []
-    bad = {**good, "mrr": 0.5, "false_refusal_rate": 0.2, "citation_precision": None}
+    bad = {**good, "mrr": 0.5, "false_refusal_rate": 0.2, "citation_precision": None, "misattributed": 1}
     failed = check_thresholds(bad)
-    assert len(failed) == 3 and failed[0].startswith("mrr = 0.500")
+    assert len(failed) == 4 and failed[0].startswith("mrr = 0.500")
+    assert any(f.startswith("misattributed = 1") for f in failed)
     assert any(f.startswith("citation_precision = n/a") for f in failed)
     assert set(THRESHOLDS) == set(good)
 

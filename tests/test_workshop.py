@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answering.citations import marker_numbers
+
 from assistant.errors import InputError
 from evals.evidence import contains_evidence, normalise
 from assistant.schema import Chunk, Passage
@@ -81,7 +83,12 @@ def test_cli_suffolk_pack_card_matches_the_event_report_appendix(index_dir):
 def test_suffolk_pack_items_are_all_cited(assistant):
     pack = build_workshop(assistant, case="Suffolk GP Federation", answerer="offline")
     assert pack.card.organisation == "Suffolk GP Federation"
-    assert len(pack.discussion) == 5 and all(re.search(r"\[\d+\].*\?$", q) for q in pack.discussion)
+    # Every statement is about Suffolk or general (issue #13: no other organisation's facts), so fewer than five
+    # may be found: the reports hold only so many Suffolk statements on the five discussion themes.
+    assert 3 <= len(pack.discussion) <= 5 and all(re.search(r"\[\d+\].*\?$", q) for q in pack.discussion)
+    refs = {c.n: c for c in pack.references}
+    assert {refs[n].passage.chunk.case_study for q in pack.discussion for n in marker_numbers(q)} <= {
+        "", "Suffolk GP Federation"}
     assert 4 <= len(pack.quiz) <= 5
     assert re.search(r"\[\d+\]", pack.facilitator_note) and re.search(r"\[\d+\]", pack.card.did)
     facts = {f.label: f for f in pack.card.facts}
@@ -133,7 +140,8 @@ def test_llm_pack_keeps_checked_items_and_drops_unsupported_ones(index_dir):
     assert "Legal form: Community interest company [1]" in prompt and "DISCUSSION" in prompt
     assert pack.answerer.startswith("llm:")
     assert "community interest company" in pack.discussion[0] and pack.discussion[0].endswith("legal form locally?")
-    assert not any("Mars" in d for d in pack.discussion) and len(pack.discussion) == 5
+    # The model's checked item, then the offline statements about Suffolk (fewer than four may exist: issue #13).
+    assert not any("Mars" in d for d in pack.discussion) and 4 <= len(pack.discussion) <= 5
     assert pack.quiz[0].question == "What legal form did Suffolk GP Federation take?"
     assert not any("lunar" in q.answer for q in pack.quiz)
     assert "539,000" in pack.facilitator_note

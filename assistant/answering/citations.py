@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.answering.protocol import NOT_COVERED
+from assistant.answering.protocol import NOT_COVERED, NOT_GIVEN
 from assistant.schema import Citation, Passage
 from assistant.text import SUPPORT_STOPWORDS, split_words, stem
 
@@ -115,8 +115,8 @@ def needs_support(sentence: str) -> bool:
     if _HEADING.match(sentence):
         return False
     body = _BULLET.sub("", MARKER.sub("", sentence)).strip()
-    if not body or not re.search(r"[A-Za-z]", body) or body.endswith(":"):
-        return False
+    if not body or not re.search(r"[A-Za-z]", body) or body.endswith(":") or body.startswith(NOT_GIVEN):
+        return False  # a lead-in, or the answer saying what the reports don't give (a claim about absence)
     short = len(body.split()) <= 6 and not re.search(r"[.!?]$", body)
     if short and not _BULLET.match(sentence) and not MARKER.search(sentence):
         return False  # a short line without a full stop or marker: a heading

@@ -22,9 +22,9 @@ from assistant.schema import Citation, Passage
 PER_SECTION = 4  # offline sentences per section: enough to brief, short enough to read
 
 
-def _extractive() -> Answerer:
+def _extractive(library: Library) -> Answerer:
     """The extractive writer for notes: twice the sentences a section shows, so repeats can be dropped."""
-    return extractive_writer(max_sentences=2 * PER_SECTION, passages_used=5)
+    return extractive_writer(library, max_sentences=2 * PER_SECTION, passages_used=5)
 
 
 class Section(NamedTuple):
@@ -105,14 +105,14 @@ def _write(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages
 
 
 def _section(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages: Sequence[Passage],
-             seen: set[str], book: ReferenceBook, notes: dict[str, list[str]]) -> Section:
+             seen: set[str], book: ReferenceBook, notes: dict[str, list[str]], *, fallback: Answerer) -> Section:
     """One section written, verified against its own passages, and renumbered into the note's reference list."""
     try:
         raw = _write(writer, plan, topic, query, passages, seen)
     except LLMError as exc:
         notes["failed"] = [f"The language model failed while writing “{plan.heading}” ({exc}); from there on the "
                            "note is the offline extractive text from the same passages."]
-        raw = _write(_extractive(), plan, topic, query, passages, seen)
+        raw = _write(fallback, plan, topic, query, passages, seen)
     text, citations, grounded = verify(raw, passages)
     if not citations or text.startswith(NOT_COVERED):
         text, citations = "The passages retrieved for this section do not address it directly.", ()
@@ -150,7 +150,7 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
     if not scope.in_scope:
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # the Assistant's own choice: ConfigError when llm is not configured
-    writer = _extractive() if writer.extractive else writer
+    writer = _extractive(library) if writer.extractive else writer
     orgs = known_organisations(library.chunks())
     found = [(plan, query, library.retrieve(query, k)) for plan, (_, query) in zip(PLAN, section_queries(q, orgs))]
     # Covered when the topic's own search clears the similarity floor `ask` uses (the section words would match the
@@ -162,13 +162,13 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
         why = f" They never mention {', '.join(missing)}." if missing else ""
         raise InputError(f"{NOT_COVERED}, so no briefing note can be drafted.{why} They cover forming GP "
                          "federations and other at-scale models, their governance and conflicts of interest.")
-    book, seen, notes = ReferenceBook(), set(), {}
+    book, seen, notes = ReferenceBook(), set[str](), dict[str, list[str]]()
     sections = [Section("Purpose", f"To brief commissioners on “{q.rstrip('.')}”: what the reports say by way of "
                         "background, key points, options and their trade-offs, governance and conflicts of interest, "
                         "case-study examples and open questions, each point cited to its report.")]
     for plan, query, r in found:
-        sections.append(_section(writer, plan, q, query, r.passages, seen, book, notes))
-        writer = _extractive() if "failed" in notes else writer  # a failed server is not waited on six times
+        sections.append(_section(writer, plan, q, query, r.passages, seen, book, notes, fallback=_extractive(library)))
+        writer = _extractive(library) if "failed" in notes else writer  # a failed server is not waited on six times
     warnings = notes.get("failed", [])
     if notes.get("single"):
         warnings.append("These sections rest on a single report; treat them as that report's view: "

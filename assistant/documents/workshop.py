@@ -115,21 +115,23 @@ def case_studies(library: Library) -> dict[str, list[Passage]]:
 
 def table_rows(passage: Passage) -> list[tuple[str, str, str]]:
     """(card label, value, verbatim quote) for each case-study table row in a passage, continuation lines joined."""
-    lines, rows, i = passage.chunk.text.splitlines(), [], 0
+    lines, i = passage.chunk.text.splitlines(), 0
+    rows: list[tuple[str, str, str]] = []
     while i < len(lines):
         m = _ROW.match(lines[i].strip())
-        label = m and CARD_ROWS.get(m.group(1).lower())
-        model = (m and not label and len(lines[i].split()) <= 10
-                 and same_organisation(m.group(2), passage.chunk.case_study))
+        label = CARD_ROWS.get(m.group(1).lower()) if m else None
+        model = bool(m and not label and len(lines[i].split()) <= 10
+                     and same_organisation(m.group(2), passage.chunk.case_study))
         j = i + 1
         while label and j < len(lines) and j - i < 12 and not _ROW.match(lines[j].strip()):
             j += 1  # a row's list continues on the lines below it ("Service portfolio: Includes:", "Diabetes", ...)
-        if label or model:
+        kind = "Model" if model else label
+        if m and kind:
             parts = [m.group(2).strip()] + [ln.strip() for ln in lines[i + 1:j]]
             items = [p.rstrip(".;") for p in parts if p and p.lower() not in ("includes:", "includes")]
             value = "".join(f"{x}{' ' if x.endswith(':') else '; '}" for x in items).rstrip("; ")
             value = re.sub(r"^Includes:\s*", "", value).split(". Example:")[0]
-            rows.append(("Model" if model else label, m.group(1) if model else value, "\n".join(lines[i:j])))
+            rows.append((kind, m.group(1) if model else value, "\n".join(lines[i:j])))
         i = max(j, i + 1)
     return rows
 
@@ -150,10 +152,10 @@ def _choose_case(library: Library, theme: str, cases: dict[str, list[Passage]]) 
     return max(pool, key=lambda n: score_key(score[n]))  # sums of 1/rank compared rounded; ties: the case met first
 
 
-def _narrative(passages: Sequence[Passage], query: str, seen: set[str], limit: int,
+def _narrative(library: Library, passages: Sequence[Passage], query: str, seen: set[str], limit: int,
                about: tuple[set[str], str] | None = None) -> tuple[str, tuple[Citation, ...]]:
     """Up to `limit` verified, cited sentences, no table rows; with `about`, only from its chunks or naming its organisation."""
-    writer = extractive_writer(max_sentences=4 * limit, passages_used=len(passages))
+    writer = extractive_writer(library, max_sentences=4 * limit, passages_used=len(passages))
     raw = "".join(writer.stream(query, passages))
     if raw.startswith(NOT_COVERED):
         return "", ()
@@ -203,8 +205,8 @@ def build_card(library: Library, name: str, book: ReferenceBook, seen: set[str])
              if word and re.search(rf"\b{word}\b", c.text)]
     pool = tuple({p.chunk.chunk_id: p for p in [*own, *named]}.values())
     about = ({p.chunk.chunk_id for p in own}, word)
-    did = book.localise(*_narrative(pool, f"{organisation} services delivered developed created provide", seen, 3, about))[0]
-    learned = book.localise(*_narrative(pool, f"{organisation} lessons learned benefits challenges results", seen, 3,
+    did = book.localise(*_narrative(library, pool, f"{organisation} services delivered developed created provide", seen, 3, about))[0]
+    learned = book.localise(*_narrative(library, pool, f"{organisation} lessons learned benefits challenges results", seen, 3,
                                         about))[0]
     if "Benefits" in facts:
         learned = f"Identified benefits: {facts['Benefits'].value} [{facts['Benefits'].n}]. {learned}".strip()
@@ -217,13 +219,14 @@ def build_card(library: Library, name: str, book: ReferenceBook, seen: set[str])
 def _offline_discussion(library: Library, subject: str, book: ReferenceBook, seen: set[str],
                         k: int) -> tuple[list[tuple[str, str]], list[Passage]]:
     """Five (cited statement from the reports, open question) pairs, and the passages searched."""
-    items, used = [], []
+    items: list[tuple[str, str]] = []
+    used: list[Passage] = []
     for terms, question in _DISCUSSION:
         if len(items) == 5:
             break
         found = library.retrieve(f"{subject} {terms}", k).passages
         used.extend(found)
-        text, citations = _narrative(found, f"{subject} {terms}", seen, 1)
+        text, citations = _narrative(library, found, f"{subject} {terms}", seen, 1)
         if citations:
             items.append((book.localise(text, citations)[0], question))
     return items, used
@@ -242,7 +245,7 @@ def _cloze(statement: str, title: str) -> QuizItem | None:
 def _offline_quiz(card: CaseCard, statements: Sequence[str], book: ReferenceBook, from_card: int = 5) -> list[QuizItem]:
     """Five questions: up to `from_card` on the card's facts, then gaps in, or the source of, discussion statements."""
     refs = {c.n: c for c in book.references()}
-    items = []
+    items: list[QuizItem] = []
     for label, template in _QUIZ:
         fact = card.fact(label)
         if fact and len(items) < from_card:
@@ -265,7 +268,7 @@ def _facilitator_note(library: Library, query: str, book: ReferenceBook, seen: s
                       k: int) -> tuple[str, list[Passage]]:
     """Timing, two cited key messages found by `query`, and the context note."""
     found = library.retrieve(query, k).passages
-    text, citations = _narrative(found, query, seen, 2)
+    text, citations = _narrative(library, found, query, seen, 2)
     key = f"Key messages to draw out: {book.localise(text, citations)[0]}" if citations else ""
     return "\n\n".join(x for x in (TIMING, key, f"Context for participants: {DATE_NOTE}") if x), list(found)
 
@@ -321,15 +324,16 @@ def _llm_parts(writer: Answerer, subject: str, card: CaseCard, passages: Sequenc
 def build_workshop(library: Library, case: str | None = None, theme: str | None = None, answerer: str = "auto",
                    k: int = 5, today: date | None = None) -> WorkshopPack:
     """A workshop pack on a case study (`case`) or a theme (`theme`, which picks the case study that fits best)."""
-    if bool(case) == bool(theme):
+    given = case or theme
+    if not given or (case and theme):
         raise InputError("Give either a case study (--case \"Suffolk GP Federation\") or a theme "
                          "(--theme \"conflicts of interest\").")
-    subject = clean_question(case or theme, library.settings.max_question_chars)
+    subject = clean_question(given, library.settings.max_question_chars)
     scope = check_scope(subject)
     if not scope.in_scope:
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # ConfigError when the LLM is asked for but not configured
-    book, seen, warnings = ReferenceBook(), set(), []
+    book, seen, warnings = ReferenceBook(), set[str](), list[str]()
     name = subject if case else _choose_case(library, subject, case_studies(library))
     card, used = build_card(library, name, book, seen)
     topic = card.organisation if case else subject

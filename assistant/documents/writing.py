@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import Protocol, runtime_checkable
 
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.extractive import OfflineAnswerer
+from assistant.answering.prompts import Prompts
 from assistant.answering.protocol import Answerer
+from assistant.documents.library import Library
 
 
-def extractive_writer(*, max_sentences: int, passages_used: int) -> Answerer:
-    """The extractive answerer quoting up to `max_sentences` sentences from the first `passages_used` passages."""
-    return OfflineAnswerer(max_sentences=max_sentences, passages_used=passages_used)
+def extractive_writer(library: Library, *, max_sentences: int, passages_used: int) -> Answerer:
+    """The library's extractive answerer (the same sentence selection as a chat answer: parts, subject, meaning),
+    quoting up to `max_sentences` sentences from the first `passages_used` passages, as running text."""
+    offline = library.answerer("offline")
+    if isinstance(offline, OfflineAnswerer):
+        return offline.with_limits(max_sentences=max_sentences, passages_used=passages_used, lists=False)
+    return OfflineAnswerer(max_sentences=max_sentences, passages_used=passages_used, lists=False)
+
+
+@runtime_checkable
+class PromptDriven(Answerer, Protocol):
+    """An answerer that writes from prompt templates (the LLM), so a document can give it its own brief."""
+
+    prompts: Prompts
 
 
 class _TemplatePrompts:
     """A PromptLibrary stand-in that serves another template where the answerer asks for 'answer'."""
 
-    def __init__(self, library, template: str, extra: dict[str, str]) -> None:
+    def __init__(self, library: Prompts, template: str, extra: dict[str, str]) -> None:
         self._library, self._template, self._extra = library, template, extra
 
     def render(self, name: str, /, **values: str) -> str:
@@ -30,19 +44,18 @@ class _TemplatePrompts:
 
 def prompted(answerer: Answerer, template: str, **extra: str) -> Answerer:
     """The answerer writing with prompts/<template>.txt if it is prompt-driven (the LLM); otherwise unchanged."""
-    library = getattr(answerer, "prompts", None)
-    if library is None:
+    if not isinstance(answerer, PromptDriven):
         return answerer
     # A shallow copy keeps the LLM answerer's client, context fitting, error handling and output checks;
     # only the user prompt differs, so the brief gets the same guarantees as `ask`.
     clone = copy.copy(answerer)
-    clone.prompts = _TemplatePrompts(library, template, extra)
+    clone.prompts = _TemplatePrompts(answerer.prompts, template, extra)
     return clone
 
 
 def drop_repeats(raw: str, seen: set[str], limit: int) -> str:
     """Extractive text without fragments or sentences already used elsewhere in the document, at most `limit`."""
-    kept = []
+    kept: list[str] = []
     for sentence in split_sentences(raw):
         key = re.sub(r"[^a-z0-9]+", " ", MARKER.sub(" ", sentence.lower())).strip()
         # Table debris, bylines and slide fragments ("1 GP cooperative of 19 practices", "GP at Improving Health,

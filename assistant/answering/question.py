@@ -1,0 +1,131 @@
+"""Question analysis: the parts of a question, its subject (an organisation) and the kind of answer wanted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.organisations import named_in
+from assistant.schema import Turn
+from assistant.search.retrieval import QUANTITY_QUESTION
+from assistant.text import tokenize
+
+# A follow-up rewritten for retrieval carries the conversation after this marker (see OfflineAnswerer.standalone).
+FOLLOWING = " (following: "
+
+# Where one question holds two: "..., and how should ...", "... and who runs it?", "... as well as what ...".
+_WH = r"(?:what|how|who|whom|why|when|where|which|whether|should|could|would|can|do|does|did|is|are|was|were|has|have)"
+_SPLIT = re.compile(rf"\?\s+(?=\S)|\s*(?:,\s*|\s+)(?:and|as well as|plus)\s+(?={_WH}\b)|;\s+", re.I)
+_KINDS = (
+    ("compare", re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?)\b", re.I)),
+    ("howto", re.compile(r"\b(steps|how to|how (do|does|did|should|could|can|would|might) (we|i|you|they|a|an|the|it|\w+))\b", re.I)),
+    ("list", re.compile(r"^(what|which) (are|were)\b|\b(options|types|forms|kinds|ways|examples|lessons|principles|"
+                        r"factors|reasons|benefits|risks|challenges|barriers|advantages|drawbacks)\b", re.I)),
+    ("yesno", re.compile(r"^(is|are|was|were|do|does|did|can|could|should|would|will|has|have)\b", re.I)),
+)
+# A follow-up that keeps the last question and only changes whom it is about: "And how did Suffolk do it?"
+_SAME_QUESTION = re.compile(r"\b(do|did|does|done|doing) (it|that|this|so|the same)\b|\bthe same\b|^(and|what about|how about) \w+", re.I)
+_PRONOUN = re.compile(r"\b(they|them|their|it|its|he|she|this organisation|the same)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks: the user's words, its parts, whom it is about and the kind of answer wanted."""
+
+    text: str
+    parts: tuple[str, ...]
+    subject: tuple[str, ...] = ()  # organisation names as the library labels them; () when about none
+    kind: str = "fact"  # fact, list, figure, howto, yesno, compare
+
+    @property
+    def subject_name(self) -> str:
+        """The organisation as a reader would name it ("" when the question is about none)."""
+        return min(self.subject, key=len) if self.subject else ""
+
+
+def split_parts(question: str) -> tuple[str, ...]:
+    """The questions inside one: split on "and"/"as well as" before a question word, on "?" and ";"."""
+    pieces = [p.strip(" ,;") for p in _SPLIT.split(question.strip()) if p and p.strip(" ,;?")]
+    parts: list[str] = []
+    for p in pieces:
+        if parts and not tokenize(p):
+            parts[-1] = f"{parts[-1]} {p}"  # "and why?" alone carries too little to answer on its own
+        else:
+            parts.append(p)
+    return tuple(parts) or (question.strip(),)
+
+
+def answer_kind(question: str) -> str:
+    """The kind of answer wanted: a figure, a list, a how-to, a comparison, a yes/no with reasons, or a fact."""
+    if QUANTITY_QUESTION.search(question):
+        return "figure"
+    return next((kind for kind, rule in _KINDS if rule.search(question.strip())), "fact")
+
+
+def _previous_question(history: Sequence[Turn]) -> str:
+    """The last thing the user asked before this question."""
+    return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
+
+
+def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Turn] = ()) -> Question:
+    """Parts, subject and kind of a question; a follow-up takes its subject (and parts) from the conversation."""
+    text = question.split(FOLLOWING, 1)[0].strip()
+    parts, subject = split_parts(text), named_in(text, organisations)
+    previous = _previous_question(history)
+    if previous:
+        before = named_in(previous, organisations) or named_in(" ".join(t.content for t in history), organisations)
+        if not subject and (_PRONOUN.search(text) or FOLLOWING in question):
+            subject = before
+        if subject and _SAME_QUESTION.search(text) and len(set(tokenize(text)) - _subject_terms(subject)) <= 2:
+            parts = split_parts(previous)  # "And how did Suffolk do it?": the last question, about Suffolk
+    return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text))
+
+
+def _subject_terms(subject: Sequence[str]) -> set[str]:
+    """Stemmed words of the subject's names, and the words a follow-up uses to point back."""
+    return {t for name in subject for t in tokenize(name)} | set(tokenize("do did does done doing it that this same"))
+
+
+# A part that asks for one specific fact: "What CQC rating ...", "How much did ... cost", "What's the name of ...".
+_WHAT_THING = re.compile(r"^(?:what|which)(?:'s|’s| is| was| are| were)?\s+(?:the\s+|its\s+|their\s+)?"
+                         r"(?:(?:sort|kind|type|number|amount|size|level) of\s+(?:the\s+)?)?(?P<thing>.+)$", re.I)
+_AUX = re.compile(r"\s+(?:did|does|do|is|was|are|were|has|have|had|will|would|can|could|should|of|for|in|at|on|"
+                  r"to|from|that|which|who)\b.*$", re.I)
+_HOW_FIGURE = re.compile(r"^how (much|many)\b", re.I)
+
+
+_WHO_THING = re.compile(r"^who(?:'s|’s| is| was| are| were)\s+(?:the\s+)?(?P<thing>[\w -]+?)\s+(?:of|at|for|in)\b", re.I)
+_WHEN = re.compile(r"^when (?:was|were|did|does|is)\b.*?(?P<verb>\w+)$", re.I)
+_MONEY = re.compile(r"\b(spend|spent|cost|costs|pay|paid|pays|save|saved|money|fund|funding|worth|charge|fee|fees|earn|"
+                    r"income|value|invest|invested|budget)\b", re.I)
+_AUX_START = re.compile(r"^(did|does|do|is|was|are|were|has|have|had|will|would|can|could|should)\b", re.I)
+
+
+def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str]:
+    """(the stemmed words naming the one fact a part asks for, what else must be in a sentence that gives it:
+    "" nothing, "number", "money" or "date"); no words when the part asks how, why or what someone did."""
+    text = part.strip().rstrip("?").strip()
+    for name in sorted(subject, key=len, reverse=True):
+        text = re.sub(rf"(?:the\s+)?{re.escape(name)}(?:’s|'s)?", " ", text, flags=re.I)
+    text = " ".join(text.split())
+    if m := _HOW_FIGURE.match(text):
+        need = "money" if m.group(1).lower() == "much" and _MONEY.search(text) else "number"
+        thing = text[m.end():].strip()
+        if _AUX_START.match(thing):
+            return frozenset(tokenize(" ".join(thing.split()[-3:]))), need  # "how much did it cost to build"
+        return frozenset(tokenize(_AUX.sub("", thing))), need  # "how many beds does ..."
+    if m := _WHEN.match(text):
+        return frozenset(tokenize(m.group("verb"))), "date"
+    match = _WHO_THING.match(text) or _WHAT_THING.match(text)
+    if not match or _AUX_START.match(match.group("thing")):
+        return frozenset(), ""  # "what did they say", "how did they do it": no one fact to miss
+    return frozenset(tokenize(_AUX.sub("", match.group("thing")))[-2:]), ""
+
+
+def head_word(part: str, subject: Sequence[str]) -> str:
+    """The last word naming the fact a part asks for ("rating" in "What CQC rating ..."); "" when none."""
+    text = part.strip().rstrip("?").strip()
+    match = _WHO_THING.match(text) or _WHAT_THING.match(text)
+    words = tokenize(_AUX.sub("", match.group("thing"))) if match else []
+    return words[-1] if words else ""

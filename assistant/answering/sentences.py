@@ -1,0 +1,207 @@
+"""Whole sentences from passages: the units an extractive answer, a briefing note or a workshop pack may quote.
+
+A unit is one sentence of a passage, or two when the second leans on the first ("This meant ..."). Headings,
+table debris, lines ending in ":" and fragments cut by chunk overlap are left out; footnote digits fused to
+words are removed; a labelled table fact is written as a sentence about its organisation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answering.citations import MARKER, split_sentences
+from assistant.schema import Passage
+from assistant.text import STOPWORDS
+
+# "Legal status: Community interest company." in a case-study table.
+_FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
+# Openings that lean on the sentence before: kept only together with it.
+_LEANS = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|may|can|will|"
+                    r"would|could|should|he|she|there|here)\b", re.I)
+# "RCGP.1 In this project": a footnote number after a full stop, before the next sentence.
+_FOOTNOTE_AFTER_STOP = re.compile(r"(?<=[A-Za-z)]{2})\.(\d{1,2})(?=\s+[A-Z])")
+# "super-partnership1 and": a footnote number fused to a word.
+_FOOTNOTE_ON_WORD = re.compile(r"(?<=[a-z]{3})\d{1,2}(?=[\s,;:.)]|$)")
+# Slide lines run two statements together: "Status quo is not an option Need a mix of ...".
+_RUN_ON = re.compile(r"(?<=[a-z]) (?=([A-Z][a-z]+) [a-z])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# "This report ...", "This event report ...": the document speaking of itself leans on nothing.
+_SELF = re.compile(r"^(this|these) (\w+ )?(report|reports|paper|document|summary|briefing|study|studies|section|"
+                   r"chapter|seminar|seminars|event|slides?|toolkit)\b", re.I)
+MIN_WORDS = 6
+# Endings of ordinary words ("Keeping", "Clinically", "Community"): such a word needs no capital mid-sentence.
+_ORDINARY = re.compile(r"(ing|ed|ly|ity|ion|ions|ment|ments|ness|ive|al|ance|ence|ships?)$")
+
+
+def ordinary(word: str, lower_words: set[str]) -> bool:
+    """Whether a capitalised word is an ordinary one (written lower-case in the passage, a stopword, or by its
+    ending), not a name or an acronym."""
+    low = word.lower()
+    return word[1:].islower() and (low in lower_words or low in STOPWORDS or bool(_ORDINARY.search(low)))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A quotable sentence (or a sentence with the one it leans on) of passage number `n` (1-based)."""
+
+    n: int
+    pos: int
+    text: str
+    case_study: str
+    fact: bool = False
+
+
+def _caps_share(words: Sequence[str]) -> float:
+    """Share of the words after the first that start with a capital (headings and table rows score high)."""
+    rest = [w for w in words[1:] if w.lower() not in STOPWORDS]
+    return sum(w[0].isupper() for w in rest) / len(rest) if rest else 0.0
+
+
+def tidy(text: str) -> str:
+    """Remove the document's own markers and footnote digits; one space between words."""
+    text = MARKER.sub("", text)
+    text = _FOOTNOTE_AFTER_STOP.sub(".", text)
+    text = _FOOTNOTE_ON_WORD.sub("", text)
+    return " ".join(text.split())
+
+
+def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
+    """Split an unpunctuated line where a common word starts a new statement with a capital."""
+    pieces, start = [], 0
+    for m in _RUN_ON.finditer(line):
+        if m.group(1).lower() in lower_words or m.group(1).lower() in STOPWORDS:
+            pieces.append(line[start:m.start()])
+            start = m.end()
+    pieces.append(line[start:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def fact_sentence(label: str, value: str, case: str, lower_words: set[str] = frozenset()) -> str:
+    """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
+    value = re.sub(r"^(Includes|Including):\s*", "includes ", value.rstrip(" .;"))
+    first = value.split()[0] if value.split() else ""
+    if first[:1].isupper() and ordinary(first, lower_words):
+        value = value[0].lower() + value[1:]  # "Community interest company" reads "community interest company"
+    owner = f"{case}’" if case.endswith("s") else f"{case}’s"
+    return f"{owner} {label.lower()}: {value}."
+
+
+_JOIN = re.compile(r"(?:(?<=\))|\b(?P<before>[a-z][a-z'’-]*)) (?P<word>[A-Z][a-z]+)\b")
+# Words before which a capitalised ordinary word starts a name ("the Primary Care Networks"), not a new cell.
+_NAME_OPENERS = frozenset("the a an of and for in by to with from our its their his her this that these those".split())
+
+
+def run_together(text: str, lower_words: set[str]) -> bool:
+    """Whether table cells or slide lines ran together: an ordinary word with a capital straight after a lower-case
+    word or a bracket ("... studies Potential strengths", "... 3 CCGs) Legal status")."""
+    for m in _JOIN.finditer(text):
+        before = m.group("before")
+        if before in _NAME_OPENERS:
+            continue
+        if ordinary(m.group("word"), lower_words):
+            return True
+    return False
+
+
+def whole(sentence: str, *, terminated: bool) -> bool:
+    """Whether a sentence reads as a whole sentence rather than a heading, table row or fragment."""
+    words = _WORD.findall(sentence)
+    if len(words) < MIN_WORDS or not re.match(r"[A-Z0-9‘“\"(]", sentence) or sentence.rstrip().endswith(":"):
+        return False
+    share = _caps_share(words)
+    # Unpunctuated lines are slides or table cells: only prose-like ones stand as sentences.
+    return share <= 0.5 if terminated else (share <= 0.25 and len(words) >= 8)
+
+
+def _item(line: str) -> bool:
+    """A line that reads as a slide bullet or list item: short, unpunctuated or ending in a comma or semicolon."""
+    words = _WORD.findall(line)
+    return 0 < len(words) <= 20 and not re.search(r"[.!?:]$", line) and not _FACT.match(line) \
+        and bool(re.match(r"[A-Za-z0-9‘“\"(]", line))
+
+
+def _run_end(lines: Sequence[str], start: int) -> int:
+    """Where a run of list items starting at `start` ends (== start when there is none)."""
+    end = start
+    while end < len(lines) and _item(lines[end]):
+        end += 1
+    return end
+
+
+def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, lower_words: set[str]) -> Unit | None:
+    """A run of list items as one sentence: "Lead: first item; second item; third item."."""
+    def soften(item: str) -> str:
+        first = item.split()[0]
+        return item[0].lower() + item[1:] if ordinary(first, lower_words) else item
+
+    lead = lead.strip().rstrip(":")
+    if any(run_together(i, lower_words) for i in items):
+        return None  # columns of a flattened table, not a list
+    body = "; ".join(soften(i.strip(" ;,•-")) for i in items if i.strip(" ;,•-:") != lead)
+    return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
+
+
+def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]) -> list[Unit]:
+    """The units of one line: a labelled fact, or its whole sentences (a leaning one joined to the one before)."""
+    fact = _FACT.match(line)
+    if fact and case and not _FACT.match(fact.group("value")):
+        label, value = fact.group("label"), fact.group("value")
+        if whole(value, terminated=value.endswith(".")):
+            # "The vital statistics: A federation of 43 practices ...": the value is the sentence.
+            return [Unit(n, pos, value if case.lower() in value.lower() else f"{case}: {value}", case, fact=True)]
+        if case.lower() not in value.lower() and not value.endswith(":"):
+            return [Unit(n, pos, fact_sentence(label, value, case, lower_words), case, fact=True)]
+        return []
+    pieces = split_sentences(line) if re.search(r"[.!?]", line) else _split_run_ons(line, lower_words)
+    units: list[Unit] = []
+    before, kept = "", False
+    for k, piece in enumerate(p.strip() for p in pieces):
+        terminated = piece.endswith((".", "!", "?", ".”", ".’", ".\"", ".)"))
+        ok = whole(piece, terminated=terminated) and not run_together(piece, lower_words)
+        text = piece if terminated else piece.rstrip(" ;,") + "."
+        if ok and _LEANS.match(piece) and not _SELF.match(piece):
+            # "This meant ...": only with the sentence it leans on (kept even when that one is short).
+            if kept:
+                units[-1] = Unit(n, units[-1].pos, f"{units[-1].text} {text}", case)
+            elif before.endswith(".") and re.match(r"[A-Z]", before) and len(_WORD.findall(before)) >= 3:
+                units.append(Unit(n, pos * 100 + k - 1, f"{before} {text}", case))
+                kept = True
+            before = piece
+            continue
+        kept = ok
+        if ok:
+            units.append(Unit(n, pos * 100 + k, text, case))
+        before = piece
+    return units
+
+
+def passage_units(n: int, passage: Passage) -> list[Unit]:
+    """The quotable units of passage number n, in order: sentences, labelled facts (with the items listed under
+    them) and runs of slide bullets or list items as one sentence each."""
+    chunk = passage.chunk
+    case = chunk.case_study
+    lower_words = {w for w in _WORD.findall(chunk.text) if w.islower()}
+    lines = [tidy(raw) for raw in chunk.text.splitlines()]
+    units: list[Unit] = []
+    i = 0
+    while i < len(lines):
+        fact = _FACT.match(lines[i])
+        end = _run_end(lines, i + 1) if fact and case else i
+        if end > i + 1:  # "Main drivers: Support ..." with more drivers listed below it
+            merged = f"{lines[i].rstrip(' .:;')}{':' if lines[i].endswith(':') else ';'} " + "; ".join(lines[i + 1:end])
+            units.extend(_line_units(n, i, merged, case=case, lower_words=lower_words))
+            i = end
+            continue
+        end = _run_end(lines, i)
+        lead = lines[i - 1] if i and lines[i - 1].endswith(":") else ""
+        if end - i >= (2 if lead else 3):
+            listed = _list_unit(n, i * 100, lines[i:end], lead=lead or chunk.section, case=case,
+                                lower_words=lower_words)
+            units.extend([listed] if listed else [])
+            i = end
+            continue
+        units.extend(_line_units(n, i, lines[i], case=case, lower_words=lower_words))
+        i += 1
+    return units

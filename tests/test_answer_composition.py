@@ -1,0 +1,156 @@
+"""The extractive answer answers: each part of the question, about the right organisation, in whole sentences,
+saying plainly what the reports don't give."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.compose import compose
+from assistant.answering.extractive import OfflineAnswerer
+from assistant.answering.protocol import NOT_COVERED, NOT_GIVEN
+from assistant.answering.question import analyse, answer_kind, specific_ask, split_parts
+from assistant.answering.sentences import passage_units, tidy
+from assistant.schema import Chunk, Passage, Turn
+
+ORGS = ("Suffolk GP Federation", "Symphony Programme", "Hurley Group")
+
+
+def _passage(rank, text, *, case="", section="S"):
+    chunk = Chunk(chunk_id=f"c{rank}", doc_id="d", title="T", year=2013, section=section, page=1, text=text,
+                  case_study=case)
+    return Passage(rank=rank, chunk=chunk, score=1.0 / rank)
+
+
+SUFFOLK = _passage(1, "Federation: Suffolk GP Federation\nDate established: April 2013.\n"
+                      "Legal status: Community interest company.\n"
+                      "Number of employees: 30 employees plus a board consisting of nine GPs, three practice managers "
+                      "and the Chief Executive.", case="Suffolk GP Federation", section="Appendix: Case studies")
+SYMPHONY = _passage(2, "The Symphony Programme is a partnership between two acute trusts and a federation of practices. "
+                       "It is chaired by a GP, with three board members also from general practice.",
+                    case="Symphony Programme", section="The Symphony Programme, South Somerset")
+FORMS = _passage(3, "Legal structures\nThe legal structures for federations vary and include: community interest "
+                    "companies, companies limited by guarantee, limited liability partnerships and informal networks.\n"
+                    "The board of a federation should include GPs from member practices and a practice manager.")
+
+
+def _answer(question, passages, history=()):
+    return "".join(OfflineAnswerer(organisations=lambda: ORGS).stream(question, passages, history))
+
+
+def test_a_question_is_split_into_its_parts():
+    assert split_parts("What legal form could we choose, and how should the board be set up?") == (
+        "What legal form could we choose", "how should the board be set up?")
+    assert split_parts("How big is the Hurley Group and who runs it?") == ("How big is the Hurley Group", "who runs it?")
+    assert split_parts("What is a federation?") == ("What is a federation?",)
+
+
+def test_the_kind_of_answer_wanted_is_recognised():
+    assert answer_kind("How many practices are in it?") == "figure"
+    assert answer_kind("What are the first steps in forming a federation?") == "howto"
+    assert answer_kind("What options are there for legal form?") == "list"
+    assert answer_kind("Is a federation a legal entity?") == "yesno"
+
+
+def test_a_specific_fact_asked_is_named_and_a_how_question_is_not():
+    assert specific_ask("What CQC rating did Suffolk GP Federation get?", ["Suffolk GP Federation"])[0] == {"cqc", "rat"}
+    assert specific_ask("How much did the building cost?", [])[1] == "money"
+    assert specific_ask("How did the Suffolk federation set itself up legally?", ["Suffolk GP Federation"])[0] == set()
+
+
+def test_a_two_part_question_gets_a_cited_answer_to_each_part():
+    text = _answer("What legal form could we choose, and how should the board be set up?", [FORMS, SUFFOLK])
+    first, second = text.split("\n\n")[:2]
+    assert "limited liability partnerships" in first and "[1]" in first
+    assert "board" in second and "[" in second
+
+
+def test_a_question_about_one_organisation_quotes_nothing_about_another():
+    text = _answer("Tell me about Suffolk GP Federation's board", [SUFFOLK, SYMPHONY])
+    assert "nine GPs" in text
+    assert "chaired by a GP" not in text and "[2]" not in text
+
+
+def test_a_fact_the_reports_do_not_give_is_said_to_be_missing_with_what_they_do_say():
+    text = _answer("What CQC rating did Suffolk GP Federation get?", [SUFFOLK, SYMPHONY])
+    assert text.startswith(f"{NOT_GIVEN} Suffolk GP Federation’s CQC rating.")
+    assert "What they do say about Suffolk GP Federation" in text and "[1]" in text
+
+
+def test_a_table_fact_is_written_as_a_sentence_about_its_organisation():
+    texts = [u.text for u in passage_units(1, SUFFOLK)]
+    assert "Suffolk GP Federation’s legal status: community interest company." in texts
+    assert not any(t.endswith(":") or t.startswith("Federation:") for t in texts)
+
+
+def test_footnote_digits_fused_to_words_are_removed():
+    assert tidy("developed for the RCGP.1 In this project we were") == "developed for the RCGP. In this project we were"
+    assert tidy("a super-partnership1 and others") == "a super-partnership and others"
+
+
+def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it_or_not_at_all():
+    lone = _passage(1, "This meant the practices could share staff across the whole of the federation area.")
+    assert passage_units(1, lone) == []
+    joined = passage_units(1, _passage(1, "The practices merged their back offices in 2015. This meant the practices "
+                                          "could share staff across the whole federation area."))
+    assert len(joined) == 1 and joined[0].text.startswith("The practices merged")
+
+
+def test_slide_bullets_become_one_listed_sentence():
+    slide = _passage(1, "Key features\nBuilt on local general practice with local GPs\nKeeping what is good about small "
+                        "and local\nClinically and quality driven", section="Key features")
+    assert [u.text for u in passage_units(1, slide)] == [
+        "Key features: Built on local general practice with local GPs; keeping what is good about small and local; "
+        "clinically and quality driven."]  # "Built" keeps its capital: nothing says it is an ordinary word
+
+
+def test_a_follow_up_naming_another_organisation_keeps_the_last_question():
+    history = [Turn("user", "What legal form could we choose for a federation?"), Turn("assistant", "...")]
+    q = analyse("And how did Suffolk do it?", organisations=ORGS, history=history)
+    assert q.subject == ("Suffolk GP Federation",)
+    assert q.parts == ("What legal form could we choose for a federation?",)
+
+
+def test_a_follow_up_with_a_pronoun_takes_the_subject_of_the_conversation():
+    history = [Turn("user", "Tell me about the Hurley Group."), Turn("assistant", "It is a partnership [1].")]
+    assert analyse("Who runs it?", organisations=ORGS, history=history).subject == ("Hurley Group",)
+
+
+def test_nothing_relevant_at_all_is_still_not_covered():
+    assert _answer("zebra migration", [SUFFOLK, SYMPHONY]).startswith(NOT_COVERED)
+
+
+@pytest.mark.parametrize("question", ["What legal form is the Suffolk GP Federation?", "Who sits on the board?"])
+def test_the_same_question_gives_the_same_composed_answer(question):
+    q = analyse(question, organisations=ORGS)
+    assert compose(q, [SUFFOLK, SYMPHONY, FORMS], organisations=ORGS) == \
+        compose(q, [SUFFOLK, SYMPHONY, FORMS], organisations=ORGS)
+
+
+# --------------------------------------------------------------------------- the issue's examples, on the real index
+LEGAL_AND_BOARD = "What legal form could we choose, and how should the board be set up?"
+
+
+@pytest.mark.slow
+def test_the_legal_form_and_board_question_states_legal_forms_and_a_board_each_cited(assistant):
+    answer = assistant.ask(LEGAL_AND_BOARD)
+    legal, board = answer.text.split("\n\n")[:2]
+    assert "limited liability partnership" in legal or "community interest compan" in legal
+    assert "board" in board and "GPs" in board
+    assert "[" in legal and "[" in board and not answer.refused
+    assert "(unverified)" not in answer.text
+
+
+@pytest.mark.slow
+def test_and_how_did_suffolk_do_it_answers_about_suffolk(assistant):
+    first = assistant.ask(LEGAL_AND_BOARD)
+    answer = assistant.ask("And how did Suffolk do it?", [Turn("user", LEGAL_AND_BOARD), Turn("assistant", first.text)])
+    assert "Suffolk GP Federation’s legal status: community interest company." in answer.text
+    assert all(c.passage.chunk.case_study == "Suffolk GP Federation" for c in answer.citations)
+
+
+@pytest.mark.slow
+def test_suffolks_cqc_rating_is_said_not_to_be_in_the_reports(assistant):
+    answer = assistant.ask("What CQC rating did Suffolk GP Federation get?")
+    assert answer.text.startswith(f"{NOT_GIVEN} Suffolk GP Federation’s CQC rating.")
+    assert not answer.refused and answer.citations
+    assert all(c.passage.chunk.case_study == "Suffolk GP Federation" for c in answer.citations)
