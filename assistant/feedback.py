@@ -72,9 +72,12 @@ class FeedbackStore:
                 cur = con.execute(
                     "INSERT INTO feedback (created_at, rating, comment, question, answer, citations_json) "
                     "VALUES (?, ?, ?, ?, ?, ?)", row)
-                return int(cur.lastrowid)
+                row_id = cur.lastrowid
         except (sqlite3.Error, OSError) as exc:
             raise self._fail("saved", exc) from exc
+        if row_id is None:  # sqlite3 sets it after every INSERT; None would mean the row was not stored
+            raise StoreError(f"Feedback could not be saved at {self.path}: the database gave the new row no id.")
+        return row_id
 
     def set_comment(self, feedback_id: int, comment: str) -> None:
         """Replace the comment of stored feedback (a thumb given first, the comment typed after)."""

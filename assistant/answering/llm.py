@@ -22,7 +22,7 @@ from assistant.answering.protocol import NOT_COVERED
 from assistant.answering.citations import MARKER
 from assistant.errors import ConfigError, LLMError
 from assistant.schema import Passage, Turn
-from assistant.answering.prompts import PromptLibrary, as_data, format_history, format_passages
+from assistant.answering.prompts import PromptLibrary, Prompts, as_data, format_history, format_passages
 from assistant.settings import Settings
 
 HISTORY_TURNS = 6  # the last three exchanges go with each answer request
@@ -65,7 +65,7 @@ class OpenAIAnswerer:
         if not settings.llm_configured:
             raise ConfigError("The LLM answerer needs an API key: set OPENAI_API_KEY (any value for a local server).")
         self.settings = settings
-        self.prompts = prompts
+        self.prompts: Prompts = prompts  # documents swap in a stand-in serving their own template (prompted)
         self.encoding = encoding
         self.name = f"llm:{settings.model}"
         self.base_url = settings.openai_base_url or "the default OpenAI endpoint"
@@ -199,7 +199,9 @@ class OpenAIAnswerer:
                     parts.append(text)
                     yield text
         finally:
-            pieces.close()  # also when the caller stops early: releases the HTTP connection
+            # The stub says Iterator; stream() returns a generator, and closing it also when the caller stops early
+            # releases the HTTP connection.
+            pieces.close()  # type: ignore[attr-defined]
         check_output("".join(parts))
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:

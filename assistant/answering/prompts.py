@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from string import Template
+from typing import Protocol
 
 from assistant.errors import ConfigError
 from assistant.schema import Passage, Turn
@@ -13,6 +14,14 @@ from assistant.schema import Passage, Turn
 # Tags that delimit data in the prompts; the same words inside data are defused so that a passage
 # or a question cannot close its own block and pose as instructions.
 _DATA_TAGS = re.compile(r"<(\s*/?\s*(?:passages?|question|conversation|system)\b)", re.IGNORECASE)
+
+
+class Prompts(Protocol):
+    """What an answerer renders its messages with: a PromptLibrary, or a stand-in serving another template."""
+
+    def render(self, name: str, /, **values: str) -> str:
+        """The template `name` with every placeholder filled."""
+        ...
 
 
 class PromptLibrary:

@@ -68,7 +68,11 @@ def named_in(text: str, orgs: dict[str, str]) -> list[tuple[int, str]]:
 
 
 def _number(text: str) -> int:
-    return int(re.search(_NUM, text).group(1).replace(",", ""))
+    """The count in a figure already matched with _NUM ('51,000 patients' -> 51000)."""
+    m = re.search(_NUM, text)
+    if m is None:
+        raise ValueError(f"No count in {text!r}: only text matched with _NUM has one.")
+    return int(m.group(1).replace(",", ""))
 
 
 def _label_fact(name: str, rest: str) -> tuple[str, re.Match | None]:

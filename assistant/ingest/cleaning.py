@@ -108,7 +108,7 @@ def _prepare_lines(text: str) -> list[Line]:
         raw.append((" ".join(line.replace("\f", "").split()), brk))
     number = lambda j: int(raw[j][0]) if 0 <= j < len(raw) and re.fullmatch(r"\d{1,3}", raw[j][0]) else 0
     # Running heads: short lines repeated on several pages, at least once next to a page number.
-    seen, numbered = Counter(), set()
+    seen, numbered = Counter[str](), set[str]()
     for i, (t, _) in enumerate(raw):
         for cand, num in _head_candidates(t):
             seen[cand] += 1
@@ -123,6 +123,7 @@ def _prepare_lines(text: str) -> list[Line]:
                 j = next((j for j in (i - 1, i - 2, i + 1, i + 2) if number(j)), None)
                 if num or j is not None:
                     page_of[i] = num or number(j)
+                if j is not None:
                     drop.add(j)
     out, gap, bullets, anchor, last = [], False, 0, None, 0
     for i, (t, brk) in enumerate(raw):
@@ -288,7 +289,8 @@ def _join(a: str, b: str, vocab: Counter) -> str:
     if not a or not (a.endswith("-") and len(a) > 1 and a[-2].isalpha()):
         return f"{a} {b}" if a else b
     first = re.split(r"[\s\-–]", a[:-1])[-1].lower()
-    second = re.match(r"[^\W\d_]*", b).group().lower()
+    letters = re.match(r"[^\W\d_]*", b)  # '*' matches, perhaps nothing, at the start of any text
+    second = letters.group().lower() if letters else ""
     if not b[:1].islower() or f"{first}-{second}" in vocab or (first + second not in vocab and first in _KEEP_HYPHEN):
         return a + b
     return a[:-1] + b

@@ -102,7 +102,8 @@ def _appendix_table(units: list[Unit], names: dict[str, str]) -> None:
     row, case = 0, ""
     for idx, u in enumerate(body):
         nxt = body[idx + 1] if idx + 1 < len(body) else None
-        if short(u, 6) and short(nxt, 8) and len(header) >= 2:  # a row opens: type, then the example's name
+        # A row opens: type, then the example's name.
+        if short(u, 6) and nxt is not None and short(nxt, 8) and len(header) >= 2:
             case = _clean_name(nxt.text)
             names[org_word(case)] = case
             u.text, nxt.text, row = f"{header[0]}: {u.text}. {header[1]}: {nxt.text}.", "", 1

@@ -190,7 +190,9 @@ def make_embeddings(settings: Settings) -> Embeddings:
             raise ConfigError("ASSISTANT_EMBEDDING_MODEL asks for OpenAI embeddings: set OPENAI_API_KEY, or use minilm-int8.")
         from langchain_openai import OpenAIEmbeddings
 
-        emb = OpenAIEmbeddings(
+        # api_key, base_url and timeout are pydantic aliases of openai_api_key, openai_api_base and request_timeout,
+        # which the model accepts but its signature, as mypy sees it, does not list.
+        emb = OpenAIEmbeddings(  # type: ignore[call-arg]
             model=spec.split(":", 1)[1],
             api_key=settings.openai_api_key,
             base_url=settings.openai_base_url,
