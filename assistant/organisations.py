@@ -38,11 +38,16 @@ def same_organisation(a: str, b: str) -> bool:
     return bool(x and y) and (x.startswith(y) or y.startswith(x))
 
 
+def mentions(text: str, keys: Iterable[str]) -> list[tuple[int, str]]:
+    """(offset, canonical key) of every organisation key a text writes as a name is written ("Hurley")."""
+    return sorted((m.start(), canonical(k)) for k in keys for m in re.finditer(rf"\b{k.capitalize()}\b", text))
+
+
 def named_in(text: str, organisations: Iterable[str]) -> tuple[str, ...]:
-    """The organisations a text names: in full (any case), or by their distinctive word written with a capital
-    mid-sentence ("Suffolk", "Hurley"; "Vitality" names Modality too), sorted."""
+    """The organisations a text names: in full (any case), or by their distinctive word as a name mid-sentence
+    ("Suffolk", "Hurley"; "Vitality" names Modality too; "One" opening a sentence names nobody), sorted."""
     low = text.lower()
-    keys = {canonical(m.group(0).lower()) for m in re.finditer(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z]{2,}\b", text)}
-    found = [org for org in organisations
-             if re.search(rf"\b{re.escape(org.lower())}\b", low) or (org_word(org) and canonical(org_word(org)) in keys)]
-    return tuple(sorted(found))
+    named = {key for at, key in mentions(text, {org_word(o) for o in organisations if org_word(o)})
+             if not re.search(r"(^|[.?!:]\s+)$", text[:at])}
+    return tuple(sorted(org for org in organisations if re.search(rf"\b{re.escape(org.lower())}\b", low)
+                        or (org_word(org) and canonical(org_word(org)) in named)))

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from assistant.answering.citations import split_sentences
 from assistant.documents.outline import ReferenceBook
-from assistant.organisations import ALIASES, canonical, org_key, same_organisation
+from assistant.organisations import ALIASES, canonical, mentions, org_key, same_organisation
 from assistant.schema import Chunk, Passage
 
 
@@ -64,7 +64,7 @@ def display_name(key: str, orgs: dict[str, str]) -> str:
 
 def named_in(text: str, orgs: dict[str, str]) -> list[tuple[int, str]]:
     """(offset, canonical key) of every known organisation a text names, written as a name is (capitalised)."""
-    return sorted((m.start(), canonical(k)) for k in orgs for m in re.finditer(rf"\b{k.capitalize()}\b", text))
+    return mentions(text, orgs)
 
 
 def _number(text: str) -> int:
