@@ -35,7 +35,7 @@ MIN_WORDS = 6
 _ORDINARY = re.compile(r"(ing|ed|ly|ity|ion|ions|ment|ments|ness|ive|al|ance|ence|ships?)$")
 
 
-def ordinary(word: str, lower_words: set[str]) -> bool:
+def ordinary(word: str, lower_words: set[str] | frozenset[str]) -> bool:
     """Whether a capitalised word is an ordinary one (written lower-case in the passage, a stopword, or by its
     ending), not a name or an acronym."""
     low = word.lower()
@@ -78,7 +78,7 @@ def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
-def fact_sentence(label: str, value: str, case: str, lower_words: set[str] = frozenset()) -> str:
+def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | frozenset[str] = frozenset()) -> str:
     """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
     value = re.sub(r"^(Includes|Including):\s*", "includes ", value.rstrip(" .;"))
     first = value.split()[0] if value.split() else ""
