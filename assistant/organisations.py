@@ -45,9 +45,20 @@ def mentions(text: str, keys: Iterable[str]) -> list[tuple[int, str]]:
 
 def named_in(text: str, organisations: Iterable[str]) -> tuple[str, ...]:
     """The organisations a text names: in full (any case), or by their distinctive word as a name mid-sentence
-    ("Suffolk", "Hurley"; "Vitality" names Modality too; "One" opening a sentence names nobody), sorted."""
+    ("Suffolk", "Hurley"; "Vitality" names Modality too), not opening a sentence ("One of ...") nor inside another
+    name ("NHS Midlands and East" does not name the Midlands Health Network), sorted."""
     low = text.lower()
-    named = {key for at, key in mentions(text, {org_word(o) for o in organisations if org_word(o)})
-             if not re.search(r"(^|[.?!:]\s+)$", text[:at])}
+    organisations = list(organisations)
+    keys = {org_word(o): o for o in organisations if org_word(o)}
+    named = set()
+    for at, key in mentions(text, keys):
+        before = text[:at]
+        if re.search(r"(^|[.?!:]\s+)$", before):
+            continue
+        previous = re.search(r"([A-Z][\w’'-]*)\s+$", before)
+        owners = [o for k, o in keys.items() if canonical(k) == key]
+        if previous and not any(previous.group(1).lower() in o.lower().split() for o in owners):
+            continue
+        named.add(key)
     return tuple(sorted(org for org in organisations if re.search(rf"\b{re.escape(org.lower())}\b", low)
                         or (org_word(org) and canonical(org_word(org)) in named)))

@@ -120,7 +120,10 @@ def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str
     match = _WHO_THING.match(text) or _WHAT_THING.match(text)
     if not match or _AUX_START.match(match.group("thing")):
         return frozenset(), ""  # "what did they say", "how did they do it": no one fact to miss
-    return frozenset(tokenize(_AUX.sub("", match.group("thing")))[-2:]), ""
+    thing = _AUX.sub("", match.group("thing"))
+    if len(thing.split()) > 3:
+        return frozenset(), ""  # "which practices make up ...": not a named fact but a question to answer
+    return frozenset(tokenize(thing)[-2:]), ""
 
 
 def head_word(part: str, subject: Sequence[str]) -> str:
