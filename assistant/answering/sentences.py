@@ -143,17 +143,38 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
 
 
+# A short label before a sentence ("The question: ...", "Governance: ...").
+_LABEL = re.compile(r"^(?:[A-Z][\w’'-]*)(?: [\w’'-]+){0,3}: (?=[A-Z‘“\"])")
+
+
+def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
+    """A case box's sentence said of its organisation."""
+    if case.lower() in value.lower():
+        return value
+    what = re.sub(r"^the\s+", "", label.strip(), flags=re.I)
+    if what.lower() in ("vital statistics", "statistics", "background", "summary"):
+        return f"{case}: {value}"
+    first = value.split()[0]
+    if first[:1].isupper() and ordinary(first, lower_words):
+        value = value[0].lower() + value[1:]
+    return f"{case}’s {what.lower()}: {value}"
+
+
 def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]) -> list[Unit]:
     """The units of one line: a labelled fact, or its whole sentences (a leaning one joined to the one before)."""
     fact = _FACT.match(line)
     if fact and case and not _FACT.match(fact.group("value")):
         label, value = fact.group("label"), fact.group("value")
         if whole(value, terminated=value.endswith(".")):
-            # "The vital statistics: A federation of 43 practices ...": the value is the sentence.
-            return [Unit(n, pos, value if case.lower() in value.lower() else f"{case}: {value}", case, fact=True)]
+            # "The vital statistics: A federation of 43 practices ...": the value is the sentence, said of its
+            # organisation; "The challenge: To develop ..." keeps what it is ("... Confederation’s challenge: to ...").
+            return [Unit(n, pos, _boxed(label, value, case, lower_words), case, fact=True)]
         if case.lower() not in value.lower() and not value.endswith(":"):
             return [Unit(n, pos, fact_sentence(label, value, case, lower_words), case, fact=True)]
         return []
+    lead = _LABEL.match(line)
+    if lead and whole(line[lead.end():], terminated=line.endswith(".")):
+        line = line[lead.end():]  # "The question: The Nuffield Trust wanted ...": the label says nothing
     pieces = split_sentences(line) if re.search(r"[.!?]", line) else _split_run_ons(line, lower_words)
     units: list[Unit] = []
     before, kept = "", False
