@@ -131,7 +131,7 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
             continue
         toks = set(tokenize(unit.text))
         hit = sum(weight[t] for t in set(terms) if t in toks)
-        if hit > 0:
+        if hit > 0 or question.subject:  # about the organisation asked: meaning may find it where words do not
             lexical.append((hit / math.sqrt(len(toks) + 4) + 0.3 / unit.n, unit))
     if not lexical:
         return []
