@@ -15,6 +15,7 @@ from assistant.ingest.chunking import sentence_windows
 from assistant.search.embeddings import has_token_vectors
 from assistant.errors import IndexError_
 from assistant.schema import Chunk, Passage
+from assistant.search.ranking import score_key, top_indices
 from assistant.search.rerank import LateInteraction, blend
 from assistant.search.store import Records, VectorStore
 from assistant.settings import Settings
@@ -211,13 +212,14 @@ class HybridRetriever:
         if not self._chunks:
             return Retrieval((), 0.0)
         n = min(self._candidates, len(self._chunks))
-        # Vectors: ask for extra so stale vectors from an interrupted ingest can be filtered out.
+        # Vectors of the active chunks (exact search, read once per generation): extra, as a chunk's windows repeat it.
         best: dict[int, float] = {}
-        for chunk_id, sim in self._store.query(self._emb.embed_query(query), 3 * n + 10):
+        for chunk_id, sim in self._store.query(self._emb.embed_query(query), 3 * n + 10,
+                                               generation=self._generation, active=self._by_id):
             idx = self._by_id.get(chunk_id)  # stale vectors of an interrupted ingest are skipped
             if idx is not None and sim > best.get(idx, -1.0):
                 best[idx] = sim
-        vector_hits = sorted(best.items(), key=lambda kv: -kv[1])[:n]
+        vector_hits = sorted(best.items(), key=lambda kv: (-score_key(kv[1]), kv[0]))[:n]  # ties: reading order
         tokens = query_terms(query)
         bm25 = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
         if tokens and self.window_weight:
@@ -230,7 +232,7 @@ class HybridRetriever:
             fused = np.zeros(len(self._chunks))
             for rank, (idx, _) in enumerate(vector_hits):
                 fused[idx] += 1.0 / (self._rrf_k + rank + 1)
-            for rank, idx in enumerate(np.argsort(-bm25, kind="stable")[:n]):
+            for rank, idx in enumerate(top_indices(bm25, n)):
                 if bm25[idx] > 0:
                     fused[idx] += 1.0 / (self._rrf_k + rank + 1)
         else:
@@ -251,7 +253,7 @@ class HybridRetriever:
         # Reference lists repeat a question's words (titles of papers) without answering it.
         fused = fused * self._section_factor
         reranking = self._late is not None and self.rerank_weight > 0 and self.rerank_depth > 1
-        order = [int(i) for i in _top(fused, max(k, self.rerank_depth) if reranking else k) if fused[i] > 0]
+        order = [int(i) for i in top_indices(fused, max(k, self.rerank_depth) if reranking else k) if fused[i] > 0]
         scores = fused
         if reranking and len(order) > 1:
             order, scores = self._rerank(query, order, fused)
@@ -269,17 +271,8 @@ class HybridRetriever:
         blended = blend(fused[head], late, self.rerank_weight)
         scores = fused * (1 - self.rerank_weight) / fused[head].max()  # the tail, as if MaxSim were 0
         scores[head] = blended
-        ranked = sorted(range(len(head)), key=lambda j: -blended[j])  # stable: ties keep the fused order
+        ranked = sorted(range(len(head)), key=lambda j: (-score_key(blended[j]), j))  # ties keep the fused order
         return [head[j] for j in ranked] + tail, scores
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the `k` highest scores, ties by index: `argsort(-scores, stable)[:k]` without sorting them all."""
-    if k <= 0 or k >= len(scores):
-        return np.argsort(-scores, kind="stable")[: max(k, 0)]
-    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-    idx = np.flatnonzero(scores >= kth)
-    return idx[np.lexsort((idx, -scores[idx]))][:k]
 
 
 def _unit(scores: np.ndarray) -> np.ndarray:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Container, Iterable, Sequence
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,6 +16,7 @@ import numpy as np
 from assistant.errors import ConfigError, IndexError_, StoreError
 from assistant.schema import Chunk
 from assistant.search.embeddings import MINILM_DIM
+from assistant.search.ranking import top_indices
 from assistant.settings import Settings
 
 _SCHEMA = """
@@ -25,6 +27,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, meta_json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS piece_tokens (key TEXT PRIMARY KEY, vectors BLOB NOT NULL);
 """
+_READ_PAGE = 1000  # vectors per Chroma read for exact search (1,000 by id: 28 ms at 100x, 4 s for all 142,878)
 
 
 def piece_key(text: str) -> str:
@@ -62,11 +65,14 @@ def make_client(settings: Settings):
 
 
 class VectorStore:
-    """A thin adapter over one Chroma collection: add, delete, list ids and query by vector."""
+    """A thin adapter over one Chroma collection: add, delete, list ids and exact search by vector."""
 
     def __init__(self, client, name: str, embedding_model: str) -> None:
         self._client, self._name, self.embedding_model = client, name, embedding_model
         self._col = self._open()
+        # (state read, vector ids sorted, unit rows in that order): what `query` searches, read once per state.
+        self._exact: tuple[tuple, list[str], np.ndarray] | None = None
+        self._exact_lock = threading.Lock()
 
     def _open(self):
         try:
@@ -90,6 +96,7 @@ class VectorStore:
         """Drop the collection and start an empty one for the configured model (for a rebuild)."""
         self._call("delete collection", self._client.delete_collection, self._name)
         self._col = self._open()
+        self._exact = None
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:
@@ -112,6 +119,7 @@ class VectorStore:
     def add(self, windows: Sequence[tuple[Chunk, int, str]], vectors: Sequence[Sequence[float]]) -> None:
         """Add sentence windows (chunk, window number, text) with their vectors."""
         if windows:
+            self._exact = None
             self._call("add", self._col.upsert, ids=[f"{c.chunk_id}#{j}" for c, j, _ in windows],
                        embeddings=[list(v) for v in vectors], documents=[t for _, _, t in windows],
                        metadatas=[{"doc_id": c.doc_id, "chunk_id": c.chunk_id} for c, _, _ in windows])
@@ -119,13 +127,75 @@ class VectorStore:
     def delete(self, ids: Iterable[str]) -> None:
         """Remove vectors by id (`<chunk id>#<window>`)."""
         ids = list(ids)
+        self._exact = None
         for i in range(0, len(ids), 5000):
             self._call("delete", self._col.delete, ids=ids[i : i + 5000])
 
-    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the `n` nearest windows, best first; a chunk may repeat."""
-        res = self._call("query", self._col.query, query_embeddings=[list(vector)], n_results=max(1, n), include=["distances"])
-        return [(i.split("#", 1)[0], 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+    def query(self, vector: Sequence[float], n: int, *, generation: str | None = None,
+              active: Container[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the `n` nearest windows of `active` chunks (default all), best first.
+
+        Exact search over the stored vectors, not Chroma's HNSW: its graph is approximate, built by several threads
+        and, for vectors past its last persisted batch, rebuilt in every process that opens the store; two processes
+        over one data directory returned different windows past rank ~15 for half the dataset questions and
+        different top-5 passages for 2-3 of 234 (issue #21). The vectors are read once per `generation` (the
+        record's; without one, once per count); a chunk may repeat; ties (ranking.py) go to the smaller vector id.
+        """
+        self._call("heartbeat", self._client.heartbeat)  # a stopped server fails here, as a query to it would
+        state = (generation,) if generation is not None else (None, self.count())
+        ids, rows = self._vectors(state, active)
+        if not ids or n <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        # einsum without optimize stays out of BLAS (see rerank.py): 1,426 windows take 0.1 ms, 142,878 about 15 ms.
+        sims = np.einsum("nd,d->n", rows, query, optimize=False)
+        return [(ids[i].split("#", 1)[0], float(sims[i])) for i in top_indices(sims, n)]  # rows in id order
+
+    def _vectors(self, state: tuple, active: Container[str] | None) -> tuple[list[str], np.ndarray]:
+        """The ids (sorted) and unit vectors of the active chunks' windows, read from Chroma when `state` changes."""
+        exact = self._exact
+        if exact is not None and exact[0] == state:
+            return exact[1], exact[2]
+        with self._exact_lock:
+            if self._exact is not None and self._exact[0] == state:
+                return self._exact[1], self._exact[2]
+            self._exact = None  # the old rows go before the new ones are read (memory at 100x)
+            ids, rows = self._read_vectors(active)
+            self._exact = (state, ids, rows)
+            return ids, rows
+
+    def _read_vectors(self, active: Container[str] | None) -> tuple[list[str], np.ndarray]:
+        """Every readable window vector of the `active` chunks, ids sorted, rows scaled to unit length."""
+        wanted = sorted(i for i in self.ids() if active is None or i.split("#", 1)[0] in active)
+        ids: list[str] = []
+        rows = np.zeros((len(wanted), 0), dtype=np.float32)
+        for start in range(0, len(wanted), _READ_PAGE):
+            found = self._readable(wanted[start : start + _READ_PAGE])
+            if found and not rows.shape[1]:
+                rows = np.zeros((len(wanted), len(next(iter(found.values())))), dtype=np.float32)
+            page = [i for i in wanted[start : start + _READ_PAGE] if i in found]
+            block = rows[len(ids) : len(ids) + len(page)]
+            block[:] = [found[i] for i in page]
+            block /= np.clip(np.sqrt(np.einsum("nd,nd->n", block, block))[:, None], 1e-12, None)  # no second matrix
+            ids += page
+        return ids, rows[: len(ids)]
+
+    def _readable(self, ids: list[str]) -> dict:
+        """The vectors of those `ids` this process can read, by id.
+
+        Chroma fails a whole read for one id it cannot find: one deleted since the listing, or one that another
+        process's ingest wrote to an embedded store after this process loaded it (only a new process reads those;
+        measured). They are left out, as Chroma's own search leaves them out; a store that is down still fails.
+        """
+        try:
+            got = self._call("get", self._col.get, ids=ids, include=["embeddings"])
+            return dict(zip(got["ids"], got["embeddings"]))
+        except StoreError:
+            self._call("heartbeat", self._client.heartbeat)
+            if len(ids) == 1:
+                return {}
+            return {k: v for i in ids for k, v in self._readable([i]).items()}
 
     def count(self) -> int:
         """Number of vectors stored."""
@@ -167,7 +237,7 @@ class Records:
         with closing(self._connect()) as con:
             rows = con.execute("SELECT chunk_id, meta_json FROM chunks").fetchall()
         chunks = [Chunk.from_metadata(cid, json.loads(m)) for cid, m in rows]
-        return sorted(chunks, key=lambda c: (c.doc_id, c.position))
+        return sorted(chunks, key=lambda c: (c.doc_id, c.position, c.chunk_id))
 
     def active_ids(self) -> set[str]:
         """Ids of every active chunk (without loading the chunks)."""
