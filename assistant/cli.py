@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.schema import Answer, Turn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federation Advisor: cited answers from NHS reports.")
@@ -73,20 +73,43 @@ def _history(path: Optional[Path]) -> list[Turn]:
         raise typer.BadParameter(f"--history must be a JSON list of {{role, content}} messages ({exc})")
 
 
+def _questions(path: Path) -> list[tuple[str, list[Turn]]]:
+    """(question, history) per line of a JSON-lines file of {question, history?} objects (extra fields ignored)."""
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [(str(r["question"]), [Turn(m["role"], m["content"]) for m in r.get("history") or []]) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise typer.BadParameter(f"--questions must be JSON lines of {{question, history}} objects ({exc})")
+
+
 @app.command()
 def ask(
-    question: str = typer.Argument(..., help="Your question, in quotes."),
+    question: Optional[str] = typer.Argument(None, help="Your question, in quotes."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     answerer: str = typer.Option("auto", help="offline, llm, or auto (the LLM when configured)."),
     k: int = typer.Option(5, "-k", help="Passages to retrieve."),
     history: Optional[Path] = typer.Option(None, help="JSON file with the previous turns [{role, content}]."),
+    questions: Optional[Path] = typer.Option(
+        None, "--questions", help="Instead of one question: a JSON-lines file of {question, history} objects (an "
+        "evaluation dataset works); with --json, prints one JSON answer (or {question, error}) a line, in one process."),
 ) -> None:
     """Answer a question from the reports, with numbered sources."""
     if answerer not in ("auto", "offline", "llm"):
         raise typer.BadParameter("--answerer must be offline, llm or auto")
+    if (question is None) == (questions is None) or (questions and (history or not as_json)):
+        raise typer.BadParameter("give a question, or --questions FILE with --json (each line has its own history)")
     turns = _history(history)
+    batch = _questions(questions) if questions else []
     try:
         assistant = _assistant()
+        for q, h in batch:
+            try:
+                out = assistant.ask(q, h, k, answerer).to_json()
+            except InputError as exc:  # one unusable question (empty, too long) is reported on its line
+                out = {"question": q, "error": str(exc)}
+            typer.echo(json.dumps(out, ensure_ascii=False))
+        if questions:
+            return
         if as_json:
             typer.echo(json.dumps(assistant.ask(question, turns, k, answerer).to_json(), ensure_ascii=False, indent=2))
             return
