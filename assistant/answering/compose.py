@@ -14,6 +14,7 @@ from assistant.answering.question import Question, head_word, specific_ask
 from assistant.answering.sentences import Unit, passage_units
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage
+from assistant.search.ranking import score_key
 from assistant.search.retrieval import expand_query, query_terms
 from assistant.text import tokenize
 
@@ -34,7 +35,7 @@ class Pick:
 
 def _weights(terms: Sequence[str], docs: Sequence[set[str]]) -> dict[str, float]:
     """Rarer question words weigh more: by how few of the passages contain them."""
-    return {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in set(terms)}
+    return {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in dict.fromkeys(terms)}
 
 
 def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: Sequence[str]) -> bool:
@@ -130,7 +131,7 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
         if not about(unit, passage, question.subject, organisations):
             continue
         toks = set(tokenize(unit.text))
-        hit = sum(weight[t] for t in set(terms) if t in toks)
+        hit = sum(weight[t] for t in dict.fromkeys(terms) if t in toks)  # a fixed order: the same sum in every process
         if hit > 0 or question.subject:  # about the organisation asked: meaning may find it where words do not
             lexical.append((hit / math.sqrt(len(toks) + 4) + 0.3 / unit.n, unit))
     if not lexical:
@@ -143,7 +144,7 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
         picks.append(Pick(mixed * _cue(question.kind, unit.text), unit))
-    return sorted(picks, key=lambda p: (-round(p.score, 9), p.unit.n, p.unit.pos))
+    return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
 
 
 def choose(picks: Sequence[Pick], *, limit: int, per_passage: int, said: set[frozenset[str]]) -> list[Pick]:
@@ -214,7 +215,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             blocks.append(missing_fact(part, question))
             closest.extend(ranked)
     if closest and question.subject:
-        nearest = choose(sorted(closest, key=lambda p: (-round(p.score, 9), p.unit.n, p.unit.pos)), limit=2,
+        nearest = choose(sorted(closest, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos)), limit=2,
                          per_passage=2, said=said)
         if nearest:
             blocks.append(f"What they do say about {question.subject_name}: " + _paragraph(nearest, bullets=False))
