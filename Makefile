@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make run` and `make test`. Everything installs from requirements.lock.
+# Two commands on a fresh machine: `make run` and `make test`. Everything installs from requirements.lock: the product's
+# pins plus those of the `test` and `eval` extras (pytest, langchain-tests, mypy, matplotlib for the report's plots).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -32,7 +33,9 @@ run: index
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Type checking of the product package (mypy, configured in pyproject.toml), then the whole test suite.
 test: install browser-deps
+	$(VENV)/bin/mypy
 	@tmp=$$(mktemp -d); HOME=$$tmp/home TIKTOKEN_CACHE_DIR=$$tmp/tiktoken $(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; rm -rf $$tmp; exit $$rc
 
 test-quick: install

@@ -302,7 +302,7 @@ def test_smoke_evaluation_writes_results_summary_and_report_for_all_arms(index_d
 def test_eval_command_writes_a_report_and_check_exit_code_follows_thresholds(index_dir, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from assistant.cli import app
+    from cli.main import app
 
     monkeypatch.setenv("ASSISTANT_KNOWLEDGE_DIR", str(index_dir / "knowledge"))
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(index_dir / "data"))

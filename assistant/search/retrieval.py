@@ -142,7 +142,7 @@ class HybridRetriever:
             starts: list[int] = []
             if chunks:
                 bm25.index([tokenize(c.index_text()) or ["_"] for c in chunks], show_progress=False)
-                texts = []
+                texts: list[list[str]] = []
                 for chunk in chunks:
                     starts.append(len(texts))
                     texts += [tokenize(window) or ["_"] for window in sentence_windows(chunk)]
@@ -213,14 +213,15 @@ class HybridRetriever:
             return Retrieval((), 0.0)
         n = min(self._candidates, len(self._chunks))
         # Vectors of the active chunks (exact search, read once per generation): extra, as a chunk's windows repeat it.
-        best: dict[int, float] = {}
+        nearest: dict[int, float] = {}
         for chunk_id, sim in self._store.query(self._emb.embed_query(query), 3 * n + 10,
                                                generation=self._generation, active=self._by_id):
             idx = self._by_id.get(chunk_id)  # stale vectors of an interrupted ingest are skipped
-            if idx is not None and sim > best.get(idx, -1.0):
-                best[idx] = sim
-        vector_hits = sorted(best.items(), key=lambda kv: (-score_key(kv[1]), kv[0]))[:n]  # ties: reading order
+            if idx is not None and sim > nearest.get(idx, -1.0):
+                nearest[idx] = sim
+        vector_hits = sorted(nearest.items(), key=lambda kv: (-score_key(kv[1]), kv[0]))[:n]  # ties: reading order
         tokens = query_terms(query)
+        assert self._bm25 is not None and self._windows is not None  # built by _ensure_index with the chunks
         bm25 = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
         if tokens and self.window_weight:
             # A question usually paraphrases one or two sentences: the best-matching sentence window
@@ -265,13 +266,14 @@ class HybridRetriever:
     def _rerank(self, query: str, order: list[int], fused: np.ndarray) -> tuple[list[int], np.ndarray]:
         """The best `rerank_depth` of `order` reordered by fused score blended with MaxSim; the rest follow."""
         head, tail = order[: self.rerank_depth], order[self.rerank_depth :]
+        assert self._late is not None  # retrieve reranks only when word-piece vectors are there
         late = self._late.scores(query, [self._chunks[i] for i in head])
         if late is None:  # an index without word-piece vectors (re-embedded by the next ingest) keeps its order
             return order, fused
         blended = blend(fused[head], late, self.rerank_weight)
         scores = fused * (1 - self.rerank_weight) / fused[head].max()  # the tail, as if MaxSim were 0
         scores[head] = blended
-        ranked = sorted(range(len(head)), key=lambda j: (-score_key(blended[j]), j))  # ties keep the fused order
+        ranked = sorted(range(len(head)), key=lambda j: (-score_key(float(blended[j])), j))  # ties keep the fused order
         return [head[j] for j in ranked] + tail, scores
 
 
