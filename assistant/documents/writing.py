@@ -7,19 +7,27 @@ import re
 from typing import Protocol, runtime_checkable
 
 from assistant.answering.citations import MARKER, split_sentences
-from assistant.answering.extractive import OfflineAnswerer
 from assistant.answering.prompts import Prompts
 from assistant.answering.protocol import Answerer
 from assistant.documents.library import Library
+
+
+@runtime_checkable
+class Limitable(Protocol):
+    """An extractive answerer that can quote to a document's own limits with the same sentence selection."""
+
+    def with_limits(self, *, max_sentences: int, passages_used: int | None, lists: bool) -> Answerer:
+        """The same answerer quoting up to `max_sentences` sentences from the first `passages_used` passages."""
+        ...
 
 
 def extractive_writer(library: Library, *, max_sentences: int, passages_used: int) -> Answerer:
     """The library's extractive answerer (the same sentence selection as a chat answer: parts, subject, meaning),
     quoting up to `max_sentences` sentences from the first `passages_used` passages, as running text."""
     offline = library.answerer("offline")
-    if isinstance(offline, OfflineAnswerer):
-        return offline.with_limits(max_sentences=max_sentences, passages_used=passages_used, lists=False)
-    return OfflineAnswerer(max_sentences=max_sentences, passages_used=passages_used, lists=False)
+    if not isinstance(offline, Limitable):
+        raise TypeError(f"The offline answerer {offline.name!r} cannot quote to a document's limits.")
+    return offline.with_limits(max_sentences=max_sentences, passages_used=passages_used, lists=False)
 
 
 @runtime_checkable
