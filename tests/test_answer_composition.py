@@ -154,3 +154,10 @@ def test_suffolks_cqc_rating_is_said_not_to_be_in_the_reports(assistant):
     assert answer.text.startswith(f"{NOT_GIVEN} Suffolk GP Federation’s CQC rating.")
     assert not answer.refused and answer.citations
     assert all(c.passage.chunk.case_study == "Suffolk GP Federation" for c in answer.citations)
+
+
+def test_a_case_box_line_without_a_full_stop_still_ends_its_sentence():
+    box = _passage(1, "Service portfolio: General medical services for all patients in the town and nearby villages",
+                   case="Whitstable Medical Practice")
+    [unit] = passage_units(1, box)
+    assert unit.text.endswith("villages.") and unit.text.startswith("Whitstable Medical Practice’s service portfolio")

@@ -148,7 +148,9 @@ _LABEL = re.compile(r"^(?:[A-Z][\w’'-]*)(?: [\w’'-]+){0,3}: (?=[A-Z‘“\"]
 
 
 def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
-    """A case box's sentence said of its organisation."""
+    """A case box's sentence said of its organisation, closed by a full stop."""
+    if not value.rstrip().endswith((".", "!", "?")):
+        value = value.rstrip(" ;,") + "."
     if case.lower() in value.lower():
         return value
     what = re.sub(r"^the\s+", "", label.strip(), flags=re.I)
