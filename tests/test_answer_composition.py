@@ -161,3 +161,11 @@ def test_a_case_box_line_without_a_full_stop_still_ends_its_sentence():
                    case="Whitstable Medical Practice")
     [unit] = passage_units(1, box)
     assert unit.text.endswith("villages.") and unit.text.startswith("Whitstable Medical Practice’s service portfolio")
+
+
+def test_a_follow_up_with_pronouns_is_answered_with_what_it_follows():
+    conflicts = _passage(1, "GPs who hold executive positions in both provider and commissioner organisations either "
+                            "stood down from one role or declared their conflicts of interest to the board.")
+    history = [Turn("user", "How should conflicts of interest be managed in a GP federation?"), Turn("assistant", "...")]
+    text = _answer("And how should they declare them?", [conflicts], history)
+    assert "declared their conflicts of interest" in text and "[1]" in text

@@ -124,7 +124,8 @@ def meanings(part: str, units: Sequence[tuple[Unit, Passage]], passages: Sequenc
 def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passage]], docs: Sequence[set[str]],
                *, organisations: Sequence[str], meaning: dict[Unit, float]) -> list[Pick]:
     """Units about the question's subject that share words with a part, best first by words and meaning."""
-    terms = [t for t in query_terms(expand_query(part)) if t not in _named_terms(question.subject)]
+    said = f"{part} {question.context}" if question.context else part
+    terms = [t for t in query_terms(expand_query(said)) if t not in _named_terms(question.subject)]
     weight = _weights(terms, docs)
     lexical = []
     for unit, passage in units:
@@ -201,7 +202,8 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
     closest: list[Pick] = []
     for part in parts:
         ranked = rank_units(part, question, units, docs, organisations=organisations,
-                            meaning=meanings(without_subject(part, question.subject), units, passages, similarity))
+                            meaning=meanings(without_subject(f"{part} {question.context}".strip(), question.subject),
+                                             units, passages, similarity))
         # Only a question about a named organisation can ask a fact the reports leave out about it.
         keys, need = specific_ask(part, question.subject)
         if not (question.subject or need):

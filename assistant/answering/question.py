@@ -37,6 +37,7 @@ class Question:
     parts: tuple[str, ...]
     subject: tuple[str, ...] = ()  # organisation names as the library labels them; () when about none
     kind: str = "fact"  # fact, list, figure, howto, yesno, compare
+    context: str = ""  # for a follow-up, the question it follows: what "they" and "them" stand for
 
     @property
     def subject_name(self) -> str:
@@ -79,6 +80,9 @@ def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Tu
             subject = before
         if subject and _SAME_QUESTION.search(text) and len(set(tokenize(text)) - _subject_terms(subject)) <= 2:
             parts = split_parts(previous)  # "And how did Suffolk do it?": the last question, about Suffolk
+        elif FOLLOWING in question or _PRONOUN.search(text):
+            context = previous  # "And how should they declare them?" is scored with what it follows
+            return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text), context=context)
     return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text))
 
 
