@@ -106,10 +106,10 @@ class Assistant:
         return f"on (best {self.settings.rerank_depth}, weight {self.settings.rerank_weight})"
 
     def warm(self) -> None:
-        """Build the BM25 indexes and run the embedding model once now, so the first question does not wait."""
+        """Build the BM25 indexes, read the vectors for exact search and run the model once now, so the first
+        question does not wait (at 100x the corpus, reading the vectors alone takes seconds)."""
         self._check_index()
-        self.retriever.chunks()
-        self._emb.embed_query("warm-up")
+        self.retriever.retrieve("warm-up", 1)
 
     def chunks(self) -> list[Chunk]:
         """Every indexed passage (the documents scan them for case studies and figures)."""
