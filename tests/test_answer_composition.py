@@ -169,3 +169,13 @@ def test_a_follow_up_with_pronouns_is_answered_with_what_it_follows():
     history = [Turn("user", "How should conflicts of interest be managed in a GP federation?"), Turn("assistant", "...")]
     text = _answer("And how should they declare them?", [conflicts], history)
     assert "declared their conflicts of interest" in text and "[1]" in text
+
+
+def test_when_did_it_start_is_answered_by_a_year_it_was_formed():
+    keys, need = specific_ask("When did the Tower Hamlets GP networks start?", ["Tower Hamlets"])
+    assert need == "date" and {"form", "establish", "start"} <= keys
+    networks = _passage(1, "Eight networks of GP practices were formed in Tower Hamlets in 2006 to improve general "
+                           "practice for local people.", case="Tower Hamlets")
+    text = "".join(OfflineAnswerer(organisations=lambda: ("Tower Hamlets",)).stream(
+        "When did the Tower Hamlets GP networks start?", [networks]))
+    assert "formed in Tower Hamlets in 2006" in text and NOT_GIVEN not in text

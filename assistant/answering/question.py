@@ -103,6 +103,8 @@ _WHO_THING = re.compile(r"^who(?:'s|’s| is| was| are| were)\s+(?:the\s+)?(?P<t
 _WHEN = re.compile(r"^when (?:was|were|did|does|is)\b.*?(?P<verb>\w+)$", re.I)
 _MONEY = re.compile(r"\b(spend|spent|cost|costs|pay|paid|pays|save|saved|money|fund|funding|worth|charge|fee|fees|earn|"
                     r"income|value|invest|invested|budget)\b", re.I)
+_BEGINNING = frozenset(tokenize("start started begin began form formed establish established found founded set "
+                                 "launch launched create created"))
 _AUX_START = re.compile(r"^(did|does|do|is|was|are|were|has|have|had|will|would|can|could|should)\b", re.I)
 
 
@@ -120,7 +122,9 @@ def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str
             return frozenset(tokenize(" ".join(thing.split()[-3:]))), need  # "how much did it cost to build"
         return frozenset(tokenize(_AUX.sub("", thing))), need  # "how many beds does ..."
     if m := _WHEN.match(text):
-        return frozenset(tokenize(m.group("verb"))), "date"
+        verb = set(tokenize(m.group("verb")))
+        # "When did they start?" is answered by "formed in 2006", "established in 2014", "founded in 2009".
+        return frozenset(_BEGINNING if verb & _BEGINNING else verb), "date"
     match = _WHO_THING.match(text) or _WHAT_THING.match(text)
     if not match or _AUX_START.match(match.group("thing")):
         return frozenset(), ""  # "what did they say", "how did they do it": no one fact to miss
