@@ -18,13 +18,12 @@ from assistant.search.ranking import score_key
 from assistant.search.retrieval import expand_query, query_terms
 from assistant.text import tokenize
 
-_LEAD = re.compile(r"^(what|which|who|whom|when|where|why|how( much| many| big| large| long| often)?)\s+"
-                   r"((is|was|are|were|did|does|do|has|have|had|could|should|can|would|will)\s+)?(the\s+)?", re.I)
-_VERB_END = re.compile(r"\s+(get|got|have|has|had|pay|paid|charge|receive|achieve|earn|cost|use)\s*\??$", re.I)
 # Answer cues: a how-to wants advice, a list wants enumerations, a figure wants numbers.
 _HOWTO_CUE = re.compile(r"\b(should|need to|needs to|must|first|start|begin|step|establish|set up|agree|develop)\b", re.I)
 _LIST_CUE = re.compile(r",.*,|\binclud|\bsuch as\b|:\s", re.I)
 _FIGURE = re.compile(r"\d|£|per ?cent")
+
+
 @dataclass(frozen=True)
 class Pick:
     """A unit chosen for a part, with its score."""
