@@ -179,3 +179,9 @@ def test_when_did_it_start_is_answered_by_a_year_it_was_formed():
     text = "".join(OfflineAnswerer(organisations=lambda: ("Tower Hamlets",)).stream(
         "When did the Tower Hamlets GP networks start?", [networks]))
     assert "formed in Tower Hamlets in 2006" in text and NOT_GIVEN not in text
+
+
+def test_an_organisations_own_name_keeps_its_capital_in_a_fact_sentence():
+    box = _passage(1, "Patient engagement: Vitality has established a strong patient engagement function with a GP "
+                      "lead in each practice.", case="Vitality Partnership")
+    assert passage_units(1, box)[0].text.startswith("Vitality Partnership’s patient engagement: Vitality has")

@@ -82,7 +82,7 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
     value = re.sub(r"^(Includes|Including):\s*", "includes ", value.rstrip(" .;"))
     first = value.split()[0] if value.split() else ""
-    if first[:1].isupper() and ordinary(first, lower_words):
+    if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
         value = value[0].lower() + value[1:]  # "Community interest company" reads "community interest company"
     owner = f"{case}’" if case.endswith("s") else f"{case}’s"
     return f"{owner} {label.lower()}: {value}."
@@ -157,8 +157,8 @@ def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
     if what.lower() in ("vital statistics", "statistics", "background", "summary"):
         return f"{case}: {value}"
     first = value.split()[0]
-    if first[:1].isupper() and ordinary(first, lower_words):
-        value = value[0].lower() + value[1:]
+    if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
+        value = value[0].lower() + value[1:]  # but "Vitality has ..." keeps the capital of its own name
     return f"{case}’s {what.lower()}: {value}"
 
 
