@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from assistant.answering.citations import split_sentences
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.question import Question, head_word, specific_ask
+from assistant.answering.question import Question, head_word, named_terms, specific_ask, without_subject
 from assistant.answering.sentences import Unit, passage_units
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage
@@ -92,18 +92,6 @@ def _alnum(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-def _named_terms(subject: Sequence[str]) -> set[str]:
-    """The words of the subject's names: every unit kept is about the subject, so they tell units apart no more."""
-    return {t for name in subject for t in tokenize(name)}
-
-
-def without_subject(part: str, subject: Sequence[str]) -> str:
-    """A part with the subject's names taken out, for scoring units that are all about it."""
-    for name in sorted(subject, key=len, reverse=True):
-        part = re.sub(rf"(?:the\s+)?{re.escape(name)}(?:’s|'s)?", " ", part, flags=re.I)
-    return " ".join(part.split())
-
-
 def meanings(part: str, units: Sequence[tuple[Unit, Passage]], passages: Sequence[Passage],
              similarity: Similarity | None) -> dict[Unit, float]:
     """Each unit's MaxSim with the part: the best of the stored sentences it holds (none when unknown)."""
@@ -121,15 +109,14 @@ def meanings(part: str, units: Sequence[tuple[Unit, Passage]], passages: Sequenc
 
 
 def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passage]], docs: Sequence[set[str]],
-               *, organisations: Sequence[str], meaning: dict[Unit, float]) -> list[Pick]:
-    """Units about the question's subject that share words with a part, best first by words and meaning."""
+               *, meaning: dict[Unit, float]) -> list[Pick]:
+    """Units (all about the question's subject) that share words with a part, best first by words and meaning."""
     said = f"{part} {question.context}" if question.context else part
-    terms = [t for t in query_terms(expand_query(said)) if t not in _named_terms(question.subject)]
+    named = named_terms(question.subject)
+    terms = [t for t in query_terms(expand_query(said)) if t not in named]
     weight = _weights(terms, docs)
     lexical = []
-    for unit, passage in units:
-        if not about(unit, passage, question.subject, organisations):
-            continue
+    for unit, _passage in units:
         toks = set(tokenize(unit.text))
         hit = sum(weight[t] for t in dict.fromkeys(terms) if t in toks)  # a fixed order: the same sum in every process
         if hit > 0 or question.subject:  # about the organisation asked: meaning may find it where words do not
@@ -192,7 +179,9 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             similarity: Similarity | None = None, max_sentences: int = 4, per_passage: int = 2,
             lists: bool = True) -> str:
     """The answer text: a paragraph (or list) per part, best sentence first, and what the reports don't give."""
-    units = [(u, p) for n, p in enumerate(passages, start=1) for u in passage_units(n, p)]
+    # Which units speak about the subject is decided once, not again for every part.
+    units = [(u, p) for n, p in enumerate(passages, start=1) for u in passage_units(n, p)
+             if about(u, p, question.subject, organisations)]
     docs = [set(tokenize(p.chunk.text)) for p in passages]
     parts = question.parts
     limit = max_sentences if len(parts) == 1 else max(2, max_sentences // len(parts))
@@ -200,7 +189,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
     blocks: list[str] = []
     closest: list[Pick] = []
     for part in parts:
-        ranked = rank_units(part, question, units, docs, organisations=organisations,
+        ranked = rank_units(part, question, units, docs,
                             meaning=meanings(without_subject(f"{part} {question.context}".strip(), question.subject),
                                              units, passages, similarity))
         # Only a question about a named organisation can ask a fact the reports leave out about it.

@@ -86,9 +86,21 @@ def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Tu
     return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text))
 
 
+def named_terms(subject: Sequence[str]) -> set[str]:
+    """The stemmed words of the subject's names."""
+    return {t for name in subject for t in tokenize(name)}
+
+
+def without_subject(text: str, subject: Sequence[str]) -> str:
+    """A text with the subject's names (and "the", "’s" around them) taken out, longest name first."""
+    for name in sorted(subject, key=len, reverse=True):
+        text = re.sub(rf"(?:the\s+)?{re.escape(name)}(?:’s|'s)?", " ", text, flags=re.I)
+    return " ".join(text.split())
+
+
 def _subject_terms(subject: Sequence[str]) -> set[str]:
     """Stemmed words of the subject's names, and the words a follow-up uses to point back."""
-    return {t for name in subject for t in tokenize(name)} | set(tokenize("do did does done doing it that this same"))
+    return named_terms(subject) | set(tokenize("do did does done doing it that this same"))
 
 
 # A part that asks for one specific fact: "What CQC rating ...", "How much did ... cost", "What's the name of ...".
@@ -111,10 +123,7 @@ _AUX_START = re.compile(r"^(did|does|do|is|was|are|were|has|have|had|will|would|
 def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str]:
     """(the stemmed words naming the one fact a part asks for, what else must be in a sentence that gives it:
     "" nothing, "number", "money" or "date"); no words when the part asks how, why or what someone did."""
-    text = part.strip().rstrip("?").strip()
-    for name in sorted(subject, key=len, reverse=True):
-        text = re.sub(rf"(?:the\s+)?{re.escape(name)}(?:’s|'s)?", " ", text, flags=re.I)
-    text = " ".join(text.split())
+    text = without_subject(part.strip().rstrip("?").strip(), subject)
     if m := _HOW_FIGURE.match(text):
         need = "money" if m.group(1).lower() == "much" and _MONEY.search(text) else "number"
         thing = text[m.end():].strip()
