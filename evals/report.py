@@ -79,11 +79,9 @@ def _plots(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]]
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     arms, labels = summary["arms"], summary["labels"]
     names = list(arms)
-    width = 0.8 / max(1, len(names))
 
     _grouped_bars(plt, out_dir / PLOTS["comparison"], CHART_METRICS, (10, 4.5), "Our system vs baselines",
                   {labels[arm]: [arms[arm].get(m) or 0.0 for m in CHART_METRICS] for arm in names})
@@ -92,36 +90,19 @@ def _plots(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]]
                   {labels[arm]: [arms[arm]["by_kind"].get(kd, {}).get("hit@5") or 0.0 for kd in kinds] for arm in names})
 
     stages = ("retrieve", "answer", "total")
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    x = np.arange(len(stages) * 2)
-    for i, arm in enumerate(names):
-        lat = arms[arm]["latency_ms"]
-        vals = [lat[s][p] or 0.0 for s in stages for p in ("p50", "p95")]
-        ax.bar(x + (i - (len(names) - 1) / 2) * width, vals, width, label=labels[arm])
-    ax.set_xticks(x, [f"{s} {p}" for s in stages for p in ("p50", "p95")])
-    ax.set_ylabel("ms")
-    ax.set_title("Latency per stage")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / PLOTS["latency"], dpi=110)
-    plt.close(fig)
+    _grouped_bars(plt, out_dir / PLOTS["latency"], [f"{s} {p}" for s in stages for p in ("p50", "p95")], (9, 4.5),
+                  "Latency per stage",
+                  {labels[arm]: [arms[arm]["latency_ms"][s][p] or 0.0 for s in stages for p in ("p50", "p95")]
+                   for arm in names}, ylabel="ms")
 
     buckets = ["1", "2", "3", "4", "5", "miss"]
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    x = np.arange(len(buckets))
-    for i, arm in enumerate(names):
+    counts = {}
+    for arm in names:
         ranks = [r["rank"] for r in arm_records[arm] if r.get("rr") is not None]
-        counts = [sum(1 for r in ranks if r == int(b)) if b != "miss" else 0 for b in buckets[:-1]]
-        counts.append(sum(1 for r in ranks if r is None or r > 5))
-        ax.bar(x + (i - (len(names) - 1) / 2) * width, counts, width, label=labels[arm])
-    ax.set_xticks(x, buckets)
-    ax.set_xlabel("rank of the first passage holding the evidence")
-    ax.set_ylabel("questions")
-    ax.set_title("Where the evidence was retrieved")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / PLOTS["ranks"], dpi=110)
-    plt.close(fig)
+        counts[labels[arm]] = [sum(1 for r in ranks if r == int(b)) for b in buckets[:-1]] + [
+            sum(1 for r in ranks if r is None or r > 5)]
+    _grouped_bars(plt, out_dir / PLOTS["ranks"], buckets, (9, 4.5), "Where the evidence was retrieved", counts,
+                  ylabel="questions", xlabel="rank of the first passage holding the evidence")
 
 
 def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path:
@@ -183,8 +164,9 @@ def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, 
 
 
 def _grouped_bars(plt, path: Path, categories, size: tuple[float, float], title: str,
-                  series: dict[str, list[float]]) -> None:
-    """One bar per series in each category, scores on a 0–1.2 axis, saved to `path`."""
+                  series: dict[str, list[float]], *, ylabel: str = "", xlabel: str = "") -> None:
+    """One bar per series in each category, saved to `path`: scores on a 0–1.2 axis, or with `ylabel` counts or
+    milliseconds on an axis of their own."""
     import numpy as np
 
     fig, ax = plt.subplots(figsize=size)
@@ -193,9 +175,17 @@ def _grouped_bars(plt, path: Path, categories, size: tuple[float, float], title:
     for i, (label, vals) in enumerate(series.items()):
         ax.bar(x + (i - (len(series) - 1) / 2) * width, vals, width, label=label)
     ax.set_xticks(x, list(categories))
-    ax.set_ylim(0, 1.2)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    else:
+        ax.set_ylim(0, 1.2)
     ax.set_title(title)
-    ax.legend(loc="upper center", ncol=len(series), fontsize=8)
+    if ylabel:
+        ax.legend(fontsize=8)
+    else:
+        ax.legend(loc="upper center", ncol=len(series), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
