@@ -23,9 +23,10 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "refusal_accuracy": (">=", 0.90),
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),
-    # Floors a little under the golden set's figures when they were set (0.757, 0.583, 0.737, 8 fragments, 0).
+    # Floors a little under the golden set's figures (0.765, 0.500, 0.737, 8 fragments, 0): both parts fell from 0.583
+    # when a false "the reports don't give Suffolk's services" (which the metric counted as covering the part) was mended.
     "evidence_stated": (">=", 0.70),
-    "parts_covered": (">=", 0.55),
+    "parts_covered": (">=", 0.45),
     "near_miss_declined": (">=", 0.70),
     "fragments": ("<=", 10),
     "misattributed": ("<=", 0),

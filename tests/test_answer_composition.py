@@ -185,3 +185,9 @@ def test_an_organisations_own_name_keeps_its_capital_in_a_fact_sentence():
     box = _passage(1, "Patient engagement: Vitality has established a strong patient engagement function with a GP "
                       "lead in each practice.", case="Vitality Partnership")
     assert passage_units(1, box)[0].text.startswith("Vitality Partnership’s patient engagement: Vitality has")
+
+
+def test_items_listed_under_an_includes_label_stay_one_fact_about_the_organisation():
+    box = _passage(1, "Service portfolio: Includes:\nDiabetes\nUltrasound\nLymphoedema.", case="Suffolk GP Federation")
+    assert [u.text for u in passage_units(1, box)] == [
+        "Suffolk GP Federation’s service portfolio: includes Diabetes; Ultrasound; Lymphoedema."]

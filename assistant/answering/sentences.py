@@ -80,7 +80,7 @@ def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
 
 def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | frozenset[str] = frozenset()) -> str:
     """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
-    value = re.sub(r"^(Includes|Including):\s*", "includes ", value.rstrip(" .;"))
+    value = value.rstrip(" .;")
     first = value.split()[0] if value.split() else ""
     if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
         value = value[0].lower() + value[1:]  # "Community interest company" reads "community interest company"
@@ -200,6 +200,15 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     return units
 
 
+def _merge_items(fact: str, items: Sequence[str]) -> str:
+    """A labelled fact with the items listed under it: "Service portfolio: Includes:" and "Diabetes", "Ultrasound"
+    become "Service portfolio: includes Diabetes; Ultrasound"."""
+    head = re.sub(r":\s*(Includes|Including):?$", ": includes", fact.rstrip(" .;"))
+    if head.endswith(": includes"):
+        return f"{head} " + "; ".join(items)
+    return f"{head.rstrip(':')}{':' if head.endswith(':') else ';'} " + "; ".join(items)
+
+
 def passage_units(n: int, passage: Passage) -> list[Unit]:
     """The quotable units of passage number n, in order: sentences, labelled facts (with the items listed under
     them) and runs of slide bullets or list items as one sentence each."""
@@ -212,8 +221,10 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     while i < len(lines):
         fact = _FACT.match(lines[i])
         end = _run_end(lines, i + 1) if fact and case else i
+        if i + 1 < end < len(lines) and _item(lines[end].rstrip(".")) and lines[end].endswith("."):
+            end += 1  # the list's last item closes it with a full stop ("Cardiology", "Urology.")
         if end > i + 1:  # "Main drivers: Support ..." with more drivers listed below it
-            merged = f"{lines[i].rstrip(' .:;')}{':' if lines[i].endswith(':') else ';'} " + "; ".join(lines[i + 1:end])
+            merged = _merge_items(lines[i], lines[i + 1:end])
             units.extend(_line_units(n, i, merged, case=case, lower_words=lower_words))
             i = end
             continue
