@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from assistant.answering.citations import split_sentences
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.question import Question, head_word, named_terms, specific_ask, without_subject
+from assistant.answering.question import Question, answer_kind, head_word, named_terms, specific_ask, without_subject
 from assistant.answering.sentences import Unit, passage_units
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage
@@ -22,6 +22,9 @@ from assistant.text import tokenize
 _HOWTO_CUE = re.compile(r"\b(should|need to|needs to|must|first|start|begin|step|establish|set up|agree|develop)\b", re.I)
 _LIST_CUE = re.compile(r",.*,|\binclud|\bsuch as\b|:\s", re.I)
 _FIGURE = re.compile(r"\d|£|per ?cent")
+# "Who is on the board", "who runs it": sentences naming roles and the people in them.
+_WHO_CUE = re.compile(r"\b(board|chair\w*|chief|executive|directors?|partners?|GPs|elected|members?|made up of|"
+                      r"led by|run by|consist\w*|manager\w*|lead)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: S
 
 
 def _cue(kind: str, text: str) -> float:
-    """A boost for sentences of the kind the question wants."""
+    """A boost for sentences of the kind the question (or part) wants."""
+    if kind == "who":
+        return 1.2 if _WHO_CUE.search(text) else 1.0
     if kind == "figure":
         return 1.3 if _FIGURE.search(text) else 0.7
     if kind == "list":
@@ -126,11 +131,14 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     top = max(s for s, _ in lexical)
     known = [meaning[u] for _, u in lexical if u in meaning]
     low, high = (min(known), max(known)) if known else (0.0, 0.0)
+    # A part's own kind where the question asks two things ("how many practices ... and what services ...").
+    kind = answer_kind(part) if len(question.parts) > 1 else question.kind
+    kind = "who" if re.match(r"\s*who\b", part, re.I) else kind
     picks = []
     for score, unit in lexical:
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
-        picks.append(Pick(mixed * _cue(question.kind, unit.text), unit))
+        picks.append(Pick(mixed * _cue(kind, unit.text), unit))
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
 
 

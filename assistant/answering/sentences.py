@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.schema import Passage
@@ -51,6 +51,10 @@ class Unit:
     text: str
     case_study: str
     fact: bool = False
+
+
+_ASIDE = re.compile(r"\([^()]*\)")
+_ACRONYM = re.compile(r"^[A-Z]{2,}[a-z]?s?$")
 
 
 def _caps_share(words: Sequence[str]) -> float:
@@ -110,9 +114,12 @@ def whole(sentence: str, *, terminated: bool) -> bool:
     words = _WORD.findall(sentence)
     if len(words) < MIN_WORDS or not re.match(r"[A-Z0-9‘“\"(]", sentence) or sentence.rstrip().endswith(":"):
         return False
-    share = _caps_share(words)
-    # Unpunctuated lines are slides or table cells: only prose-like ones stand as sentences.
-    return share <= 0.5 if terminated else (share <= 0.25 and len(words) >= 8)
+    if not terminated:  # unpunctuated lines are slides or table cells: only prose-like ones stand as sentences
+        return _caps_share(words) <= 0.25 and len(words) >= 8
+    # A full stop makes it prose: names of bodies in it, an aside in brackets and acronyms (GPs, CCG) are no
+    # headings ("Its Clinical Board (the Board of Directors) is made up of five elected GPs.").
+    plain = _WORD.findall(_ASIDE.sub(" ", sentence))
+    return _caps_share([w for w in plain if not _ACRONYM.match(w)] or words) <= 0.5
 
 
 def _item(line: str) -> bool:
@@ -162,8 +169,10 @@ def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
     return f"{case}’s {what.lower()}: {value}"
 
 
-def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]) -> list[Unit]:
-    """The units of one line: a labelled fact, or its whole sentences (a leaning one joined to the one before)."""
+def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str],
+                joined_to: Unit | None = None) -> list[Unit]:
+    """The units of one line: a labelled fact, or its whole sentences (a leaning one joined to the one before, or
+    to `joined_to`, the last unit of the line before, which then comes back first)."""
     fact = _FACT.match(line)
     if fact and case and not _FACT.match(fact.group("value")):
         label, value = fact.group("label"), fact.group("value")
@@ -178,8 +187,8 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     if lead and whole(line[lead.end():], terminated=line.endswith(".")):
         line = line[lead.end():]  # "The question: The Nuffield Trust wanted ...": the label says nothing
     pieces = split_sentences(line) if re.search(r"[.!?]", line) else _split_run_ons(line, lower_words)
-    units: list[Unit] = []
-    before, kept = "", False
+    units: list[Unit] = [joined_to] if joined_to else []
+    before, kept = (joined_to.text, True) if joined_to else ("", False)
     for k, piece in enumerate(p.strip() for p in pieces):
         terminated = piece.endswith((".", "!", "?", ".”", ".’", ".\"", ".)"))
         ok = whole(piece, terminated=terminated) and not run_together(piece, lower_words)
@@ -187,7 +196,7 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
         if ok and _LEANS.match(piece) and not _SELF.match(piece):
             # "This meant ...": only with the sentence it leans on (kept even when that one is short).
             if kept:
-                units[-1] = Unit(n, units[-1].pos, f"{units[-1].text} {text}", case)
+                units[-1] = replace(units[-1], text=f"{units[-1].text} {text}")
             elif before.endswith(".") and re.match(r"[A-Z]", before) and len(_WORD.findall(before)) >= 3:
                 units.append(Unit(n, pos * 100 + k - 1, f"{before} {text}", case))
                 kept = True
@@ -217,7 +226,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     lower_words = {w for w in _WORD.findall(chunk.text) if w.islower()}
     lines = [tidy(raw) for raw in chunk.text.splitlines()]
     units: list[Unit] = []
-    i = 0
+    i, last = 0, -1  # last: the line the last unit came from
     while i < len(lines):
         fact = _FACT.match(lines[i])
         end = _run_end(lines, i + 1) if fact and case else i
@@ -236,6 +245,12 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             units.extend([listed] if listed else [])
             i = end
             continue
-        units.extend(_line_units(n, i, lines[i], case=case, lower_words=lower_words))
+        # "These practices provide ..." on the line after the sentence it leans on goes with that sentence.
+        leaning = units[-1] if units and last == i - 1 and lines[i - 1].endswith(".") and _LEANS.match(lines[i]) \
+            and not _SELF.match(lines[i]) else None
+        found = _line_units(n, i, lines[i], case=case, lower_words=lower_words, joined_to=leaning)
+        if found:
+            units[len(units) - (leaning is not None):] = found
+            last = i
         i += 1
     return units
