@@ -191,3 +191,56 @@ def test_items_listed_under_an_includes_label_stay_one_fact_about_the_organisati
     box = _passage(1, "Service portfolio: Includes:\nDiabetes\nUltrasound\nLymphoedema.", case="Suffolk GP Federation")
     assert [u.text for u in passage_units(1, box)] == [
         "Suffolk GP Federation’s service portfolio: includes Diabetes; Ultrasound; Lymphoedema."]
+
+
+def test_a_sentence_leaning_on_the_line_before_is_quoted_with_it():
+    box = _passage(1, "The vital statistics: A federation of 43 general practices established in 2014.\n"
+                      "These practices provide services to a registered patient list of around 307,000.",
+                   case="City and Hackney Confederation")
+    texts = [u.text for u in passage_units(1, box)]
+    assert len(texts) == 1 and texts[0].endswith("These practices provide services to a registered patient list of "
+                                                 "around 307,000.")
+
+
+def test_names_in_brackets_and_acronyms_do_not_make_a_sentence_a_heading():
+    box = _passage(1, "The governing body was established. Its Clinical Board (the Board of Directors) is made up of "
+                      "five elected GPs.")
+    assert any("five elected GPs" in u.text for u in passage_units(1, box))
+    heading = _passage(2, "Securing The Future Of General Practice Report Conclusion And New Models.")
+    assert passage_units(2, heading) == []
+
+
+def test_references_links_and_lost_bullets_are_not_quoted():
+    text = ("Available at: https://www.healthylondon.org/wp-content/uploads/2017/11/Case-studies.pdf.\n"
+            "In 2011 the inquiry reported trends that included: a fall in single-handed GPs (see Figure 3) a "
+            "significant increase in the proportion of salaried GPs.\n"
+            "Whether these large-scale general practice organisations have had an impact on quality of care.\n"
+            "The federation agreed a constitution with every one of its member practices.")
+    assert [u.text for u in passage_units(1, _passage(1, text))] == [
+        "The federation agreed a constitution with every one of its member practices."]
+
+
+def test_a_label_naming_the_organisation_itself_is_not_repeated_as_its_own_fact():
+    box = _passage(1, "Modality Partnership LLP: a GP super-partnership rooted in its local community",
+                   case="Modality Partnership")
+    assert passage_units(1, box)[0].text == ("Modality Partnership LLP: a GP super-partnership rooted in its local "
+                                             "community.")
+
+
+def test_what_kind_of_organisation_is_answered_first_by_what_it_is():
+    box = _passage(1, "Robust financial arrangements are key to the success of larger-scale organisations.\n"
+                      "Modality Partnership LLP: a GP super-partnership rooted in its local community",
+                   case="Modality Partnership")
+    answer = "".join(OfflineAnswerer(organisations=lambda: ("Modality Partnership",)).stream(
+        "What kind of organisation is Modality Partnership?", [box]))
+    assert answer.startswith("Modality Partnership LLP: a GP super-partnership")
+
+
+def test_a_who_part_prefers_the_sentence_naming_roles():
+    text = ("The confederation put an agreed constitution in place that was consulted on with member practices.\n"
+            "The Clinical Board (the Board of Directors) is made up of five elected GPs and a chair.\n"
+            "Each practice pays an annual membership fee based on its registered list size.")
+    box = _passage(1, text, case="Suffolk GP Federation")
+    answer = _answer("Who is on the Suffolk GP Federation's board, and how is it paid for?", [box])
+    first, second = answer.split("\n\n")[:2]
+    assert "five elected GPs" in first and "membership fee" in second

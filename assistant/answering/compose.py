@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from assistant.answering.citations import split_sentences
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.question import Question, answer_kind, head_word, named_terms, specific_ask, without_subject
+from assistant.answering.question import (Question, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
+                                          without_subject)
 from assistant.answering.sentences import Unit, passage_units
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage
@@ -53,6 +54,12 @@ def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: S
         return True
     named = set(named_in(passage.chunk.text, organisations))
     return not unit.case_study and bool(named) and named <= set(subject)
+
+
+def defines(text: str, subject: Sequence[str]) -> bool:
+    """Whether a sentence says what the organisation is: "Modality Partnership LLP: a GP super-partnership ..."."""
+    return any(re.match(rf"(the )?{re.escape(name)}\b[^.]{{0,40}}?(:| is an? | was an? |, an? )", text, re.I)
+               for name in subject)
 
 
 def _cue(kind: str, text: str) -> float:
@@ -134,11 +141,14 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     # A part's own kind where the question asks two things ("how many practices ... and what services ...").
     kind = answer_kind(part) if len(question.parts) > 1 else question.kind
     kind = "who" if re.match(r"\s*who\b", part, re.I) else kind
+    kind = "define" if asks_what_it_is(part, question.subject) else kind
     picks = []
     for score, unit in lexical:
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
-        picks.append(Pick(mixed * _cue(kind, unit.text), unit))
+        # "What kind of organisation is X?" is answered first by the sentence saying what X is.
+        lead = 1.0 if kind == "define" and defines(unit.text, question.subject) else 0.0
+        picks.append(Pick(lead + mixed * _cue(kind, unit.text), unit))
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
 
 
@@ -202,13 +212,14 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
                                              units, passages, similarity))
         # Only a question about a named organisation can ask a fact the reports leave out about it.
         keys, need = specific_ask(part, question.subject)
-        if not (question.subject or need):
+        if not (question.subject or need) or asks_what_it_is(part, question.subject):
             keys = frozenset()  # without a subject, only a figure asked for can be found missing
         head = head_word(part, question.subject)
         answering = [p for p in ranked if gives(p.unit.text, keys, need, head=head)] if keys else ranked
         if answering:
             picks = choose(answering, limit=limit, per_passage=per_passage, said=said)
-            blocks.append(_paragraph(picks, bullets=lists and question.kind in ("list", "howto")))
+            if picks:  # none new: what answers this part was quoted for an earlier one
+                blocks.append(_paragraph(picks, bullets=lists and question.kind in ("list", "howto")))
         else:
             blocks.append(missing_fact(part, question))
             closest.extend(ranked)

@@ -149,3 +149,13 @@ def head_word(part: str, subject: Sequence[str]) -> str:
     match = _WHO_THING.match(text) or _WHAT_THING.match(text)
     words = tokenize(_AUX.sub("", match.group("thing"))) if match else []
     return words[-1] if words else ""
+
+
+# "What is X?", "What kind of organisation is X?" (X taken out): a part asking what an organisation is.
+_DEFINE = re.compile(r"^(what|which)\s+(is|was|are|were)?\s*(the\s+)?((kind|sort|type|form) of\s+(organi[sz]ation|"
+                     r"body|group|company|partnership|federation|model)\s+(is|was)\s*)?\W*$", re.I)
+
+
+def asks_what_it_is(part: str, subject: Sequence[str]) -> bool:
+    """Whether a part asks what the organisation it names is ("What kind of organisation is Modality?")."""
+    return bool(subject) and bool(_DEFINE.match(without_subject(part, subject)))

@@ -88,11 +88,36 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     first = value.split()[0] if value.split() else ""
     if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
         value = value[0].lower() + value[1:]  # "Community interest company" reads "community interest company"
+    label = re.sub(r"^the\s+", "", label, flags=re.I)  # "The solution: ..." is the organisation's solution
+    if names_itself(label, case):
+        return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
     owner = f"{case}’" if case.endswith("s") else f"{case}’s"
     return f"{owner} {label.lower()}: {value}."
 
 
+def names_itself(label: str, case: str) -> bool:
+    """Whether a label is the organisation's own name ("Modality Partnership LLP" in Modality Partnership's box)."""
+    return bool(case) and (case.lower() in label.lower() or label.lower() in case.lower())
+
+
+# "Available at: https://...": a reference, not a statement; a link inside a long sentence is kept.
+_LINK = re.compile(r"https?://\S+|www\.\S+")
+_CITING = re.compile(r"^(available (at|from)|accessed|retrieved|see|source)\b", re.I)
+# "Whether these organisations have had an impact on quality of care.": a clause with no sentence around it.
+_CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
+
+
+def _reference(sentence: str) -> bool:
+    """Whether a sentence is a reference or a link rather than something a report says."""
+    return bool(_CITING.match(sentence)) or bool(_LINK.search(sentence)) and \
+        len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
+
+
 _JOIN = re.compile(r"(?:(?<=\))|\b(?P<before>[a-z][a-z'’-]*)) (?P<word>[A-Z][a-z]+)\b")
+# "... (see Figure 3) a significant increase ...": list items whose bullets were lost, run into one line.
+_BULLETS_LOST = re.compile(r"\) (a|an) [a-z]+")
+_TABLE_TITLE = re.compile(r"\b(Table|Figure|Box|Chart) \d+[a-z]?:")
+_AFTER_COUNTRY = re.compile(r"\b(?:UK|US|USA) ([A-Z][a-z]+)\b")
 # Words before which a capitalised ordinary word starts a name ("the Primary Care Networks"), not a new cell.
 _NAME_OPENERS = frozenset("the a an of and for in by to with from our its their his her this that these those".split())
 
@@ -100,6 +125,10 @@ _NAME_OPENERS = frozenset("the a an of and for in by to with from our its their 
 def run_together(text: str, lower_words: set[str]) -> bool:
     """Whether table cells or slide lines ran together: an ordinary word with a capital straight after a lower-case
     word or a bracket ("... studies Potential strengths", "... 3 CCGs) Legal status")."""
+    if _BULLETS_LOST.search(text) or _TABLE_TITLE.search(text):
+        return True
+    if any(ordinary(m.group(1), lower_words) for m in _AFTER_COUNTRY.finditer(text)):
+        return True  # "Tower Hamlets, UK Professional chambers; ...": a flattened table's rows
     for m in _JOIN.finditer(text):
         before = m.group("before")
         if before in _NAME_OPENERS:
@@ -161,6 +190,8 @@ def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
     if case.lower() in value.lower():
         return value
     what = re.sub(r"^the\s+", "", label.strip(), flags=re.I)
+    if names_itself(what, case):
+        return f"{what}: {value}"
     if what.lower() in ("vital statistics", "statistics", "background", "summary"):
         return f"{case}: {value}"
     first = value.split()[0]
@@ -191,7 +222,8 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     before, kept = (joined_to.text, True) if joined_to else ("", False)
     for k, piece in enumerate(p.strip() for p in pieces):
         terminated = piece.endswith((".", "!", "?", ".”", ".’", ".\"", ".)"))
-        ok = whole(piece, terminated=terminated) and not run_together(piece, lower_words)
+        ok = whole(piece, terminated=terminated) and not run_together(piece, lower_words) and not _reference(piece) \
+            and not _CLAUSE_ONLY.match(piece)
         text = piece if terminated else piece.rstrip(" ;,") + "."
         if ok and _LEANS.match(piece) and not _SELF.match(piece):
             # "This meant ...": only with the sentence it leans on (kept even when that one is short).
