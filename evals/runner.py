@@ -23,12 +23,12 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "refusal_accuracy": (">=", 0.90),
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),
-    # Floors a little under the golden set's figures (0.765, 0.500, 0.737, 8 fragments, 0): both parts fell from 0.583
-    # when a false "the reports don't give Suffolk's services" (which the metric counted as covering the part) was mended.
-    "evidence_stated": (">=", 0.70),
-    "parts_covered": (">=", 0.45),
-    "near_miss_declined": (">=", 0.70),
-    "fragments": ("<=", 10),
+    # Floors a little under the golden set's figures (0.783, 0.583, 0.947, 6 fragments, 0 misattributed; held-out
+    # 0.706, 0.500, 0.857, 4, 0). One two-part question more or less moves parts covered by 0.083.
+    "evidence_stated": (">=", 0.75),
+    "parts_covered": (">=", 0.50),
+    "near_miss_declined": (">=", 0.85),
+    "fragments": ("<=", 8),
     "misattributed": ("<=", 0),
 }
 # What issue #13 asks of the answers, shown beside the gate in the report.

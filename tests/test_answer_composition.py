@@ -7,7 +7,7 @@ import pytest
 
 from assistant.answering.compose import compose
 from assistant.answering.extractive import OfflineAnswerer
-from assistant.answering.protocol import NOT_COVERED, NOT_GIVEN
+from assistant.answering.protocol import NOT_COVERED, NOT_GIVEN, is_decline
 from assistant.answering.question import analyse, answer_kind, specific_ask, split_parts
 from assistant.answering.sentences import passage_units, tidy
 from assistant.schema import Chunk, Passage, Turn
@@ -244,3 +244,34 @@ def test_a_who_part_prefers_the_sentence_naming_roles():
     answer = _answer("Who is on the Suffolk GP Federation's board, and how is it paid for?", [box])
     first, second = answer.split("\n\n")[:2]
     assert "five elected GPs" in first and "membership fee" in second
+
+
+def test_a_role_asked_for_needs_every_word_of_it():
+    box = _passage(1, "AT Medics employ an executive function and a management team across their sites.",
+                   case="AT Medics")
+    answer = "".join(OfflineAnswerer(organisations=lambda: ("AT Medics",)).stream(
+        "Who is the chief executive of AT Medics?", [box]))
+    assert answer.startswith(NOT_GIVEN)
+
+
+def test_how_many_needs_a_number_beside_what_is_counted():
+    text = ("GPs who held executive positions in both organisations either stood down from one role or declared "
+            "their conflicts.\nThe federation has 60 practices and 30 employees.")
+    box = _passage(1, text, case="Suffolk GP Federation")
+    asked = _answer("How many GPs stood down from their CCG roles at Suffolk GP Federation?", [box])
+    assert asked.startswith(NOT_GIVEN)
+    counted = _answer("How many practices does Suffolk GP Federation have?", [box])
+    assert "60 practices" in counted and not counted.startswith(NOT_GIVEN)
+
+
+def test_how_much_is_paid_needs_a_sum_of_money_not_a_percentage():
+    box = _passage(1, "The ZIO network covers 100 per cent of the region's diabetes patients.", case="ZIO")
+    answer = "".join(OfflineAnswerer(organisations=lambda: ("ZIO",)).stream(
+        "How much do insurers pay ZIO per diabetes patient each year?", [box]))
+    assert answer.startswith(NOT_GIVEN)
+
+
+def test_a_measure_of_a_study_can_be_said_to_be_missing_without_an_organisation():
+    box = _passage(1, "Data were analysed from eight large-scale general practice organisations in the staff survey.")
+    answer = _answer("What was the response rate to the staff survey?", [box])
+    assert is_decline(answer) and "eight large-scale" not in answer

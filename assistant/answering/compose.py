@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from assistant.answering.citations import split_sentences
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.question import (Question, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
+from assistant.answering.question import (MEASURES, Question, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
                                           without_subject)
 from assistant.answering.sentences import Unit, passage_units
 from assistant.organisations import named_in
@@ -76,8 +76,29 @@ def _cue(kind: str, text: str) -> float:
 
 
 # What a sentence must hold to give a number, a sum of money or a date.
-_NEEDS = {"": re.compile(r""), "number": re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen)\b", re.I),
-          "money": re.compile(r"£|\bmillion\b|per ?cent|%"), "date": re.compile(r"\b(19|20)\d\d\b")}
+_NUMBER = r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|dozen|hundred|thousand)\b"
+# A sum is in pounds, euros or dollars ("per cent" is a share, not what "how much do insurers pay" asks).
+_NEEDS = {"": re.compile(r""), "number": re.compile(_NUMBER, re.I), "count": re.compile(_NUMBER, re.I),
+          "money": re.compile(r"[£€$]|\b(million|billion|euros?|pounds?)\b", re.I), "date": re.compile(r"\b(19|20)\d\d\b"),
+          "all": re.compile(r"")}
+_COUNT_WORD = re.compile(rf"^({_NUMBER})", re.I)
+
+
+def _counted(text: str, keys: frozenset[str]) -> bool:
+    """Whether a number stands beside a word of `keys`: up to three words before it ("43 general practices"), just
+    after it ("practices: 60"), or in figures two words after it ("trainees, just 5%")."""
+    words = re.findall(r"[A-Za-z0-9£€$][\w,.’'£€$%-]*", text)
+    def matches(word: str) -> bool:  # "employe" (employees) is "employ": a stem may stop short of another
+        return any(t == k or min(len(t), len(k)) >= 5 and (t.startswith(k) or k.startswith(t))
+                   for t in tokenize(word) for k in keys)
+
+    for i, word in enumerate(words):
+        if matches(word):
+            near = [*words[max(0, i - 3):i], *words[i + 1:i + 2]]
+            if any(_COUNT_WORD.match(w.strip(".,")) for w in near) or \
+                    any(re.match(r"\d", w) for w in words[i + 1:i + 3]):  # "trainees, just 5% said ..."
+                return True
+    return False
 
 
 def gives(text: str, keys: frozenset[str], need: str, *, head: str = "") -> bool:
@@ -85,6 +106,10 @@ def gives(text: str, keys: frozenset[str], need: str, *, head: str = "") -> bool
     use for it, or another of its words with one of that word's stand-ins ("legal form" is given by "legal status").
     "How much/many" and "when": one of the words, and a figure, a sum or a year."""
     toks = set(tokenize(text))
+    if need == "all":
+        return keys <= toks
+    if need == "count":
+        return _counted(text, frozenset(set().union(*(query_terms(k) for k in keys))))
     if need:
         return bool(set().union(*(query_terms(k) for k in keys)) & toks) and bool(_NEEDS[need].search(text))
     if head and set(query_terms(head)) & toks:
@@ -212,7 +237,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
                                              units, passages, similarity))
         # Only a question about a named organisation can ask a fact the reports leave out about it.
         keys, need = specific_ask(part, question.subject)
-        if not (question.subject or need) or asks_what_it_is(part, question.subject):
+        if not (question.subject or need or keys & MEASURES) or asks_what_it_is(part, question.subject):
             keys = frozenset()  # without a subject, only a figure asked for can be found missing
         head = head_word(part, question.subject)
         answering = [p for p in ranked if gives(p.unit.text, keys, need, head=head)] if keys else ranked

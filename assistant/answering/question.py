@@ -115,6 +115,11 @@ _WHO_THING = re.compile(r"^who(?:'s|’s| is| was| are| were)\s+(?:the\s+)?(?P<t
 _WHEN = re.compile(r"^when (?:was|were|did|does|is)\b.*?(?P<verb>\w+)$", re.I)
 _MONEY = re.compile(r"\b(spend|spent|cost|costs|pay|paid|pays|save|saved|money|fund|funding|worth|charge|fee|fees|earn|"
                     r"income|value|invest|invested|budget)\b", re.I)
+# "What was the annual value / turnover / cost ...": a sum of money is the answer.
+_SUM = re.compile(r"\b(value|turnover|revenue|income|cost|costs|budget|price|salary|salaries|fee|fees|spend|"
+                  r"spending)\b", re.I)
+# Measures a question may ask of a study or a report, not only of an organisation ("the response rate").
+MEASURES = frozenset(tokenize("rate value turnover revenue income cost budget salary fee percentage proportion score"))
 _BEGINNING = frozenset(tokenize("start started begin began form formed establish established found founded set "
                                  "launch launched create created"))
 _AUX_START = re.compile(r"^(did|does|do|is|was|are|were|has|have|had|will|would|can|could|should)\b", re.I)
@@ -122,10 +127,13 @@ _AUX_START = re.compile(r"^(did|does|do|is|was|are|were|has|have|had|will|would|
 
 def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str]:
     """(the stemmed words naming the one fact a part asks for, what else must be in a sentence that gives it:
-    "" nothing, "number", "money" or "date"); no words when the part asks how, why or what someone did."""
+    "" nothing, "number", "count" (a number beside one of the words), "money", "date" or "all" (every one of the
+    words)); no words when the part asks how, why or what someone did."""
     text = without_subject(part.strip().rstrip("?").strip(), subject)
     if m := _HOW_FIGURE.match(text):
-        need = "money" if m.group(1).lower() == "much" and _MONEY.search(text) else "number"
+        # "How many GPs ...": a count stands next to what is counted ("60 practices", "practices: 60").
+        need = "money" if m.group(1).lower() == "much" and _MONEY.search(text) else \
+            "count" if m.group(1).lower() == "many" else "number"
         thing = text[m.end():].strip()
         if _AUX_START.match(thing):
             return frozenset(tokenize(" ".join(thing.split()[-3:]))), need  # "how much did it cost to build"
@@ -140,7 +148,9 @@ def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str
     thing = _AUX.sub("", match.group("thing"))
     if len(thing.split()) > 3:
         return frozenset(), ""  # "which practices make up ...": not a named fact but a question to answer
-    return frozenset(tokenize(thing)[-2:]), ""
+    if match.re is _WHO_THING:
+        return frozenset(tokenize(thing)), "all"  # "the chief executive": both words, not "executive function"
+    return frozenset(tokenize(thing)[-2:]), "money" if _SUM.search(thing) else ""
 
 
 def head_word(part: str, subject: Sequence[str]) -> str:
