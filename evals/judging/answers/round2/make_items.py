@@ -1,0 +1,57 @@
+"""Round 2 of the blind answer judgment: round 1's "after" answers beside today's, for the same 40 questions, shuffled."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+from assistant.answering.citations import MARKER
+from assistant.pipeline import Assistant
+from assistant.settings import Settings
+from evals.runner import history_of
+
+HERE = Path(__file__).parent
+ROUND1 = HERE.parent
+
+
+def _load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _current(assistant: Assistant, row: dict) -> dict:
+    """Today's answer to a dataset row, with its cited sources as round 1 showed them."""
+    answer = assistant.ask(row["question"], history_of(row))
+    cited = sorted({int(n) for m in MARKER.findall(answer.text) for n in re.findall(r"\d+", m)})
+    sources = [{"n": p.rank, "title": p.chunk.title, "year": p.chunk.year, "section": p.chunk.section,
+                "passage": p.chunk.text} for p in answer.passages if p.rank in cited]
+    return {"question": row["question"], "conversation_before": row.get("history") or [], "answer": answer.text,
+            "sources": sources}
+
+
+def main() -> None:
+    """Write items.jsonl, items_second.jsonl and key.json for round 2."""
+    rows = {r["id"]: r for name in ("golden", "holdout")
+            for r in _load(Path("evals/datasets") / f"{name}.jsonl")}
+    key1 = json.loads((ROUND1 / "key.json").read_text())
+    items1 = {i["item"]: i for i in _load(ROUND1 / "items.jsonl")}
+    previous = {v["qid"]: items1[item] for item, v in key1.items() if v["version"] == "new"}
+    assistant = Assistant.from_settings(Settings())
+    entries = []
+    for qid in json.loads((ROUND1 / "question_ids.json").read_text()):
+        old = {k: v for k, v in previous[qid].items() if k != "item"}
+        entries += [("round1", qid, old), ("today", qid, _current(assistant, rows[qid]))]
+    random.Random(2027).shuffle(entries)
+    key, items = {}, []
+    for n, (version, qid, item) in enumerate(entries, start=1):
+        key[f"B{n:02d}"] = {"version": version, "qid": qid}
+        items.append({"item": f"B{n:02d}", **item})
+    (HERE / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
+    second = random.Random(7).sample(items, 24)
+    (HERE / "items_second.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in second))
+    (HERE / "key.json").write_text(json.dumps(key, indent=0))
+
+
+if __name__ == "__main__":
+    main()
