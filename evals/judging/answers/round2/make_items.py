@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from pathlib import Path
 
-from assistant.answering.citations import MARKER
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
 from evals.runner import history_of
@@ -23,9 +21,10 @@ def _load(path: Path) -> list[dict]:
 def _current(assistant: Assistant, row: dict) -> dict:
     """Today's answer to a dataset row, with its cited sources as round 1 showed them."""
     answer = assistant.ask(row["question"], history_of(row))
-    cited = sorted({int(n) for m in MARKER.findall(answer.text) for n in re.findall(r"\d+", m)})
-    sources = [{"n": p.rank, "title": p.chunk.title, "year": p.chunk.year, "section": p.chunk.section,
-                "passage": p.chunk.text} for p in answer.passages if p.rank in cited]
+    # The answer's [n] are its citations' numbers (renumbered in order of use), not the passages' ranks.
+    numbered = {c.n: c.passage.chunk for c in answer.citations}
+    sources = [{"n": n, "title": c.title, "year": c.year, "section": c.section, "passage": c.text}
+               for n, c in sorted(numbered.items())]
     return {"question": row["question"], "conversation_before": row.get("history") or [], "answer": answer.text,
             "sources": sources}
 
