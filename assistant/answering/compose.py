@@ -166,7 +166,7 @@ def named_documents(text: str, passages: Sequence[Passage]) -> set[str]:
 
 
 def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passage]], docs: Sequence[set[str]],
-               *, meaning: dict[Unit, float], prefer: set[str] = frozenset()) -> list[Pick]:
+               *, meaning: dict[Unit, float], prefer: frozenset[str] | set[str] = frozenset()) -> list[Pick]:
     """Units (all about the question's subject) that share words with a part, best first by words and meaning."""
     said = f"{part} {question.context}" if question.context else part
     named = named_terms(question.subject)
