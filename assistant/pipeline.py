@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
@@ -23,6 +24,10 @@ from assistant.settings import Settings
 from assistant.search.store import Records, VectorStore, make_client
 from assistant.search.similarity import SentenceSimilarity
 from assistant.ingest.tokens import encoding as tiktoken_encoding
+
+# Headings that name no topic: not offered as what the reports cover instead.
+_GENERIC_HEADING = re.compile(r"^(appendix|introduction|contents|references|summary|case stud(y|ies)|foreword|"
+                              r"acknowledgements|about this)\b", re.I)
 
 
 class Assistant:
@@ -258,12 +263,14 @@ class Assistant:
     def _nearby(found: Retrieval) -> str:
         topics = []
         for p in found.passages[:3]:
-            label = p.chunk.section or p.chunk.case_study
-            if label and label not in topics:
+            # A case study's name says more than its appendix heading; a heading's own "?" or ":" is left off.
+            label = (p.chunk.case_study or p.chunk.section).strip().rstrip("?:.;")
+            if label and label not in topics and not _GENERIC_HEADING.match(label):
                 topics.append(label)
         if not topics:
             return "They cover forming GP federations and other at-scale models, their governance and conflicts of interest."
-        return "Nearby topics they do cover: " + "; ".join(topics) + "."
+        return "The nearest passages are about " + (" and ".join(topics) if len(topics) < 3
+                                                    else f"{', '.join(topics[:-1])} and {topics[-1]}") + "."
 
     def _log(self, answer: Answer) -> None:
         """One JSON line per question: hashed question, outcome, timings, retrieved ids; no raw text."""

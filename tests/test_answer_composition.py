@@ -275,3 +275,26 @@ def test_a_measure_of_a_study_can_be_said_to_be_missing_without_an_organisation(
     box = _passage(1, "Data were analysed from eight large-scale general practice organisations in the staff survey.")
     answer = _answer("What was the response rate to the staff survey?", [box])
     assert is_decline(answer) and "eight large-scale" not in answer
+
+
+def test_a_flattened_table_of_several_organisations_is_not_quoted_as_a_list():
+    text = ("To deliver community-based specialist services\nTo protect local general practice from take-over\n"
+            "To improve patient experience in the region Year founded; 2004; 2006; Harness GP 2006\n"
+            "Harness Care 2008\n2009\nLocation; London (working in 12 CCGs)\nBristol, North Somerset\n"
+            "Started in Harlesden/Neasden, a locality in Brent CCG")
+    units = passage_units(1, _passage(1, text, section="Founding aims"))
+    assert not any("2004" in u.text or "Location" in u.text for u in units)
+
+
+def test_a_source_note_is_not_quoted():
+    text = ("Supplemented by information in presentation at the NHS England Transformation Champions event, 22nd "
+            "November 2017.\nThe three practices came together to deliver primary care to 30,000 people.")
+    assert [u.text for u in passage_units(1, _passage(1, text))] == [
+        "The three practices came together to deliver primary care to 30,000 people."]
+
+
+@pytest.mark.slow
+def test_a_question_the_reports_do_not_cover_names_real_topics_nearby(assistant):
+    answer = assistant.ask("How much does each practice pay to be a member?")
+    assert answer.refused and "The nearest passages are about " in answer.text
+    assert "Appendix" not in answer.text and "?." not in answer.text

@@ -102,7 +102,8 @@ def names_itself(label: str, case: str) -> bool:
 
 # "Available at: https://...": a reference, not a statement; a link inside a long sentence is kept.
 _LINK = re.compile(r"https?://\S+|www\.\S+")
-_CITING = re.compile(r"^(available (at|from)|accessed|retrieved|see|source)\b", re.I)
+_CITING = re.compile(r"^(available (at|from)|accessed|retrieved|see|source|supplemented by|adapted from|based on "
+                     r"information)\b", re.I)
 # "Whether these organisations have had an impact on quality of care.": a clause with no sentence around it.
 _CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
 
@@ -173,12 +174,20 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
         return item[0].lower() + item[1:] if ordinary(first, lower_words) else item
 
     lead = lead.strip().rstrip(":")
-    if any(run_together(i, lower_words) for i in items):
-        return None  # columns of a flattened table, not a list
+    if any(run_together(i, lower_words) or _table_row(i) for i in items):
+        return None  # columns of a flattened table ("Year founded", "2004", "2006"), not a list
     body = "; ".join(soften(i.strip(" ;,•-")) for i in items if i.strip(" ;,•-:") != lead)
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
 
 
+_FIGURES_ONLY = re.compile(r"^[\d\s,.;:%£–-]+$")
+
+
+def _table_row(item: str) -> bool:
+    """Whether a list item is a flattened table's row: figures alone ("2004"), or cells joined by ";" that hold
+    figures alone or start with a short label ("Location; London", "... region Year founded; 2004; 2006")."""
+    cells = [c.strip() for c in item.split(";")]
+    return any(_FIGURES_ONLY.match(c) for c in cells if c) or len(cells) > 1 and len(cells[0].split()) <= 2
 # A short label before a sentence ("The question: ...", "Governance: ...").
 _LABEL = re.compile(r"^(?:[A-Z][\w’'-]*)(?: [\w’'-]+){0,3}: (?=[A-Z‘“\"])")
 
@@ -265,8 +274,10 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
         if i + 1 < end < len(lines) and _item(lines[end].rstrip(".")) and lines[end].endswith("."):
             end += 1  # the list's last item closes it with a full stop ("Cardiology", "Urology.")
         if end > i + 1:  # "Main drivers: Support ..." with more drivers listed below it
-            merged = _merge_items(lines[i], lines[i + 1:end])
-            units.extend(_line_units(n, i, merged, case=case, lower_words=lower_words))
+            items = lines[i + 1:end]
+            # Unless the items run into the table's next row ("... in the region Year founded", "2004", "2006").
+            if not any(_table_row(x) or run_together(x, lower_words) for x in items):
+                units.extend(_line_units(n, i, _merge_items(lines[i], items), case=case, lower_words=lower_words))
             i = end
             continue
         end = _run_end(lines, i)
