@@ -78,3 +78,12 @@ def write_docx_bomb(path: Path, unpacked_mb: int) -> Path:
                 fh.write(tail)
     base.unlink()
     return path
+
+
+def write_pdf_over_pypdf_limit(path: Path) -> Path:
+    """A PDF whose cross-reference table declares 99,999,999 entries: pypdf raises its LimitReachedError on it."""
+    body = write_pdf(path, [["The federation board meets monthly to review its contracts and governance."]]).read_bytes()
+    start = body.rindex(b"xref\n0 ")
+    end = body.index(b"\n", start + 5)
+    path.write_bytes(body[:start] + b"xref\n0 99999999" + body[end:])
+    return path
