@@ -86,3 +86,17 @@ def event(config: dict, elem_id: str, trigger: str) -> tuple[int, int]:
             if target == ids[0] and name == trigger:
                 return dep["id"], target
     raise AssertionError(f"no {trigger} event on #{elem_id}")
+
+
+def api_event(config: dict, api_name: str) -> int:
+    """The fn_index of the event exposed as `api_name` (e.g. the `ask` API)."""
+    for dep in config["dependencies"]:
+        if dep.get("api_name") == api_name:
+            return dep["id"]
+    raise AssertionError(f"no event with api_name {api_name}")
+
+
+def peak_rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS now, VmHWM peak so far) of a process, in MB, from /proc."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024

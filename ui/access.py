@@ -38,6 +38,14 @@ class Access:
         return ("Adding documents and exporting feedback are off: set ASSISTANT_AUTH and ASSISTANT_ADMINS, or "
                 "ASSISTANT_ALLOW_LOCAL_CHANGES=true on a single-user computer.")
 
+    def allows(self, request: gr.Request | None) -> bool:
+        """Whether this request's user may change the library (for showing the buttons; handlers still check)."""
+        try:
+            self.admin(request, "change the library")
+        except gr.Error:
+            return False
+        return True
+
     def admin(self, request: gr.Request | None, action: str) -> str:
         """The name to record for a user allowed to `action`; gr.Error (nothing done) for anyone else."""
         if self.login:

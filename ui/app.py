@@ -95,7 +95,7 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
             lib = _library_tab(library, access)
         _chat_events(chat, ask, answers, pending)
         _feedback_events(feedback, ask, answers, pending)
-        _library_events(app, library, feedback, lib, status)
+        _library_events(app, library, feedback, lib, status, access)
         gr.api(chat.ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
     return app
 
@@ -201,14 +201,19 @@ def _feedback_events(feedback: Feedback, ask: SimpleNamespace, answers: gr.State
 
 
 def _library_events(app: gr.Blocks, library: Library, feedback: Feedback, lib: SimpleNamespace,
-                    status: gr.HTML) -> None:
+                    status: gr.HTML, access: Access) -> None:
     """Uploads (administrators only, checked in the handler) are read in workers, two batches at once, and indexed
-    one at a time, in their own queue beside the answers'; feedback exports to CSV; a fresh page shows the status."""
+    one at a time, in their own queue beside the answers'; feedback exports to CSV; a fresh page shows the status,
+    and the add and export buttons only to those allowed to use them."""
     lib.add_btn.click(library.add_documents, [lib.upload], [lib.upload_result, lib.docs, status, lib.upload],
                       api_visibility="private", concurrency_id="ingest", concurrency_limit=UPLOAD_CONCURRENCY)
     lib.export_btn.click(feedback.export_feedback, None, [lib.export_file, lib.export_note], api_visibility="private")
-    app.load(lambda: (library.status_line(), library.library_rows()), None, [status, lib.docs],
-             api_visibility="private")
+
+    def on_load(request: gr.Request):
+        allowed = gr.update(interactive=access.allows(request))
+        return library.status_line(), library.library_rows(), allowed, allowed
+
+    app.load(on_load, None, [status, lib.docs, lib.add_btn, lib.export_btn], api_visibility="private")
 
 
 def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, prevent_thread_lock: bool = False,
