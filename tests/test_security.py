@@ -172,3 +172,32 @@ def test_two_files_of_one_name_in_one_upload_are_both_refused_not_overwritten(as
     assert outcome.success, outcome.error
     assert "2 files in this upload are named town-federation.txt" in outcome.output[0]
     assert not (assistant.settings.knowledge_dir / "town-federation.txt").exists()
+
+
+@pytest.mark.parametrize("raw, stored", [
+    ("../../etc/cron.d/evil.txt", "evil.txt"),
+    ("C:\\Users\\jo\\Évaluation du réseau.pdf", "Evaluation-du-reseau.pdf"),
+    ("<b>board</b> notes.md", "b-notes.md"),  # "/" ends a folder name: only "b> notes.md" is the name
+    ("..hidden.txt", "hidden.txt"),
+    ("???.txt", ""),
+])
+def test_an_uploads_stored_name_is_its_own_name_reduced_to_safe_characters(raw, stored):
+    from assistant.ingest.uploads import safe_name
+
+    assert safe_name(raw) == stored
+
+
+def test_without_login_even_allowed_changes_are_refused_from_another_computer():
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from ui.access import Access
+
+    access = Access(make_settings(Path("/nonexistent"), allow_local_changes=True))
+    assert access.admin(SimpleNamespace(client=SimpleNamespace(host="127.0.0.1"), username=None), "add") == "local@127.0.0.1"
+    with pytest.raises(gr.Error, match="from another computer"):
+        access.admin(SimpleNamespace(client=SimpleNamespace(host="10.1.2.3"), username=None), "add documents")
+    nobody = Access(make_settings(Path("/nonexistent"), auth="alice:pw"))
+    with pytest.raises(gr.Error, match="Only an administrator"):
+        nobody.admin(SimpleNamespace(client=SimpleNamespace(host="127.0.0.1"), username="alice"), "add documents")

@@ -94,7 +94,8 @@ def test_bombs_are_refused_by_the_worker_while_another_user_is_answered_and_serv
     sampler.running = False
     sampler.join()
     _, hwm = peak_rss_mb(pid)
-    print(f"\nserver RSS: peak sampled {sampler.peak:.0f} MB, VmHWM {hwm:.0f} MB (limit {SERVER_RSS_LIMIT_MB} MB); "
+    print(f"\nuploads: {bomb.stat().st_size / 2**20:.1f} MB DOCX (600 MB unpacked), {big.stat().st_size / 1e6:.0f} MB text; "
+          f"server RSS: peak sampled {sampler.peak:.0f} MB, VmHWM {hwm:.0f} MB (limit {SERVER_RSS_LIMIT_MB} MB); "
           f"question answered after {answered - started:.1f} s, upload batch done after "
           f"{added.get('ended', float('nan')) - started:.1f} s")
 

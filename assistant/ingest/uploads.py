@@ -38,7 +38,9 @@ class UploadOutcome:
 
 def safe_name(raw: str) -> str:
     """The uploaded file's own name reduced to letters, digits, '.', '-' and '_' (no folders; '' when nothing is left)."""
-    name = unicodedata.normalize("NFKC", raw.replace("\\", "/").rsplit("/", 1)[-1])
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    # Accents are dropped rather than the letters they sit on ("Évaluation" -> "Evaluation").
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     stem, suffix = os.path.splitext(name)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:120]
     suffix = suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else ""
