@@ -106,12 +106,16 @@ def test_with_login_only_admins_can_add_documents_or_export_feedback_even_throug
         added = add(admin, config, riverside)
         assert added.success, added.error
         assert "Added: riverside-collaborative.txt" in added.output[0]
+        riverside.write_text(RIVERSIDE + "Its chair is elected every two years.\n", encoding="utf-8")
+        replaced = add(admin, config, riverside)  # a document an upload added may be replaced by an upload
+        assert replaced.success and "Updated: riverside-collaborative.txt" in replaced.output[0]
         exported = export(admin, config)
         assert exported.success, exported.error
         assert Path(exported.output[0]["value"]["path"]).read_text(encoding="utf-8").startswith("id,created_at")
     entries = [e for e in assistant.audit.entries() if e["user"] == "alice"]
-    assert [(e["action"], e["filename"]) for e in entries] == [("add", riverside.name), ("export_feedback", "")]
-    assert entries[0]["sha256"] == hashlib.sha256((knowledge / riverside.name).read_bytes()).hexdigest()
+    assert [(e["action"], e["filename"]) for e in entries] == [("add", riverside.name), ("replace", riverside.name),
+                                                               ("export_feedback", "")]
+    assert entries[1]["sha256"] == hashlib.sha256((knowledge / riverside.name).read_bytes()).hexdigest()
     assert "riverside-collaborative" in {d["doc_id"] for d in assistant.documents()}
 
 

@@ -9,6 +9,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import unicodedata
 import uuid
 from collections import Counter
@@ -25,6 +26,7 @@ from assistant.ingest.worker import read_isolated
 from assistant.settings import Settings
 
 Ingest = Callable[[Sequence[LoadedDocument]], IngestReport]
+STALE_BATCH_SECONDS = 24 * 3600  # a batch folder this old was left by a process that died mid-upload
 
 
 @dataclass
@@ -150,9 +152,19 @@ def _install(staged: Path, knowledge_dir: Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _sweep(staging_dir: Path) -> None:
+    """Remove batch folders left by a process that died mid-upload (they are never indexed)."""
+    if staging_dir.is_dir():
+        cutoff = time.time() - STALE_BATCH_SECONDS
+        for folder in staging_dir.iterdir():
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 def add_uploads(paths: Sequence[str | Path], *, settings: Settings, audit: AuditLog, user: str,
                 documents: Callable[[], Sequence[dict]], ingest: Ingest, lock: threading.RLock) -> UploadOutcome:
     """Check, read (bounded worker), index and only then install uploaded files; every outcome goes to `audit`."""
+    _sweep(settings.staging_dir)
     limits = Limits.from_settings(settings)
     out = UploadOutcome()
     batch = settings.staging_dir / uuid.uuid4().hex
