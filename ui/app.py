@@ -81,7 +81,7 @@ def parse_auth(spec: str | None) -> list[tuple[str, str]] | None:
 def build_app(assistant, settings: Settings) -> gr.Blocks:
     """The Gradio app over an Assistant: Ask, Briefing note, Workshop pack and Library tabs, and the `ask` API."""
     access = Access(settings)
-    chat, library = Chat(assistant), Library(assistant, settings, access)
+    chat, library = Chat(assistant), Library(assistant, access)
     feedback = Feedback(FeedbackStore(settings.feedback_db), access=access, audit=assistant.audit)
     with gr.Blocks(title="Federation Advisor", analytics_enabled=False) as app:
         answers = gr.State([])

@@ -14,7 +14,6 @@ from assistant.audit import AuditLog
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.schema import Answer, Turn
-from assistant.settings import Settings
 
 from . import render
 from .access import Access
@@ -153,8 +152,8 @@ class Feedback:
 class Library:
     """The status line, the list of documents and adding uploaded documents (one ingest at a time)."""
 
-    def __init__(self, assistant, settings: Settings, access: Access) -> None:
-        self.assistant, self.settings, self.access = assistant, settings, access
+    def __init__(self, assistant, access: Access) -> None:
+        self.assistant, self.access = assistant, access
 
     def status_line(self) -> str:
         """The status line's HTML: answerer, documents, passages, or why it is unavailable."""
