@@ -26,8 +26,9 @@ install: $(STAMP)
 index: install
 	$(VENV)/bin/assistant ingest
 
+# One person's computer: without a login, adding documents is allowed from 127.0.0.1 only (README, Security).
 run: index
-	$(VENV)/bin/assistant serve
+	ASSISTANT_ALLOW_LOCAL_CHANGES=$${ASSISTANT_ALLOW_LOCAL_CHANGES:-true} $(VENV)/bin/assistant serve
 
 # Debian's chromium for the browser tests (Playwright drives it; no browser download).
 browser-deps:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
@@ -15,7 +16,10 @@ from assistant.answering.citations import verify
 from assistant.search.embeddings import embedding_name, has_token_vectors, make_embeddings, vector_layout
 from assistant.errors import ConfigError, LLMError
 from assistant.answering.guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
+from assistant.audit import AuditLog
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
+from assistant.ingest.loading import Limits, LoadedDocument
+from assistant.ingest.uploads import UploadOutcome, add_uploads
 from assistant.schema import Answer, Chunk, Turn
 from assistant.answering.extractive import OfflineAnswerer
 from assistant.search.retrieval import HybridRetriever, Retrieval
@@ -41,6 +45,8 @@ class Assistant:
         self._llm_factory = llm_factory
         self._llm: Answerer | None = None
         self._index_checked = False
+        self._ingest_lock = threading.RLock()  # one ingest at a time in this process
+        self.audit = AuditLog(settings.audit_db)
         self._organisations: tuple[list[Chunk] | None, list[str]] = (None, [])
         self.retriever = HybridRetriever(settings, records=records, store=store, embeddings=embeddings)
         chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens,
@@ -79,14 +85,24 @@ class Assistant:
         return self._organisations[1]
 
     # Index ---------------------------------------------------------------------------------------
-    def ingest(self, progress: Progress | None = None, rebuild: bool = False, directory: Path | None = None) -> IngestReport:
-        """Bring the index in line with the knowledge directory (only changed documents are embedded)."""
-        if rebuild:
-            # Everything goes, vectors included: a rebuild is how a change of embedding model is done.
-            self._store.reset()
-            self._records.clear()
-        return self.indexer.ingest(directory or self.settings.knowledge_dir, progress,
-                                   embed_batch=self.settings.ingest_batch)
+    def ingest(self, progress: Progress | None = None, rebuild: bool = False, directory: Path | None = None,
+               extra: Sequence[LoadedDocument] = ()) -> IngestReport:
+        """Bring the index in line with the knowledge directory plus `extra` documents already read (only changed
+        documents are embedded)."""
+        with self._ingest_lock:
+            if rebuild:
+                # Everything goes, vectors included: a rebuild is how a change of embedding model is done.
+                self._store.reset()
+                self._records.clear()
+            return self.indexer.ingest(directory or self.settings.knowledge_dir, progress,
+                                       embed_batch=self.settings.ingest_batch,
+                                       limits=Limits.from_settings(self.settings), extra=extra)
+
+    def add_documents(self, paths: Sequence[str | Path], *, user: str, progress: Progress | None = None) -> UploadOutcome:
+        """Add uploaded files for `user`: each read in a bounded worker from staging, indexed, then moved into the
+        knowledge directory; a curated document is never replaced; every outcome is audited."""
+        return add_uploads(paths, settings=self.settings, audit=self.audit, user=user, documents=self.documents,
+                           ingest=lambda docs: self.ingest(progress, extra=docs), lock=self._ingest_lock)
 
     def status(self) -> dict:
         """Which answerer serves, how much is indexed, with which model, in which store, and whether the rerank runs."""

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     # The record of what is indexed; put it on shared storage when several replicas serve one store.
     records_path: Path | None = None
     feedback_path: Path | None = None  # SQLite feedback file; shared storage when several replicas serve
+    audit_path: Path | None = None  # SQLite record of library changes; shared storage when several replicas serve
     collection: str = "federation_advisor"
 
     # Embeddings: the packaged int8 MiniLM by default; "openai:<model>" uses the OpenAI API.
@@ -71,11 +72,25 @@ class Settings(BaseSettings):
 
     # Input limits.
     max_question_chars: int = 2000
+    # Uploads: checked and read in a worker process with its own memory and time budget, before indexing.
+    # The largest curated report is 157 KB of text (about 157,000 characters): 2,000,000 is 13 of those.
+    upload_max_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    upload_max_unzipped_bytes: int = Field(100 * 1024 * 1024, ge=1)  # a DOCX's entries, summed, from its directory
+    upload_max_zip_entries: int = Field(2000, ge=1)
+    upload_max_pdf_pages: int = Field(1000, ge=1)
+    upload_max_text_chars: int = Field(2_000_000, ge=1)  # text of a .txt/.md, or extracted from a PDF or DOCX
+    upload_worker_seconds: float = Field(60.0, gt=0)
+    upload_worker_memory_mb: int = Field(1024, ge=64)
 
     # Serving.
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = None  # "user:password,user2:password2"
+    # With a login, only these users (comma-separated) may add documents and export feedback.
+    admins: str | None = None
+    # Without a login, library changes and the feedback export are off unless this is set (one person's machine;
+    # even then only requests from this machine, 127.0.0.1 or ::1, are allowed).
+    allow_local_changes: bool = False
     log_questions: bool = True
 
     @property
@@ -97,6 +112,16 @@ class Settings(BaseSettings):
     def feedback_db(self) -> Path:
         """SQLite file holding user feedback."""
         return self.feedback_path or self.data_dir / "feedback.sqlite3"
+
+    @property
+    def audit_db(self) -> Path:
+        """SQLite record of every library change and feedback export (who, when, what, the file's hash)."""
+        return self.audit_path or self.data_dir / "audit.sqlite3"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where uploads wait while they are checked and indexed; never read by ingest on its own."""
+        return self.data_dir / "uploads"
 
     @property
     def log_file(self) -> Path:

@@ -55,3 +55,35 @@ def write_docx(path: Path, heading: str, paragraphs: list[str]) -> Path:
         document.add_paragraph(para)
     document.save(str(path))
     return path
+
+
+def write_docx_bomb(path: Path, unpacked_mb: int) -> Path:
+    """A real DOCX whose document.xml holds `unpacked_mb` MB of one repeated paragraph: small on disk, huge unpacked."""
+    import zipfile
+
+    base = write_docx(path.with_suffix(".base.docx"), "Governance", ["The board meets monthly."])
+    para = b"<w:p><w:r><w:t>The board of the federation meets every month to review its contracts.</w:t></w:r></w:p>"
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename != "word/document.xml":
+                out.writestr(info, data)
+                continue
+            head, tail = data.split(b"<w:body>", 1)
+            with out.open("word/document.xml", "w", force_zip64=True) as fh:
+                fh.write(head + b"<w:body>")
+                block = para * (2**20 // len(para))
+                for _ in range(unpacked_mb):
+                    fh.write(block)
+                fh.write(tail)
+    base.unlink()
+    return path
+
+
+def write_pdf_over_pypdf_limit(path: Path) -> Path:
+    """A PDF whose cross-reference table declares 99,999,999 entries: pypdf raises its LimitReachedError on it."""
+    body = write_pdf(path, [["The federation board meets monthly to review its contracts and governance."]]).read_bytes()
+    start = body.rindex(b"xref\n0 ")
+    end = body.index(b"\n", start + 5)
+    path.write_bytes(body[:start] + b"xref\n0 99999999" + body[end:])
+    return path

@@ -74,16 +74,21 @@ def test_discover_skips_hidden_files_and_the_librarys_own_metadata_and_readme(tm
 
 
 def test_uploads_are_refused_by_the_loaders_rules_for_types_and_reserved_names(tmp_path):
-    from ui.library import add_files
+    import threading
+
+    from assistant.audit import AuditLog
+    from assistant.ingest.uploads import add_uploads
+    from conftest import make_settings
 
     files = []
     for name in ("sheet.XLSX", "notes", "README.md", "metadata.json"):
         (tmp_path / name).write_text("Practices in the network share a pharmacist and a business manager. " * 3)
         files.append(tmp_path / name)
-    library = tmp_path / "knowledge"
-    kept, rejected, report = add_files(files, library, [], ingest=lambda: pytest.fail("nothing was accepted"))
-    reasons = dict(rejected)
-    assert kept == [] and report is None and not library.exists()
+    settings = make_settings(tmp_path / "site")
+    out = add_uploads(files, settings=settings, audit=AuditLog(settings.audit_db), user="tester", documents=list,
+                      ingest=lambda docs: pytest.fail("nothing was accepted"), lock=threading.RLock())
+    reasons = dict(out.rejected)
+    assert out.kept == [] and out.report is None and not settings.knowledge_dir.exists()
     assert reasons["sheet.XLSX"] == "unsupported type .xlsx; use .txt, .md, .pdf or .docx"
     assert reasons["notes"] == f"unsupported type (none); use {SUPPORTED_NAMES}"
     assert "reserved for the library" in reasons["README.md"] and "reserved for the library" in reasons["metadata.json"]

@@ -33,7 +33,8 @@ def served(index_dir, tmp_path_factory):
 
     base = tmp_path_factory.mktemp("ui-browser") / "site"
     shutil.copytree(index_dir, base)
-    settings = make_settings(base)
+    # One person's machine: no login, library changes allowed from 127.0.0.1 (the security tests cover the rest).
+    settings = make_settings(base, allow_local_changes=True)
     app = build_app(Assistant.from_settings(settings), settings)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,10 +9,11 @@ import gradio as gr
 
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
-from assistant.ingest.loading import MAX_FILE_BYTES, SUPPORTED
+from assistant.ingest.loading import SUPPORTED
 from assistant.settings import Settings
 
 from . import modes, render
+from .access import Access
 from .handlers import HELPFUL, NOT_HELPFUL, Chat, Feedback, Library, new_conversation
 
 HERE = Path(__file__).resolve().parent
@@ -44,6 +45,9 @@ STARTERS: dict[str, list[str]] = {
 # 0 errors at 1, 2 and 4; 2 gave the best p95 without slowing each answer, and lets a slow LLM
 # stream not block everyone else.
 ANSWER_CONCURRENCY = 2
+# Upload batches at once: each file is read in its own worker process, so two batches cost two workers' memory
+# (ASSISTANT_UPLOAD_WORKER_MEMORY_MB each) at most; indexing itself is one at a time (Assistant's ingest lock).
+UPLOAD_CONCURRENCY = 2
 HEADER = ('<header class="fa-header"><h1>Federation Advisor</h1>'
           "<p>Answers with sources on GP federations, working at scale, governance and conflicts of "
           "interest, from a library of NHS-related reports (2013 to 2018) and any documents you add.</p></header>")
@@ -76,8 +80,9 @@ def parse_auth(spec: str | None) -> list[tuple[str, str]] | None:
 
 def build_app(assistant, settings: Settings) -> gr.Blocks:
     """The Gradio app over an Assistant: Ask, Briefing note, Workshop pack and Library tabs, and the `ask` API."""
-    chat, library = Chat(assistant), Library(assistant, settings)
-    feedback = Feedback(FeedbackStore(settings.feedback_db))
+    access = Access(settings)
+    chat, library = Chat(assistant), Library(assistant, access)
+    feedback = Feedback(FeedbackStore(settings.feedback_db), access=access, audit=assistant.audit)
     with gr.Blocks(title="Federation Advisor", analytics_enabled=False) as app:
         answers = gr.State([])
         pending = gr.State(None)
@@ -87,10 +92,10 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
             ask = _ask_tab()
             modes.briefing_tab(assistant)
             modes.workshop_tab(assistant, app)
-            lib = _library_tab(library)
+            lib = _library_tab(library, access)
         _chat_events(chat, ask, answers, pending)
         _feedback_events(feedback, ask, answers, pending)
-        _library_events(app, library, feedback, lib, status)
+        _library_events(app, library, feedback, lib, status, access)
         gr.api(chat.ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
     return app
 
@@ -146,8 +151,8 @@ def _feedback_form() -> SimpleNamespace:
     return SimpleNamespace(answer=answer, rating=rating, comment=comment, send=send, result=result)
 
 
-def _library_tab(library: Library) -> SimpleNamespace:
-    """The Library tab: the documents indexed, adding documents, and the feedback export."""
+def _library_tab(library: Library, access: Access) -> SimpleNamespace:
+    """The Library tab: the documents indexed, who may change them, adding documents, and the feedback export."""
     with gr.Tab("Library", id="library"):
         gr.Markdown("## Documents in the library\nThe advisor answers only from these documents.")
         docs = gr.Dataframe(headers=["Title", "Publisher", "Year", "Passages", "File"],
@@ -155,7 +160,9 @@ def _library_tab(library: Library) -> SimpleNamespace:
                             column_widths=["40%", "30%", "8%", "9%", "13%"], max_height=900,
                             label="Documents in the library", elem_id="fa-docs")
         gr.Markdown("## Add documents\nPDF, Word (.docx), text (.txt) or Markdown (.md) files. "
-                    "Each file is checked; readable ones are added to the library and indexed.")
+                    "Each file is checked; readable ones are added to the library and indexed. "
+                    "An upload never replaces one of the library's own reports.")
+        gr.Markdown(access.describe(), elem_id="fa-access")
         upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",
                          file_types=list(SUPPORTED), elem_id="fa-upload")
         add_btn = gr.Button("Add to library", variant="primary", elem_id="fa-add")
@@ -194,13 +201,19 @@ def _feedback_events(feedback: Feedback, ask: SimpleNamespace, answers: gr.State
 
 
 def _library_events(app: gr.Blocks, library: Library, feedback: Feedback, lib: SimpleNamespace,
-                    status: gr.HTML) -> None:
-    """Uploads are indexed one at a time; feedback exports to CSV; a fresh page shows the status and documents."""
+                    status: gr.HTML, access: Access) -> None:
+    """Uploads (administrators only, checked in the handler) are read in workers, two batches at once, and indexed
+    one at a time, in their own queue beside the answers'; feedback exports to CSV; a fresh page shows the status,
+    and the add and export buttons only to those allowed to use them."""
     lib.add_btn.click(library.add_documents, [lib.upload], [lib.upload_result, lib.docs, status, lib.upload],
-                      api_visibility="private", concurrency_id="ingest", concurrency_limit=1)
+                      api_visibility="private", concurrency_id="ingest", concurrency_limit=UPLOAD_CONCURRENCY)
     lib.export_btn.click(feedback.export_feedback, None, [lib.export_file, lib.export_note], api_visibility="private")
-    app.load(lambda: (library.status_line(), library.library_rows()), None, [status, lib.docs],
-             api_visibility="private")
+
+    def on_load(request: gr.Request):
+        allowed = gr.update(interactive=access.allows(request))
+        return library.status_line(), library.library_rows(), allowed, allowed
+
+    app.load(on_load, None, [status, lib.docs, lib.add_btn, lib.export_btn], api_visibility="private")
 
 
 def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, prevent_thread_lock: bool = False,
@@ -211,7 +224,7 @@ def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, preve
         return app.launch(
             server_name=settings.host, server_port=port or settings.port, auth=parse_auth(settings.auth),
             auth_message="Federation Advisor: please sign in.", prevent_thread_lock=prevent_thread_lock,
-            quiet=quiet, show_error=False, footer_links=["api"], max_file_size=MAX_FILE_BYTES, ssr_mode=False, pwa=False,
+            quiet=quiet, show_error=False, footer_links=["api"], max_file_size=settings.upload_max_bytes, ssr_mode=False, pwa=False,
             mcp_server=False, enable_monitoring=False, theme=theme(), css_paths=[HERE / "theme.css"],
             head_paths=[HERE / "head.html"], run_history=False,
         )

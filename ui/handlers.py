@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import gradio as gr
 
 from assistant.answering.guardrails import redact
+from assistant.audit import AuditLog
 from assistant.errors import AssistantError
 from assistant.feedback import FeedbackStore
 from assistant.schema import Answer, Turn
-from assistant.settings import Settings
 
 from . import render
-from .library import add_files, stage_label
+from .access import Access
+from .library import stage_label
 
 HELPFUL, NOT_HELPFUL = "👍 Helpful", "👎 Not helpful"
 
@@ -90,8 +90,8 @@ class Chat:
 class Feedback:
     """Ratings and comments on answers, stored with personal data redacted, and their CSV export."""
 
-    def __init__(self, store: FeedbackStore) -> None:
-        self.store = store
+    def __init__(self, store: FeedbackStore, *, access: Access, audit: AuditLog) -> None:
+        self.store, self.access, self.audit = store, access, audit
 
     def save(self, a: dict, vote: str, comment: str) -> int:
         """Store feedback on answer `a` with personal data redacted from the question, answer and comment."""
@@ -136,12 +136,14 @@ class Feedback:
         note = f"Thank you. Your {thumb} on answer {i} was saved. Add a comment below if you wish."
         return note, gr.update(value=i), HELPFUL if vote == "up" else NOT_HELPFUL, {"answer": i, "rating": vote, "id": fid}
 
-    def export_feedback(self):
-        """Write all feedback to a CSV file for download."""
+    def export_feedback(self, request: gr.Request):
+        """Write all feedback to a CSV file for download (administrators only; audited)."""
+        user = self.access.admin(request, "export feedback")
         try:
             out = Path(tempfile.mkdtemp(prefix="fa-feedback-")) / f"feedback-{time.strftime('%Y%m%d-%H%M%S')}.csv"
             self.store.export_csv(out)
             count = len(self.store.all())
+            self.audit.record(user=user, action="export_feedback", detail=f"{count} entries")
         except AssistantError as exc:
             raise gr.Error(str(exc))
         return gr.update(value=str(out), visible=True), f"{count} feedback entries exported."
@@ -150,9 +152,8 @@ class Feedback:
 class Library:
     """The status line, the list of documents and adding uploaded documents (one ingest at a time)."""
 
-    def __init__(self, assistant, settings: Settings) -> None:
-        self.assistant, self.settings = assistant, settings
-        self._ingest_lock = threading.Lock()
+    def __init__(self, assistant, access: Access) -> None:
+        self.assistant, self.access = assistant, access
 
     def status_line(self) -> str:
         """The status line's HTML: answerer, documents, passages, or why it is unavailable."""
@@ -169,21 +170,17 @@ class Library:
             gr.Warning(str(exc))
             return []
 
-    def add_documents(self, files, progress=gr.Progress()):
-        """Validate, copy and index uploaded documents, reporting each file's fate."""
+    def add_documents(self, files, request: gr.Request, progress=gr.Progress()):
+        """Check, index and add uploaded documents (administrators only), reporting each file's fate."""
+        user = self.access.admin(request, "add documents to the library")
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if not paths:
             raise gr.Error("Choose one or more PDF, DOCX, TXT or MD files first.")
-
-        def ingest():
-            progress(0, desc="Starting to index")
-            return self.assistant.ingest(lambda stage, done, total: progress(
-                (done / total) if total else 1.0, desc=f"{stage_label(stage)}: {done} of {total}"))
-
+        progress(0, desc="Checking the files")
         try:
-            with self._ingest_lock:
-                kept, rejected, report = add_files(paths, self.settings.knowledge_dir, self.assistant.documents(),
-                                                   ingest)
+            out = self.assistant.add_documents(paths, user=user, progress=lambda stage, done, total: progress(
+                (done / total) if total else 1.0, desc=f"{stage_label(stage)}: {done} of {total}"))
         except AssistantError as exc:
             raise gr.Error(f"Indexing failed: {exc}")
-        return render.upload_report_md(kept, rejected, report), self.library_rows(), self.status_line(), None
+        return (render.upload_report_md(out.kept, out.rejected, out.report), self.library_rows(), self.status_line(),
+                None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
@@ -12,7 +12,7 @@ from assistant.ingest.chunking import Chunker, window_parts
 from assistant.ingest.cleaning import clean_text
 from assistant.search.embeddings import embed_windows, has_token_vectors, vector_layout
 from assistant.errors import IndexError_
-from assistant.ingest.loading import LoadedDocument, Skipped, load_directory
+from assistant.ingest.loading import Limits, LoadedDocument, Skipped, load_directory
 from assistant.schema import Block, Chunk
 from assistant.search.store import Records, VectorStore
 
@@ -74,12 +74,14 @@ class Indexer:
                 f"The index was built with {built!r} but {self._model!r} is configured; run `assistant ingest --rebuild`."
             )
 
-    def ingest(self, directory, progress: Progress | None = None, *, embed_batch: int) -> IngestReport:
-        """Index `directory`, `embed_batch` windows embedded a step; until the final commit, the old index answers."""
+    def ingest(self, directory, progress: Progress | None = None, *, embed_batch: int, limits: Limits | None = None,
+               extra: Sequence[LoadedDocument] = ()) -> IngestReport:
+        """Index `directory` plus `extra` documents already read (uploads still in staging), `embed_batch` windows
+        embedded a step; until the final commit, the old index answers."""
         started = time.perf_counter()
         self.check_model()
         report = IngestReport()
-        docs, report.skipped = load_directory(directory)
+        docs, report.skipped = load_directory(directory, limits, extra)
         known = self._records.documents()
         same_pipeline = self._records.get_meta("fingerprint") == self._fingerprint
         # Window vectors made another way than the index's (see embeddings.vector_layout) mean re-embedding all.
@@ -105,11 +107,17 @@ class Indexer:
             if old and reusable and old["sha256"] == doc.sha256 and old["filename"] == doc.meta.filename:
                 report.unchanged.append(doc.meta.filename)
                 continue
+            try:
+                chunks = document_chunks(doc, self._chunker)
+            except Exception as exc:  # noqa: BLE001 - one document's failure is reported, the rest indexed
+                report.skipped.append(Skipped(doc.meta.filename, f"{doc.meta.filename}: could not be split into "
+                                                                 f"passages ({type(exc).__name__}: {exc})"))
+                continue
             (report.updated if old else report.added).append(doc.meta.filename)
             record = {"doc_id": doc.meta.doc_id, "filename": doc.meta.filename, "sha256": doc.sha256,
                       "meta": {"title": doc.meta.title, "publisher": doc.meta.publisher, "year": doc.meta.year,
                                "kind": doc.meta.kind}}
-            changes.append((record, document_chunks(doc, self._chunker)))
+            changes.append((record, chunks))
             if progress:
                 progress("chunk", i + 1, len(docs))
         return changes

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,27 @@ from assistant.schema import DocumentMeta
 SUPPORTED = (".txt", ".md", ".pdf", ".docx")
 SUPPORTED_NAMES = ", ".join(SUPPORTED[:-1]) + " or " + SUPPORTED[-1]  # ".txt, .md, .pdf or .docx", for messages
 METADATA_FILE = "metadata.json"
-MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a knowledge file may be and how far it may expand when read (the values come from Settings)."""
+
+    max_bytes: int
+    max_unzipped_bytes: int
+    max_zip_entries: int
+    max_pdf_pages: int
+    max_text_chars: int
+
+    @classmethod
+    def from_settings(cls, settings=None) -> "Limits":
+        """The limits configured in `settings` (ASSISTANT_UPLOAD_MAX_*), or the settings' defaults."""
+        from assistant.settings import Settings
+
+        s = settings if settings is not None else Settings.model_construct()  # defaults, no environment read
+        return cls(max_bytes=s.upload_max_bytes, max_unzipped_bytes=s.upload_max_unzipped_bytes,
+                   max_zip_entries=s.upload_max_zip_entries, max_pdf_pages=s.upload_max_pdf_pages,
+                   max_text_chars=s.upload_max_text_chars)
 
 
 @dataclass(frozen=True)
@@ -106,57 +128,108 @@ def _read_text(data: bytes, name: str) -> str:
         raise KnowledgeError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8") from exc
 
 
-def _read_pdf(path: Path) -> list[str]:
+def _too_much_text(name: str, limits: Limits) -> KnowledgeError:
+    return KnowledgeError(f"{name}: more than {limits.max_text_chars:,} characters of text "
+                          "(ASSISTANT_UPLOAD_MAX_TEXT_CHARS); split it")
+
+
+def _read_pdf(path: Path, limits: Limits) -> list[str]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(str(path))
-        return [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise KnowledgeError(f"{path.name}: not a readable PDF ({exc}); re-export it or drop it") from exc
+        count = len(reader.pages)
+        if count > limits.max_pdf_pages:
+            raise KnowledgeError(f"{path.name}: {count} pages, more than {limits.max_pdf_pages} "
+                                 "(ASSISTANT_UPLOAD_MAX_PDF_PAGES); split it")
+        pages, chars = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            if chars > limits.max_text_chars:
+                raise _too_much_text(path.name, limits)
+        return pages
+    except (KnowledgeError, MemoryError):
+        raise
+    # A PDF is untrusted input: any parser failure (pypdf's LimitReachedError, a RecursionError in a cyclic
+    # page tree, ...) is this file's problem alone, reported by name.
+    except Exception as exc:  # noqa: BLE001
+        raise KnowledgeError(f"{path.name}: not a readable PDF ({type(exc).__name__}: {exc}); re-export it "
+                             "or drop it") from exc
 
 
-def _read_docx(path: Path) -> str:
-    import zipfile
+def check_zip(path: Path, limits: Limits) -> None:
+    """Refuse a DOCX whose zip directory lists too many entries or too many bytes once unpacked (read before parsing)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise KnowledgeError(f"{path.name}: not a readable DOCX ({exc}); re-save it from Word") from exc
+    if len(entries) > limits.max_zip_entries:
+        raise KnowledgeError(f"{path.name}: {len(entries)} parts inside, more than {limits.max_zip_entries} "
+                             "(ASSISTANT_UPLOAD_MAX_ZIP_ENTRIES); re-save it from Word")
+    unpacked = sum(e.file_size for e in entries)
+    if unpacked > limits.max_unzipped_bytes:
+        raise KnowledgeError(f"{path.name}: unpacks to {unpacked // 2**20:,} MB, more than "
+                             f"{limits.max_unzipped_bytes // 2**20} MB (ASSISTANT_UPLOAD_MAX_UNZIPPED_BYTES); "
+                             "re-save it without embedded media or split it")
 
+
+def _read_docx(path: Path, limits: Limits) -> str:
     import docx
-    from docx.opc.exceptions import PackageNotFoundError
 
+    check_zip(path, limits)
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, OSError) as exc:
-        raise KnowledgeError(f"{path.name}: not a readable DOCX ({exc}); re-save it from Word") from exc
-    lines = []
-    for para in document.paragraphs:
-        style = (para.style.name or "") if para.style is not None else ""
-        # Keep headings on their own line so cleaning recognises them as section titles.
-        lines.append(("\n" + para.text + "\n") if style.startswith("Heading") else para.text)
+        lines = []
+        for para in document.paragraphs:
+            style = (para.style.name or "") if para.style is not None else ""
+            # Keep headings on their own line so cleaning recognises them as section titles.
+            lines.append(("\n" + para.text + "\n") if style.startswith("Heading") else para.text)
+    except MemoryError:
+        raise
+    # Untrusted input, as for PDFs: any parser failure is reported against this file.
+    except Exception as exc:  # noqa: BLE001
+        raise KnowledgeError(f"{path.name}: not a readable DOCX ({type(exc).__name__}: {exc}); re-save it "
+                             "from Word") from exc
     return "\n\n".join(lines)
 
 
-def load_file(path: Path, entry: dict | None = None) -> LoadedDocument:
-    """Read one knowledge file; raises KnowledgeError naming the file when it cannot be used."""
+def check_size(path: Path, limits: Limits) -> None:
+    """Refuse a file over the byte limit before reading it."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise KnowledgeError(f"{path.name}: cannot be read ({exc.strerror})") from exc
+    if size > limits.max_bytes:
+        raise KnowledgeError(f"{path.name}: {size / 2**20:.1f} MB, larger than {limits.max_bytes / 2**20:.0f} MB "
+                             "(ASSISTANT_UPLOAD_MAX_BYTES); split it")
+
+
+def load_file(path: Path, entry: dict | None = None, limits: Limits | None = None) -> LoadedDocument:
+    """Read one knowledge file within `limits` (default: the settings' defaults); KnowledgeError names the file."""
     if reason := unsupported(path.name):
         raise KnowledgeError(f"{path.name}: {reason}")
+    limits = limits or Limits.from_settings()
     suffix = path.suffix.lower()
+    check_size(path, limits)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise KnowledgeError(f"{path.name}: cannot be read ({exc.strerror})") from exc
     if not data.strip():
         raise KnowledgeError(f"{path.name}: empty file")
-    if len(data) > MAX_FILE_BYTES:
-        raise KnowledgeError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB; split it")
     paged = False
     if suffix == ".pdf":
-        pages = _read_pdf(path)
+        pages = _read_pdf(path, limits)
         paged = True
     elif suffix == ".docx":
-        pages = [_read_docx(path)]
+        pages = [_read_docx(path, limits)]
     else:
         pages = [_read_text(data, path.name)]
     text = "\n".join(pages)
+    if len(text) > limits.max_text_chars:
+        raise _too_much_text(path.name, limits)
     if len(re.findall(r"[A-Za-z]{2,}", text)) < 5:
         raise KnowledgeError(f"{path.name}: no readable text found (scanned PDF or empty document?)")
     digest = hashlib.sha256(data + json.dumps(entry or {}, sort_keys=True).encode()).hexdigest()
@@ -174,16 +247,24 @@ def discover(directory: Path) -> list[Path]:
     )
 
 
-def load_directory(directory: Path) -> tuple[list[LoadedDocument], list[Skipped]]:
-    """Every usable document in `directory`, plus the files skipped and why."""
+def load_directory(directory: Path, limits: Limits | None = None,
+                   extra: Sequence[LoadedDocument] = ()) -> tuple[list[LoadedDocument], list[Skipped]]:
+    """Every usable document in `directory` plus `extra` (already read; they replace files of the same name),
+    and the files skipped and why: one file's failure, whatever it is, never stops the others."""
     entries, skipped = read_metadata(directory)
-    docs: list[LoadedDocument] = []
-    seen: dict[str, str] = {}
+    docs: list[LoadedDocument] = list(extra)
+    seen: dict[str, str] = {d.meta.doc_id: d.meta.filename for d in extra}
+    given = {d.meta.filename for d in extra}
     for path in discover(directory):
+        if path.name in given:
+            continue
         try:
-            doc = load_file(path, entries.get(path.name))
+            doc = load_file(path, entries.get(path.name), limits)
         except KnowledgeError as exc:
             skipped.append(Skipped(path.name, str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - any loader failure is this file's alone (issue #18)
+            skipped.append(Skipped(path.name, f"{path.name}: could not be read ({type(exc).__name__}: {exc})"))
             continue
         if doc.meta.doc_id in seen:
             skipped.append(Skipped(path.name, f"same document id as {seen[doc.meta.doc_id]}; rename one"))
