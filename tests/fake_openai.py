@@ -93,6 +93,7 @@ class FakeOpenAI:
         self.default = default
         self.requests: list[Recorded] = []
         self.url = ""  # the base URL, ending in /v1, once the server runs
+        self.context: int | None = None  # a context size to state in /v1/models, as llama.cpp does (meta.n_ctx)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
 
@@ -159,7 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self.server.fake.record(Recorded("GET", self.path, _headers(self), None))
         if self.path.rstrip("/").endswith("/models"):
-            models = [{"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}]
+            models: list[dict[str, Any]] = [{"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}]
+            if self.server.fake.context:
+                models[0]["meta"] = {"n_ctx": self.server.fake.context}
             self._send(200, json.dumps({"object": "list", "data": models}).encode())
         else:
             self._send(404, b'{"error": {"message": "not found"}}')

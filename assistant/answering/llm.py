@@ -78,6 +78,14 @@ def _strip_markers(text: str) -> str:
     return re.sub(r"[ \t]*" + MARKER.pattern, "", text)
 
 
+class UnusableAnswer(LLMError):
+    """A whole reply that cannot be used as an answer; `generation` says how it was written (tokens, finish)."""
+
+    def __init__(self, message: str, generation: Generation) -> None:
+        super().__init__(message)
+        self.generation = generation
+
+
 class _Deadline(Exception):
     """The answer's deadline passed before the server replied."""
 
@@ -202,8 +210,8 @@ class OpenAIAnswerer:
         except ConfigError as exc:
             raise LLMError(
                 f"The language model's context window of {ctx} tokens (as the server at {self.base_url} states it) "
-                f"cannot hold the prompt and a {max_tokens}-token answer ({exc}); start the server with a larger "
-                f"context, or lower ASSISTANT_LLM_ANSWER_TOKENS."
+                f"cannot hold the system prompt, the question, one passage and a {max_tokens}-token answer; start "
+                f"the server with a larger context, or lower ASSISTANT_LLM_{self.use.upper()}_TOKENS."
             ) from exc
 
     # -- failures --------------------------------------------------------------------------
@@ -258,6 +266,19 @@ class OpenAIAnswerer:
     def _read_timeout(self, deadline: float) -> float:
         return max(0.05, min(self.settings.llm_timeout_s, deadline - time.monotonic()))
 
+    def _options(self, cap: int, deadline: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Per-request options: the cap, the read timeout within the deadline, and `extra` body fields.
+
+        LangChain sends the cap as `max_completion_tokens`, which OpenAI asks for; other servers are given
+        `max_tokens` as well, the name every OpenAI-compatible server (llama.cpp, vLLM, Ollama) reads."""
+        body = dict(extra or {})
+        if self.settings.openai_base_url and "api.openai.com" not in self.settings.openai_base_url:
+            body["max_tokens"] = cap
+        options: dict[str, Any] = {"max_tokens": cap, "timeout": self._read_timeout(deadline)}
+        if body:
+            options["extra_body"] = body  # past LangChain's own handling of e.g. response_format
+        return options
+
     def complete(self, messages: Sequence[BaseMessage], *, use: str, doing: str,
                  **extra: Any) -> tuple[str, Generation]:
         """One non-streamed reply within the cap for `use` and the deadline, with retries; LLMError on failure.
@@ -268,10 +289,7 @@ class OpenAIAnswerer:
         attempts, last = 0, None
         for attempts in self._attempts(deadline):
             try:
-                options: dict[str, Any] = {"max_tokens": cap, "timeout": self._read_timeout(deadline)}
-                if extra:
-                    options["extra_body"] = extra  # past LangChain's own handling of e.g. response_format
-                reply = self._plain.invoke(list(messages), **options)
+                reply = self._plain.invoke(list(messages), **self._options(cap, deadline, extra))
             except Exception as exc:  # openai, httpx and JSON errors all mean the server failed us
                 last = exc
                 if not llm_server.retryable(exc) or attempts > self.settings.llm_max_retries:
@@ -283,6 +301,8 @@ class OpenAIAnswerer:
             finish = str(reply.response_metadata.get("finish_reason") or "stop")
             return text, Generation(finish, cap, attempts, usage.get("input_tokens"), usage.get("output_tokens"))
         assert last is not None
+        if isinstance(last, openai.APITimeoutError) and time.monotonic() >= deadline - 0.05:
+            raise self._failure(_Deadline(), doing, attempts) from last  # the read was cut short by the deadline
         raise self._failure(last, doing, attempts) from last
 
     def _reader(self, messages: list[BaseMessage], cap: int, deadline: float, out: queue.Queue, stop: threading.Event):
@@ -290,7 +310,7 @@ class OpenAIAnswerer:
 
         def run() -> None:
             try:
-                pieces = self._streaming.stream(messages, max_tokens=cap, timeout=self._read_timeout(deadline))
+                pieces = self._streaming.stream(messages, **self._options(cap, deadline))
                 try:
                     for chunk in pieces:
                         out.put(("chunk", chunk))
@@ -359,7 +379,10 @@ class OpenAIAnswerer:
         usage = state["usage"]
         generation = Generation(state["finish"], cap, attempts, usage.get("input_tokens"), usage.get("output_tokens"),
                                 passages_sent=kept)
-        check_output("".join(state["text"]), generation)
+        try:
+            check_output("".join(state["text"]), generation)
+        except LLMError as exc:
+            raise UnusableAnswer(str(exc), generation) from None
         return generation
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
