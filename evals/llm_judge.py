@@ -1,8 +1,8 @@
 """The RAGAS-style LLM judge: faithfulness to the cited passages and correctness against the reference answer.
 
 It asks for JSON with `response_format` where the server takes it (OpenAI, vLLM, llama.cpp) and drops it for a
-server that rejects it; a reply that is not a JSON object is asked for once more; every failure is recorded
-with its reason (the server's error, a reply cut off at the judge's token cap, prose instead of JSON).
+server that rejects it; a reply in prose is asked for once more (one cut off at the token cap is not: it would be
+cut off again); every failure is recorded with its reason (the server's error, the cap, prose instead of JSON).
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class Judge:
         try:
             text, finish = self._reply(prompt)
             data = parse_json(text)
-            if data is None:
-                text, finish = self._reply(prompt + AGAIN)
+            if data is None and finish != "length":  # prose instead of JSON: asked once more; a cut-off reply would
+                text, finish = self._reply(prompt + AGAIN)  # only be cut off again at the same cap
                 data = parse_json(text)
         except LLMError as exc:
             self._fail(qid, metric, str(exc))
@@ -79,8 +79,8 @@ class Judge:
         if data is None:
             cap = self._llm.settings.llm_judge_tokens
             why = (f"its reply was cut off at the {cap}-token cap (ASSISTANT_LLM_JUDGE_TOKENS) before the JSON closed"
-                   if finish == "length" else f"it replied in prose, not JSON ({text.strip()[:80]!r})")
-            self._fail(qid, metric, f"no JSON object after two tries: {why}")
+                   if finish == "length" else f"it replied in prose, not JSON, twice ({text.strip()[:80]!r})")
+            self._fail(qid, metric, f"no JSON object: {why}")
         return data
 
     def faithfulness(self, answer: Answer, qid: str = "") -> float | None:
