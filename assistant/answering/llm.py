@@ -305,31 +305,12 @@ class OpenAIAnswerer:
             raise self._failure(_Deadline(), doing, attempts) from last  # the read was cut short by the deadline
         raise self._failure(last, doing, attempts) from last
 
-    def _reader(self, messages: list[BaseMessage], cap: int, deadline: float, out: queue.Queue, stop: threading.Event):
-        """Read one streamed reply into `out` on a worker thread: ('chunk', c)..., then ('end', None) or ('error', e)."""
-
-        def run() -> None:
-            try:
-                pieces = self._streaming.stream(messages, **self._options(cap, deadline))
-                try:
-                    for chunk in pieces:
-                        out.put(("chunk", chunk))
-                        if stop.is_set():
-                            break
-                finally:
-                    pieces.close()  # type: ignore[attr-defined]  # releases the HTTP connection
-                out.put(("end", None))
-            except Exception as exc:  # noqa: BLE001 - handed to the reading thread, which decides
-                out.put(("error", exc))
-
-        return threading.Thread(target=run, daemon=True, name="llm-stream")
-
     def _stream_once(self, messages: list[BaseMessage], cap: int, deadline: float,
                      state: dict[str, Any]) -> Iterator[str]:
         """Yield one streamed reply's text; finish reason and usage go into `state`. Stops at the deadline."""
         out: queue.Queue = queue.Queue()
         stop = threading.Event()
-        self._reader(messages, cap, deadline, out, stop).start()
+        llm_server.read_in_thread(lambda: self._streaming.stream(messages, **self._options(cap, deadline)), out, stop)
         try:
             while True:
                 try:
@@ -376,6 +357,8 @@ class OpenAIAnswerer:
                 time.sleep(max(0.0, min(llm_server.backoff(exc, attempts), deadline - time.monotonic())))
                 if time.monotonic() >= deadline:
                     raise self._failure(exc, "streaming an answer", attempts) from exc
+        else:  # the deadline left no time for the next attempt
+            raise self._failure(_Deadline(), "streaming an answer", attempts)
         usage = state["usage"]
         generation = Generation(state["finish"], cap, attempts, usage.get("input_tokens"), usage.get("output_tokens"),
                                 passages_sent=kept)

@@ -3,7 +3,11 @@ whether a failure is worth another attempt, and how long it asks us to wait."""
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -95,3 +99,28 @@ def context_size(base_url: str, api_key: str, model: str, timeout: float) -> int
             return size if isinstance(size, int) and size > 0 else None
         except (ValueError, AttributeError):
             return None
+
+
+def read_in_thread(start: Callable[[], Iterator[Any]], out: queue.Queue, stop: threading.Event) -> threading.Thread:
+    """Read the stream `start()` opens on a daemon thread into `out`: ('chunk', c)..., then ('end', None) or
+    ('error', exc); it stops at the first chunk after `stop` is set. The reader waits on `out` with its deadline."""
+
+    def run() -> None:
+        try:
+            pieces = start()
+            try:
+                for chunk in pieces:
+                    out.put(("chunk", chunk))
+                    if stop.is_set():
+                        break
+            finally:
+                close = getattr(pieces, "close", None)
+                if close:
+                    close()  # releases the HTTP connection
+            out.put(("end", None))
+        except Exception as exc:  # noqa: BLE001 - handed to the reading thread, which decides
+            out.put(("error", exc))
+
+    thread = threading.Thread(target=run, daemon=True, name="llm-stream")
+    thread.start()
+    return thread
