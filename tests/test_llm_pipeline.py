@@ -137,3 +137,14 @@ def test_a_reply_cut_off_at_the_cap_is_kept_checked_with_a_notice_and_its_usage_
     (notice,) = data["notices"]
     assert "cut off at its 50-token limit (ASSISTANT_LLM_ANSWER_TOKENS)" in notice
     assert fake.completions[-1].body["max_tokens"] == 50
+
+
+def test_a_workshop_pack_that_fell_back_does_not_say_the_model_prepared_it(index_dir):
+    from assistant.documents.outline import prepared
+    from assistant.documents.workshop import build_workshop
+
+    with running_fake_openai(default=Status(500)) as fake:
+        pack = build_workshop(_llm_assistant(index_dir, fake.url), case="Suffolk GP Federation", answerer="llm")
+    assert pack.answerer == "offline" and "(offline)" in prepared(pack.created, pack.answerer)
+    (failed,) = [w for w in pack.warnings if "HTTP 500" in w]
+    assert failed.count("The language model") == 1 and "offline extractive version" in failed
