@@ -20,7 +20,7 @@ from assistant.audit import AuditLog
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.ingest.loading import Limits, LoadedDocument
 from assistant.ingest.uploads import UploadOutcome, add_uploads
-from assistant.schema import Answer, Chunk, Turn
+from assistant.schema import Answer, Chunk, Generation, Restart, Turn
 from assistant.answering.extractive import OfflineAnswerer
 from assistant.search.retrieval import HybridRetriever, Retrieval
 from assistant.search.langchain_retriever import PassageRetriever
@@ -32,6 +32,8 @@ from assistant.ingest.tokens import encoding as tiktoken_encoding
 # Headings that name no topic: not offered as what the reports cover instead.
 _GENERIC_HEADING = re.compile(r"^(appendix|introduction|contents|references|summary|case stud(y|ies)|foreword|"
                               r"acknowledgements|about this)\b", re.I)
+# What every fallback notice ends with, after the model's own message saying what failed.
+FALLBACK = "This is the offline answer from the same passages."
 
 
 class Assistant:
@@ -226,7 +228,7 @@ class Assistant:
             yield text
             yield answer
             return
-        chosen, raw = yield from self._write(chosen, standalone, found, history, notices)
+        chosen, raw, generation = yield from self._write(chosen, standalone, found, history, notices)
         text, citations, grounded = verify(raw, found.passages)
         refused = text.startswith(NOT_COVERED)
         if refused and self._nearby(found) not in text:
@@ -235,7 +237,8 @@ class Assistant:
         timings["total"] = _ms(t0)
         answer = Answer(question=q, text=text, citations=citations, passages=found.passages, refused=refused,
                         refusal_reason="not_covered" if refused else "", answerer=chosen.name, grounded=grounded,
-                        notices=tuple(notices), timings_ms=timings, standalone_question=standalone)
+                        notices=tuple(notices), timings_ms=timings, standalone_question=standalone,
+                        generation=generation)
         self._log(answer)
         yield answer
 
@@ -246,7 +249,8 @@ class Assistant:
         try:
             return chosen, chosen.standalone(q, history)
         except LLMError as exc:
-            notices.append(f"The language model could not be reached ({exc}); the offline answerer was used.")
+            # One notice for the event: the model's own message, and what was done instead.
+            notices.append(f"{exc} {FALLBACK}")
             return self._offline, self._offline.standalone(q, history)
 
     def _why_not_covered(self, q: str, found: Retrieval) -> str | None:
@@ -260,20 +264,34 @@ class Assistant:
         return None
 
     def _write(self, chosen: Answerer, standalone: str, found: Retrieval, history: Sequence[Turn],
-               notices: list[str]) -> Generator[str, None, tuple[Answerer, str]]:
-        """Yield the answer as it is written; return the answerer that wrote it and the whole text."""
+               notices: list[str]) -> Generator[str, None, tuple[Answerer, str, Generation | None]]:
+        """Yield the answer as it is written; return the answerer that wrote it, the whole text and, for a model,
+        how it was generated."""
         pieces: list[str] = []
+        written = chosen.stream(standalone, found.passages, history)
         try:
-            for piece in chosen.stream(standalone, found.passages, history):
+            while True:
+                try:
+                    piece = next(written)
+                except StopIteration as done:
+                    generation = done.value if isinstance(done.value, Generation) else None
+                    break
                 pieces.append(piece)
                 yield piece
         except LLMError as exc:
-            # Partial model output is discarded; the reader gets the offline answer and is told why.
-            notices.append(f"The language model failed ({exc}); this is the offline answer from the same passages.")
-            chosen = self._offline
+            # Partial model output is withdrawn (Restart); the reader gets the offline answer and is told why, once.
+            notices.append(f"{exc} {FALLBACK}")
+            shown, chosen = bool(pieces), self._offline
             pieces = list(chosen.stream(standalone, found.passages, history))
-            yield "\n\n" + "".join(pieces)
-        return chosen, "".join(pieces).strip()
+            yield Restart("\n\n[The language model failed; its text above is withdrawn. The offline answer:]\n\n"
+                          if shown else "")
+            yield "".join(pieces)
+            return chosen, "".join(pieces).strip(), None
+        if generation is not None and generation.truncated:
+            setting = " (ASSISTANT_LLM_ANSWER_TOKENS)" if generation.finish_reason == "length" else ""
+            notices.append(f"The language model's answer was {generation.cut_off}{setting}; it is shown as far as it "
+                           "got, each sentence checked against the passages.")
+        return chosen, "".join(pieces).strip(), generation
 
     @staticmethod
     def _nearby(found: Retrieval) -> str:
@@ -303,6 +321,7 @@ class Assistant:
             "retrieved": [p.chunk.chunk_id for p in answer.passages],
             "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
             "notices": len(answer.notices),
+            "generation": answer.generation.to_json() if answer.generation else None,  # finish reason, token usage
         }
         path = self.settings.log_file
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -141,6 +141,41 @@ class Turn:
     content: str
 
 
+class Restart(str):
+    """A piece of an answer stream saying that the text streamed so far is withdrawn (the model failed midway);
+    its own text says so, and the pieces after it are the answer that replaces it."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """How a language model wrote a text: why it stopped, the tokens it read and wrote, its cap, the attempts."""
+
+    finish_reason: str  # the server's ("stop", "length": the max_tokens cap), or "deadline" (ASSISTANT_LLM_DEADLINE_S)
+    max_tokens: int
+    attempts: int = 1
+    prompt_tokens: int | None = None  # as the server counted them; None when it did not say
+    completion_tokens: int | None = None
+    passages_sent: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the text was cut off (by the token cap or the deadline) rather than finished."""
+        return self.finish_reason in ("length", "deadline")
+
+    @property
+    def cut_off(self) -> str:
+        """How a truncated text was cut off: at its token cap, or at the deadline."""
+        if self.finish_reason == "deadline":
+            return "cut off at the answer deadline (ASSISTANT_LLM_DEADLINE_S)"
+        return f"cut off at its {self.max_tokens}-token limit"
+
+    def to_json(self) -> dict[str, Any]:
+        """The generation as `assistant ask --json` and the log show it."""
+        return {"finish_reason": self.finish_reason, "truncated": self.truncated, "max_tokens": self.max_tokens,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "attempts": self.attempts, "passages_sent": self.passages_sent}
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the assistant says to a question: text with [n] markers, its citations and evidence."""
@@ -156,6 +191,7 @@ class Answer:
     notices: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""
+    generation: Generation | None = None  # set when a language model wrote the text
 
     def to_json(self) -> dict[str, Any]:
         """The answer as `assistant ask --json` prints it."""
@@ -171,4 +207,5 @@ class Answer:
             "passages": [p.to_json() for p in self.passages],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "standalone_question": self.standalone_question or self.question,
+            "generation": self.generation.to_json() if self.generation else None,
         }

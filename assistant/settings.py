@@ -65,10 +65,19 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "ASSISTANT_OPENAI_BASE_URL")
     )
-    llm_timeout_s: float = 30.0
+    llm_timeout_s: float = 30.0  # longest wait for any one read from the server
+    llm_deadline_s: float = Field(120.0, gt=0)  # longest a whole answer may take, retries and streaming included
     llm_max_retries: int = 2
+    # The prompt's budget (cl100k tokens); lowered to fit where the server states its context size.
     llm_context_tokens: int = 6000
     llm_temperature: float = 0.0
+    # Token caps per request (max_tokens), sized to each use: a cited answer of a few paragraphs, a one-line
+    # rewritten question, one briefing section, a workshop's discussion, quiz and note, a judge's JSON verdict.
+    llm_answer_tokens: int = Field(400, ge=1)
+    llm_rewrite_tokens: int = Field(64, ge=1)
+    llm_brief_tokens: int = Field(350, ge=1)
+    llm_workshop_tokens: int = Field(700, ge=1)
+    llm_judge_tokens: int = Field(400, ge=1)
 
     # Input limits.
     max_question_chars: int = 2000
@@ -97,6 +106,12 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         """True when an OpenAI-compatible endpoint has been configured."""
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    def llm_max_tokens(self, use: str) -> int:
+        """The max_tokens cap of a request for `use`: answer, rewrite, brief, workshop or judge."""
+        caps = {"answer": self.llm_answer_tokens, "rewrite": self.llm_rewrite_tokens, "brief": self.llm_brief_tokens,
+                "workshop": self.llm_workshop_tokens, "judge": self.llm_judge_tokens}
+        return caps.get(use, self.llm_answer_tokens)
 
     @property
     def records_db(self) -> Path:

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from assistant.errors import AssistantError, InputError
-from assistant.schema import Answer, Turn
+from assistant.schema import Answer, Restart, Turn
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federation Advisor: cited answers from NHS reports.")
 
@@ -119,6 +119,12 @@ def ask(
         for piece in assistant.stream(question, turns, k, answerer):
             if isinstance(piece, Answer):
                 final = piece
+            elif isinstance(piece, Restart):
+                # The model failed midway: what it wrote is withdrawn, and the offline answer is printed once, below.
+                if streamed:
+                    typer.secho("\n\n[The language model stopped in the middle of its answer; the text above is "
+                                "discarded. The offline answer follows.]", fg=typer.colors.YELLOW)
+                live, streamed = False, []
             elif live:
                 streamed.append(piece)
                 typer.echo(piece, nl=False)  # live tokens from the model

@@ -102,7 +102,7 @@ def score_question(row: dict[str, Any], passage_texts: Sequence[str], cited: Seq
         refused=refused,
         correct_refusal=refused == out_of_scope,
         wrong_refusal=refused != out_of_scope,
-        citations=len(cited) if not refused else 0,
+        citations_count=len(cited) if not refused else 0,  # beside the answer's own `citations` list, kept whole
         citations_supported=sum(1 for _, ok in cited if ok) if not refused else 0,
     )
     return metrics
@@ -125,7 +125,7 @@ def summarise(records: Sequence[dict[str, Any]], refuses: bool = True) -> dict[s
     should_answer = [r for r in answerable if r.get("kind") != NEAR_MISS]
     oos = [r for r in records if r.get("kind") == OUT_OF_SCOPE]
     answered = [r for r in records if not r.get("refused")]
-    n_cit = sum(r.get("citations", 0) for r in answered)
+    n_cit = sum(r.get("citations_count", 0) for r in answered)
     summary: dict[str, Any] = {"questions": len(records), "answerable": len(answerable), "out_of_scope": len(oos)}
     summary.update({f"hit@{k}": mean(r[f"hit@{k}"] for r in scored) for k in HIT_KS})
     summary["mrr"] = mean(r["rr"] for r in scored)

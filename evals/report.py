@@ -105,6 +105,35 @@ def _plots(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]]
                   ylabel="questions", xlabel="rank of the first passage holding the evidence")
 
 
+def answered_section(summary: dict[str, Any]) -> list[str]:
+    """What answered the questions: the model, the offline fallback, or a decline before any answerer; for an LLM
+    run, the main metrics over the model-written answers alone beside all answers, each fallback's notice and
+    each judge failure's reason."""
+    counts = summary.get("answered_by")
+    if not counts:
+        return []
+    lines = ["## What answered (our system)", "",
+             f"Written by the model: {counts['model']}; fell back to the offline answerer: {summary['fallbacks']}; "
+             f"answered offline: {counts['offline']}; declined before any answerer wrote (guardrail, not covered): "
+             f"{counts['declined']}.", ""]
+    llm_only = summary.get("llm_only")
+    if "llm_only" in summary:
+        keys = [(k, label) for k, label in TABLE_METRICS if k not in ("mrr_written",)]
+        if llm_only is None:
+            lines += ["No answer was written by the model, so there are no LLM-only metrics.", ""]
+        else:
+            system = summary["arms"]["system"]
+            lines += ["LLM-only metrics leave out the fallbacks and the declines: they score what the model wrote.", "",
+                      *_table(["Metric", "All answers", f"Model-written only ({counts['model']})"],
+                              [[label, fmt(system.get(k)), fmt(llm_only.get(k))] for k, label in keys]), ""]
+        if summary.get("fallback_reasons"):
+            lines += ["Fallbacks:", "", *_table(["Id", "Notice"], [[f["id"], f["notice"]] for f in summary["fallback_reasons"]]), ""]
+    if summary.get("judge_failures"):
+        lines += ["Judge failures:", "", *_table(["Id", "Metric", "Reason"], [[f["id"], f["metric"], f["reason"]]
+                                                                           for f in summary["judge_failures"]]), ""]
+    return lines
+
+
 def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, Any]]], out_dir: Path) -> Path:
     """Write the plots and report.md into out_dir; return the report's path."""
     out_dir = Path(out_dir)
@@ -133,6 +162,7 @@ def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, 
         "",
         f"![Our system vs baselines]({PLOTS['comparison']})",
         "",
+        *answered_section(summary),
         "## Check (our system)",
         "",
         "All thresholds met." if check["passed"] else "Failed: " + "; ".join(check["failed"]) + ".",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from evals.answers import answer_metrics, summarise_answers
 from evals.metrics import breakdown, score_question, summarise, worst
 from assistant.schema import Answer, Turn
 from assistant.settings import Settings
+from evals.llm_judge import Judge
 
 # The CI gate (`assistant eval --check`): issue #3's targets, and floors under issue #13's answer-level targets
 # (TARGETS) that are not met yet, so that a change that makes answers worse fails while the gap stays in the report.
@@ -81,71 +81,28 @@ def history_of(row: dict[str, Any]) -> list[Turn]:
         raise InputError(f"Question {row.get('id')}: history messages need role and content ({exc}).") from exc
 
 
-def score_answer(row: dict[str, Any], answer: Answer, *, organisations: Sequence[str]) -> dict[str, Any]:
-    """One results.jsonl record: the answer's JSON, the row's labels and the per-question metrics."""
+def answered_by(answer: Answer, answerer: str) -> str:
+    """What wrote an answer: 'model', 'fallback' (the model failed; the offline answerer wrote it), 'offline', or
+    'declined' (the guardrail or retrieval declined before any answerer wrote)."""
+    if answer.generation is not None:
+        return "model"
+    if answer.answerer == "offline":
+        return "fallback" if answerer == "llm" else "offline"
+    return "declined"
+
+
+def score_answer(row: dict[str, Any], answer: Answer, *, organisations: Sequence[str],
+                 answerer: str = "offline") -> dict[str, Any]:
+    """One results.jsonl record: the answer's JSON (citations with their `supported` flags), the row's labels, what
+    answered it and the per-question metrics."""
     record = answer.to_json()
     record.update({f: row.get(f) for f in ("id", "kind", "persona", "topic")})
+    record["answered_by"] = answered_by(answer, answerer)
     # Headings count as passage text: the cleaner lifts slide lines and lead-ins into section titles.
     cited = [(c.passage.chunk.index_text(), c.supported) for c in answer.citations]
     record.update(score_question(row, [p.chunk.index_text() for p in answer.passages], cited, answer.refused))
     record.update(answer_metrics(row, answer, retrieved=record.get("hit@5"), organisations=organisations))
     return record
-
-
-class Judge:
-    """RAGAS-style LLM judge: faithfulness to the cited passages and correctness against the reference."""
-
-    def __init__(self, settings: Settings) -> None:
-        from langchain_openai import ChatOpenAI
-
-        from assistant.answering.prompts import PromptLibrary
-
-        if not settings.llm_configured:
-            raise ConfigError("The LLM judge needs OPENAI_API_KEY (and OPENAI_BASE_URL for a local server).")
-        self.prompts = PromptLibrary(settings.prompts_dir)
-        self.failures = 0
-        self._chat = ChatOpenAI(model=settings.model, api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                                timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries, temperature=0.0)
-
-    def _ask(self, prompt: str) -> dict[str, Any] | None:
-        """The judge's JSON reply, or None (counted as a failure) when it cannot be had or read."""
-        try:
-            reply = self._chat.invoke(prompt)
-            text = reply.content if isinstance(reply.content, str) else reply.text
-            match = re.search(r"\{.*\}", text, re.DOTALL)
-            data = json.loads(match.group(0)) if match else None
-            if isinstance(data, dict):
-                return data
-        except Exception:  # noqa: BLE001 - openai, httpx and JSON errors: the judge is best-effort per question
-            pass
-        self.failures += 1
-        return None
-
-    def faithfulness(self, answer: Answer) -> float | None:
-        """Share of the answer's claims that its cited passages support (None for refusals or no claims)."""
-        from assistant.answering.prompts import as_data, format_passages
-
-        if answer.refused or not answer.citations:
-            return None
-        passages = format_passages([c.passage for c in answer.citations])
-        data = self._ask(self.prompts.render("judge_faithfulness", passages=passages, question=as_data(answer.question),
-                                             answer=as_data(answer.text)))
-        claims = data.get("claims") if data else None
-        if not isinstance(claims, list) or not claims:
-            return None
-        return sum(1 for c in claims if isinstance(c, dict) and c.get("supported") is True) / len(claims)
-
-    def correctness(self, question: str, answer: Answer, reference: str) -> float | None:
-        """Agreement of the answer with the reference answer, 0 to 1."""
-        from assistant.answering.prompts import as_data
-
-        data = self._ask(self.prompts.render("judge_correctness", question=as_data(question),
-                                             reference=as_data(reference), answer=as_data(answer.text)))
-        try:
-            return min(1.0, max(0.0, float(data["score"]))) if data else None
-        except (KeyError, TypeError, ValueError):
-            self.failures += 1
-            return None
 
 
 def check_thresholds(metrics: dict[str, Any], thresholds: dict[str, tuple[str, float]] = THRESHOLDS) -> list[str]:
@@ -181,10 +138,10 @@ def _answer_all(assistant, rows: Sequence[dict[str, Any]], *, k: int, answerer: 
     records = []
     for i, row in enumerate(rows):
         answer = assistant.ask(row["question"], history_of(row), k, answerer)
-        record = score_answer(row, answer, organisations=assistant.organisations())
+        record = score_answer(row, answer, organisations=assistant.organisations(), answerer=answerer)
         if judge is not None:
-            record["faithfulness"] = judge.faithfulness(answer)
-            record["answer_correctness"] = judge.correctness(row["question"], answer, row["answer"])
+            record["faithfulness"] = judge.faithfulness(answer, row["id"])
+            record["answer_correctness"] = judge.correctness(row["question"], answer, row["answer"], row["id"])
         records.append(record)
         tick(SYSTEM, i + 1, len(rows))
     return records
@@ -216,8 +173,21 @@ def _run_baselines(settings: Settings, rows: Sequence[dict[str, Any]], *, k: int
         arm_records[arm.name] = recs
 
 
+def answered(records: Sequence[dict[str, Any]], answerer: str) -> dict[str, Any]:
+    """What answered our system's questions: counts by writer, the fallbacks with their notices and, for an LLM run,
+    the metrics over the model-written answers alone (fallbacks and declines left out)."""
+    counts = {by: sum(1 for r in records if r.get("answered_by") == by) for by in ("model", "fallback", "offline", "declined")}
+    out: dict[str, Any] = {"answered_by": counts, "fallbacks": counts["fallback"]}
+    if answerer == "llm":
+        out["fallback_reasons"] = [{"id": r.get("id"), "notice": (r.get("notices") or [""])[-1]}
+                                   for r in records if r.get("answered_by") == "fallback"]
+        written = [r for r in records if r.get("answered_by") == "model"]
+        out["llm_only"] = _arm_summary(written, refuses=True) if written else None
+    return out
+
+
 def _summary(dataset: Path, rows: Sequence[dict[str, Any]], *, assistant, answerer: str, k: int, settings: Settings,
-             started: float, judge: Judge | None, arms: dict[str, Any]) -> dict[str, Any]:
+             started: float, judge: Judge | None, arms: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """summary.json's content: the run's settings, the arms' summaries and the check against THRESHOLDS."""
     failed = check_thresholds(arms[SYSTEM])
     return {
@@ -229,8 +199,10 @@ def _summary(dataset: Path, rows: Sequence[dict[str, Any]], *, assistant, answer
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "elapsed_s": round(time.perf_counter() - started, 2),
         "labels": {name: ARM_LABELS.get(name, name) for name in arms},
-        "judge": ("judged by " + assistant.answerer_name("llm") + (f"; {judge.failures} judge call(s) failed"
+        "judge": ("judged by " + assistant.answerer_name("llm") + (f"; {len(judge.failures)} judge call(s) failed"
                                                                    if judge.failures else "")) if judge else JUDGE_SKIPPED,
+        "judge_failures": judge.failures if judge else [],
+        **answered(records, answerer),
         "thresholds": {name: {"op": op, "value": v} for name, (op, v) in THRESHOLDS.items()},
         "targets": {name: {"op": op, "value": v} for name, (op, v) in TARGETS.items()},
         "check": {"passed": not failed, "failed": failed},
@@ -257,7 +229,7 @@ def run_evaluation(settings: Settings, dataset: Path, out_dir: Path, answerer: s
     tick = progress or (lambda stage, done, total: None)
 
     assistant = Assistant.from_settings(settings)
-    judge = Judge(settings) if answerer == "llm" else None
+    judge = Judge(settings, assistant.answerer("llm")) if answerer == "llm" else None
     arm_started = time.perf_counter()
     records = _answer_all(assistant, rows, k=k, answerer=answerer, judge=judge, tick=tick)
     _write_jsonl(out_dir / "results.jsonl", records)
@@ -269,7 +241,7 @@ def run_evaluation(settings: Settings, dataset: Path, out_dir: Path, answerer: s
                        organisations=assistant.organisations())
 
     summary = _summary(dataset, rows, assistant=assistant, answerer=answerer, k=k, settings=settings, started=started,
-                       judge=judge, arms=arms)
+                       judge=judge, arms=arms, records=records)
     write_report(summary, arm_records, out_dir)
     summary["elapsed_s"] = round(time.perf_counter() - started, 2)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

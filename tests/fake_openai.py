@@ -21,6 +21,7 @@ class Reply:
 
     text: str = DEFAULT_TEXT
     pieces: int | None = None
+    finish: str = "stop"  # "length" says the max_tokens cap cut it off
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Status:
     retry_after: str | None = None
     retry_after_ms: str | None = None
     message: str = "scripted failure"
+    body: dict[str, Any] | None = None  # a vendor's own error body instead of OpenAI's
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class FakeOpenAI:
         self.default = default
         self.requests: list[Recorded] = []
         self.url = ""  # the base URL, ending in /v1, once the server runs
+        self.context: int | None = None  # a context size to state in /v1/models, as llama.cpp does (meta.n_ctx)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
 
@@ -157,7 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self.server.fake.record(Recorded("GET", self.path, _headers(self), None))
         if self.path.rstrip("/").endswith("/models"):
-            models = [{"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}]
+            models: list[dict[str, Any]] = [{"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}]
+            if self.server.fake.context:
+                models[0]["meta"] = {"n_ctx": self.server.fake.context}
             self._send(200, json.dumps({"object": "list", "data": models}).encode())
         else:
             self._send(404, b'{"error": {"message": "not found"}}')
@@ -175,11 +180,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         step = self.server.fake.next_step()
         try:
-            self._serve(step, str(body.get("model", "fake")), recorded.stream)
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            self._serve(step, str(body.get("model", "fake")), recorded.stream, usage)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout) before we answered
 
-    def _serve(self, step: Step, model: str, stream: bool) -> None:
+    def _serve(self, step: Step, model: str, stream: bool, usage: bool = False) -> None:
         if isinstance(step, str):
             step = Reply(step)
         if isinstance(step, Delay):
@@ -188,14 +194,15 @@ class _Handler(BaseHTTPRequestHandler):
             step = step.then if not isinstance(step.then, str) else Reply(step.then)
         if isinstance(step, Status):
             extra = {k: v for k, v in (("Retry-After", step.retry_after), ("retry-after-ms", step.retry_after_ms)) if v}
-            error = {"error": {"message": step.message, "type": "server_error", "code": str(step.code)}}
+            error = step.body or {"error": {"message": step.message, "type": "server_error", "code": str(step.code)}}
             self._send(step.code, json.dumps(error).encode(), extra=extra)
         elif isinstance(step, Garbage):
             self._send(200, step.data, "text/event-stream" if stream else "application/json")
         else:
             text = step.text if isinstance(step, (Reply, Cut)) else ""
+            finish = step.finish if isinstance(step, Reply) else "stop"
             if stream:
-                self._stream(text, step)
+                self._stream(text, step, usage)
             else:
                 completion = {
                     "id": "chatcmpl-fake",
@@ -203,13 +210,13 @@ class _Handler(BaseHTTPRequestHandler):
                     "created": int(time.time()),
                     "model": model,
                     "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
                     ],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
                 }
                 self._send(200, json.dumps(completion).encode())
 
-    def _stream(self, text: str, step: Step) -> None:
+    def _stream(self, text: str, step: Step, usage: bool = False) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -225,7 +232,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         for piece in pieces:
             self._write_chunk(_chunk("fake", {"content": piece}))
-        self._write_chunk(_chunk("fake", {}, "stop"))
+        self._write_chunk(_chunk("fake", {}, step.finish if isinstance(step, Reply) else "stop"))
+        if usage:  # stream_options.include_usage: a last chunk with no choices and the counts
+            counts = {"prompt_tokens": 10, "completion_tokens": len(pieces), "total_tokens": 10 + len(pieces)}
+            payload = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                       "model": "fake", "choices": [], "usage": counts}
+            self._write_chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
         self._write_chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

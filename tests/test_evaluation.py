@@ -105,7 +105,7 @@ def test_score_question_for_an_answerable_row():
     assert m["rr"] == pytest.approx(1 / 3)
     assert m["ndcg@5"] == pytest.approx((1 / 2 + 1 / math.log2(5)) / (1 + 1 / math.log2(3)))
     assert m["evidence_cited"] and not m["refused"] and m["correct_refusal"] and not m["wrong_refusal"]
-    assert (m["citations"], m["citations_supported"]) == (2, 1)
+    assert (m["citations_count"], m["citations_supported"]) == (2, 1)
 
 
 def test_score_question_for_refusals():
@@ -216,7 +216,9 @@ def test_judge_scores_faithfulness_and_correctness_from_the_llm(tmp_path):
         judge = Judge(settings)
         assert judge.faithfulness(answer) == pytest.approx(2 / 3)
         assert judge.correctness("q?", answer, "reference") == 1.0
-        assert judge.correctness("q?", answer, "reference") is None and judge.failures == 1
+        assert judge.correctness("q?", answer, "reference", "q7") is None
+        assert [(f["id"], f["metric"]) for f in judge.failures] == [("q7", "answer_correctness")]
+        assert "prose, not JSON" in judge.failures[0]["reason"]
         assert judge.faithfulness(Answer("q?", "Not covered.", refused=True)) is None
         prompt = server.completions[0].messages[-1]["content"]
         assert QUOTE in prompt and "They cut costs" in prompt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from assistant.answering.protocol import NOT_COVERED, Answerer
 from tests.servers import free_port
 from assistant.errors import ConfigError, LLMError
-from assistant.answering.llm import HISTORY_TURNS, OpenAIAnswerer, check_output
+from assistant.answering.llm import CUT_SLACK, HISTORY_TURNS, MIN_PASSAGE_TOKENS, OpenAIAnswerer, UnusableAnswer, check_output
 from assistant.schema import Chunk, Passage, Turn
 from assistant.answering.prompts import PromptLibrary, format_passage
 from assistant.settings import Settings
@@ -238,3 +239,110 @@ def test_special_token_text_in_question_or_passage_is_counted_as_plain_text(tmp_
     a = answerer("http://127.0.0.1:9/v1", tmp_path, enc)
     messages, kept = a.build_messages("What is <|endoftext|>?", [passage(1, "Text <|endoftext|> here.")])
     assert kept == 1 and "<|endoftext|>" in messages[-1].content
+
+
+# Bounded requests, finish reasons, honest failures ---------------------------------------------------------------
+def _drain(stream):
+    """(pieces, the Generation the stream returned)."""
+    pieces = []
+    while True:
+        try:
+            pieces.append(next(stream))
+        except StopIteration as done:
+            return pieces, done.value
+
+
+def test_every_request_carries_the_token_cap_of_its_use_and_asks_for_usage(tmp_path, enc):
+    history = [Turn("user", "What is a GP federation?"), Turn("assistant", "A group of practices [1].")]
+    with running_fake_openai([Reply("How are GP federations governed?")]) as server:
+        a = answerer(server.url, tmp_path, enc, llm_answer_tokens=123, llm_rewrite_tokens=17)
+        a.standalone("How are they governed?", history)
+        _, generation = _drain(a.stream(QUESTION, PASSAGES))
+    rewrite, answer = server.completions
+    # max_tokens, which every OpenAI-compatible server reads, beside the max_completion_tokens OpenAI asks for.
+    assert rewrite.body["max_tokens"] == rewrite.body["max_completion_tokens"] == 17
+    assert answer.body["max_tokens"] == answer.body["max_completion_tokens"] == 123
+    assert answer.body["stream_options"] == {"include_usage": True}
+    assert generation.finish_reason == "stop" and generation.max_tokens == 123 and generation.attempts == 1
+    assert generation.prompt_tokens == 10 and generation.completion_tokens > 0 and generation.passages_sent == 2
+
+
+def test_a_length_finish_is_kept_as_a_truncated_answer_and_without_markers_is_unusable(tmp_path, enc):
+    with running_fake_openai([Reply(ANSWER, finish="length"), Reply("Federations share staff and", finish="length")]) as server:
+        a = answerer(server.url, tmp_path, enc, llm_answer_tokens=30)
+        pieces, generation = _drain(a.stream(QUESTION, PASSAGES))
+        assert "".join(pieces) == ANSWER and generation.truncated and generation.finish_reason == "length"
+        with pytest.raises(UnusableAnswer, match="cut off at its 30-token limit before it cited") as info:
+            _drain(a.stream(QUESTION, PASSAGES))
+    assert info.value.generation.truncated
+
+
+def test_a_stated_server_context_limits_the_passages_sent(tmp_path, enc):
+    long = [passage(i, "Federation detail sentence number one. " * 40) for i in range(1, 6)]
+    with running_fake_openai() as server:
+        server.context = 2000
+        a = answerer(server.url, tmp_path, enc, llm_context_tokens=100_000, llm_answer_tokens=200)
+        _, generation = _drain(a.stream(QUESTION, long))
+        sent = sum(len(enc.encode(m["content"])) for m in server.completions[0].messages)
+    assert a.server_context() == 2000 and generation.passages_sent < 5
+    assert sent <= (2000 - 200) / 1.25
+
+
+@pytest.mark.parametrize("vendor, body", [
+    ("openai", {"error": {"message": "This model's maximum context length is 8192 tokens. However, your messages "
+                          "resulted in 9000 tokens. Please reduce the length of the messages.",
+                          "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}),
+    ("azure", {"error": {"message": "This model's maximum context length is 4096 tokens. However, you requested 5000 "
+                         "tokens. Please reduce the length of the messages.", "code": "context_length_exceeded"}}),
+    ("llama.cpp", {"error": {"code": 400, "message": "request (1902 tokens) exceeds the available context size (1024 "
+                             "tokens), try increasing it", "type": "exceed_context_size_error",
+                             "n_prompt_tokens": 1902, "n_ctx": 1024}}),
+    ("vllm", {"object": "error", "message": "This model's maximum context length is 16384 tokens. However, you requested "
+              "122946 tokens (112946 in the messages, 10000 in the completion).", "type": "BadRequestError", "code": 400}),
+    ("vllm-v1", {"object": "error", "message": "Prompt length of 5016 is longer than the maximum model length of 4096.",
+                 "type": "BadRequestError", "code": 400}),
+    ("ollama", {"error": {"message": "the input length exceeds the context length", "type": "api_error"}}),
+])
+def test_every_vendors_context_overflow_gives_the_advice_naming_the_setting(tmp_path, enc, vendor, body):
+    with running_fake_openai(default=Status(400, body=body)) as server:
+        with pytest.raises(LLMError, match="ASSISTANT_LLM_CONTEXT_TOKENS") as info:
+            list(answerer(server.url, tmp_path, enc, llm_max_retries=2).stream(QUESTION, PASSAGES))
+    assert "context window" in str(info.value) and len(server.completions) == 1
+
+
+@pytest.mark.parametrize("code, retries, attempts, said", [
+    (401, 2, 1, "HTTP 401 (tried once)"), (400, 2, 1, "HTTP 400 (tried once)"), (500, 2, 3, "HTTP 500 (tried 3 times)"),
+    (500, 0, 1, "HTTP 500 (tried once)"),
+])
+def test_a_failure_says_how_many_attempts_were_actually_made(tmp_path, enc, code, retries, attempts, said):
+    with running_fake_openai(default=Status(code, retry_after_ms="1")) as server:
+        with pytest.raises(LLMError) as info:
+            list(answerer(server.url, tmp_path, enc, llm_max_retries=retries).stream(QUESTION, PASSAGES))
+    assert len(server.completions) == attempts and said in str(info.value)
+    assert ("OPENAI_API_KEY" in str(info.value)) == (code == 401)
+
+
+def test_the_deadline_ends_an_answer_that_the_read_timeout_would_not(tmp_path, enc):
+    with running_fake_openai(default=Delay(10)) as server:
+        a = answerer(server.url, tmp_path, enc, llm_timeout_s=30, llm_deadline_s=0.5, llm_max_retries=2)
+        started = time.monotonic()
+        with pytest.raises(LLMError, match=r"no reply within the 0.5s deadline.*ASSISTANT_LLM_DEADLINE_S"):
+            list(a.stream(QUESTION, PASSAGES))
+        assert time.monotonic() - started < 3  # the 0.5 s deadline, not the 10 s reply nor the 30 s read timeout
+        with pytest.raises(LLMError, match=r"no reply within the 0.5s deadline for an answer \(tried once\)"):
+            a.standalone("And them?", [Turn("user", "Federations?")])
+    assert len(server.completions) == 2
+
+
+def test_the_context_check_states_the_tokens_it_needs(tmp_path, enc):
+    big = [passage(1, "Federations work at scale. " * 400)]
+    a = answerer("http://127.0.0.1:9/v1", tmp_path, enc)
+    head = a._tokens([*a.build_messages(QUESTION, [])[0]])
+    with pytest.raises(ConfigError, match=r"needs about (\d+)") as info:
+        a.build_messages(QUESTION, big, budget=head + 20)
+    needed = int(re.search(r"needs about (\d+)", str(info.value)).group(1))
+    assert needed > head + MIN_PASSAGE_TOKENS + CUT_SLACK
+    with pytest.raises(ConfigError):
+        a.build_messages(QUESTION, big, budget=needed - 1)
+    messages, kept = a.build_messages(QUESTION, big, budget=needed)  # exactly what it said is enough
+    assert kept == 1 and a._tokens(messages) <= needed

@@ -13,7 +13,7 @@ from tests.servers import free_port
 from assistant.schema import Answer, Turn
 from assistant.pipeline import Assistant
 from conftest import make_settings
-from fake_openai import Garbage, Reply, Status, running_fake_openai
+from fake_openai import Cut, Garbage, Reply, Status, running_fake_openai
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent / "assistant"
@@ -97,3 +97,54 @@ def test_cli_streams_the_model_answer_then_the_checked_answer_and_sources(index_
     assert "The moon is made of cheese [9]" in out.stdout  # the raw stream, as the model wrote it
     assert "Checked answer:" in out.stdout and "(unverified)" in out.stdout
     assert "Sources:\n[1]" in out.stdout
+
+
+def _env(index_dir, url):
+    return {**os.environ, "ASSISTANT_DATA_DIR": str(index_dir / "data"), "ASSISTANT_KNOWLEDGE_DIR": str(index_dir / "knowledge"),
+            "OPENAI_BASE_URL": url, "OPENAI_API_KEY": "x", "ASSISTANT_LLM_MAX_RETRIES": "0"}
+
+
+def test_cli_after_a_mid_stream_failure_says_so_and_prints_the_offline_answer_once(index_dir, assistant):
+    offline = assistant.ask(QUESTION).text
+    with running_fake_openai(default=Cut(_supported_reply(assistant))) as fake:
+        out = subprocess.run([str(BIN), "ask", QUESTION], capture_output=True, text=True, env=_env(index_dir, fake.url),
+                             timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "the text above is discarded" in out.stdout and "Checked answer:" not in out.stdout
+    assert out.stdout.count(offline) == 1
+    assert out.stdout.count("stopped in the middle of its answer") == 2  # the live line, then the one notice
+
+
+def test_a_failed_follow_up_rewrite_gives_one_notice(index_dir):
+    with running_fake_openai(default=Status(500)) as fake:
+        answer = _llm_assistant(index_dir, fake.url).ask(
+            "And what legal form did they choose?", [Turn("user", "Tell me about the Suffolk GP Federation."),
+                                                     Turn("assistant", "It is a federation of practices [1].")])
+    assert answer.answerer == "offline" and len(fake.completions) == 1  # the answer is not asked of a failed server
+    (notice,) = answer.notices
+    assert notice.count("The language model") == 1 and "HTTP 500 (tried once)" in notice and "rewriting" in notice
+
+
+def test_a_reply_cut_off_at_the_cap_is_kept_checked_with_a_notice_and_its_usage_in_the_json(index_dir, assistant):
+    with running_fake_openai(default=Reply(_supported_reply(assistant), finish="length")) as fake:
+        out = subprocess.run([str(BIN), "ask", "--answerer", "llm", "--json", QUESTION], capture_output=True, text=True,
+                             env={**_env(index_dir, fake.url), "ASSISTANT_LLM_ANSWER_TOKENS": "50"}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["answerer"].startswith("llm:") and data["citations"][0]["supported"] is True
+    assert data["generation"]["finish_reason"] == "length" and data["generation"]["truncated"] is True
+    assert data["generation"]["max_tokens"] == 50 and data["generation"]["completion_tokens"] > 0
+    (notice,) = data["notices"]
+    assert "cut off at its 50-token limit (ASSISTANT_LLM_ANSWER_TOKENS)" in notice
+    assert fake.completions[-1].body["max_tokens"] == 50
+
+
+def test_a_workshop_pack_that_fell_back_does_not_say_the_model_prepared_it(index_dir):
+    from assistant.documents.outline import prepared
+    from assistant.documents.workshop import build_workshop
+
+    with running_fake_openai(default=Status(500)) as fake:
+        pack = build_workshop(_llm_assistant(index_dir, fake.url), case="Suffolk GP Federation", answerer="llm")
+    assert pack.answerer == "offline" and "(offline)" in prepared(pack.created, pack.answerer)
+    (failed,) = [w for w in pack.warnings if "HTTP 500" in w]
+    assert failed.count("The language model") == 1 and "offline extractive version" in failed

@@ -346,11 +346,13 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
     offline_discussion = [f"{statement} {question}" for statement, question in pairs]
     # A theme workshop is about the theme: the card gets three questions, the theme's statements the rest.
     discussion, quiz = offline_discussion, _offline_quiz(card, [s for s, _ in pairs], book, 5 if case else 3)
+    prepared_by = writer.name
     if not writer.extractive:
         sources = list({p.chunk.chunk_id: p for p in used}.values())[:10]
         try:
             llm_discussion, llm_quiz, llm_note = _llm_parts(writer, topic, card, sources, book)
             if not (llm_discussion or llm_quiz or llm_note):
+                prepared_by = library.answerer("offline").name  # nothing of the model's is in the pack
                 warnings.append("None of the language model's items could be checked against the passages; the "
                                 "pack is the offline extractive version.")
             # The model's items replace the extractive ones only where they passed the citation check.
@@ -359,7 +361,8 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
             if llm_note:
                 note = "\n\n".join((TIMING, llm_note, f"Context for participants: {DATE_NOTE}"))
         except LLMError as exc:
-            warnings.append(f"The language model failed ({exc}); this pack is the offline extractive version.")
+            prepared_by = library.answerer("offline").name  # the pack must not say the model prepared it
+            warnings.append(f"{exc} This pack is the offline extractive version.")
     orgs = known_organisations(library.chunks())
     for facts in disagreements(list({p.chunk.chunk_id: p for p in used}.values()), orgs):
         warnings.append(disagreement_warning(facts, orgs, book))
@@ -368,7 +371,7 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
     return WorkshopPack(title=f"Workshop pack: {card.organisation if case else subject}", subject=subject, card=card,
                         discussion=tuple(discussion), quiz=tuple(quiz), facilitator_note=note,
                         references=book.references(), warnings=tuple(warnings),
-                        answerer=writer.name, created=today or date.today())
+                        answerer=prepared_by, created=today or date.today())
 
 
 def pack_sections(pack: WorkshopPack) -> list[tuple[str, str]]:

@@ -35,6 +35,7 @@ class PromptDriven(Answerer, Protocol):
     """An answerer that writes from prompt templates (the LLM), so a document can give it its own brief."""
 
     prompts: Prompts
+    use: str  # which token cap (Settings.llm_max_tokens) its requests carry: 'answer', 'brief', 'workshop'
 
 
 class _TemplatePrompts:
@@ -51,13 +52,15 @@ class _TemplatePrompts:
 
 
 def prompted(answerer: Answerer, template: str, **extra: str) -> Answerer:
-    """The answerer writing with prompts/<template>.txt if it is prompt-driven (the LLM); otherwise unchanged."""
+    """The answerer writing with prompts/<template>.txt, capped at that use's max_tokens, if it is prompt-driven
+    (the LLM); otherwise unchanged."""
     if not isinstance(answerer, PromptDriven):
         return answerer
     # A shallow copy keeps the LLM answerer's client, context fitting, error handling and output checks;
     # only the user prompt differs, so the brief gets the same guarantees as `ask`.
     clone = copy.copy(answerer)
     clone.prompts = _TemplatePrompts(answerer.prompts, template, extra)
+    clone.use = template  # a brief's section and a workshop's items have their own max_tokens
     return clone
 
 
