@@ -11,8 +11,8 @@ from pathlib import Path
 from assistant.answering.protocol import NOT_COVERED, Answerer
 from assistant.ingest.chunking import Chunker
 from assistant.answering.citations import verify
-from assistant.search.embeddings import embedding_name, has_token_vectors, make_embeddings, vector_layout
-from assistant.errors import ConfigError, LLMError
+from assistant.search.embeddings import MINILM_DIM, embedding_name, has_token_vectors, make_embeddings, vector_layout
+from assistant.errors import ConfigError, IndexError_, LLMError
 from assistant.answering.guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.schema import Answer, Chunk, Turn
@@ -20,7 +20,7 @@ from assistant.answering.extractive import OfflineAnswerer
 from assistant.search.retrieval import HybridRetriever, Retrieval
 from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
-from assistant.search.store import Records, VectorStore, make_client
+from assistant.search.store import Records, VectorStore, make_client, store_folder
 from assistant.search.similarity import SentenceSimilarity
 from assistant.ingest.tokens import encoding as tiktoken_encoding
 
@@ -36,6 +36,7 @@ class Assistant:
         self._llm_factory = llm_factory
         self._llm: Answerer | None = None
         self._index_checked = False
+        self._verified: str | None = None  # the record generation whose vector store was last found sound
         self._organisations: tuple[list[Chunk] | None, list[str]] = (None, [])
         self.retriever = HybridRetriever(settings, records=records, store=store, embeddings=embeddings)
         chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens,
@@ -49,7 +50,8 @@ class Assistant:
         """Build every component from settings (the only place that chooses implementations)."""
         encoding = tiktoken_encoding(settings.tiktoken_dir)
         embeddings = make_embeddings(settings)
-        store = VectorStore(make_client(settings), settings.collection, embedding_name(embeddings))
+        store = VectorStore(make_client(settings), settings.collection, embedding_name(embeddings),
+                            folder=None if settings.chroma_url else store_folder(settings))
         records = Records(settings.records_db)
 
         def llm_factory() -> Answerer:
@@ -149,9 +151,29 @@ class Assistant:
         return self.answerer(answerer).standalone(question, history) if history else question
 
     def _check_index(self) -> None:
+        """Before answering: the index was built by this model, and the vector store agrees with the record.
+
+        Checked once per record generation (a count and 24 vectors read: a few ms), and the embedded store's folder
+        on every question, so a lost, emptied or damaged store is named with its fix instead of answering "not covered".
+        """
         if not self._index_checked:
             self.indexer.check_model()
             self._index_checked = True
+        generation = self._records.get_meta("generation")
+        if generation is None:
+            return  # no index yet: retrieval says to run `assistant ingest`
+        self._store.follow(generation)
+        folder = self._store.folder
+        if generation == self._verified and (folder is None or (folder / "chroma.sqlite3").exists()):
+            return
+        problem = self._store.damage(self._records.sample_ids(24), chunks=self._records.count(),
+                                     dimension=MINILM_DIM if has_token_vectors(self._emb) else None)
+        if problem:
+            where = self.settings.chroma_url or str(folder)
+            raise IndexError_(f"The vector store ({where}) does not match the index record: {problem}. Run "
+                              "`assistant ingest --rebuild` to rebuild it (about a minute for the five reports); "
+                              "until then no question can be answered from the reports.")
+        self._verified = generation
 
     def retrieve(self, question: str, k: int | None = None) -> Retrieval:
         """Ranked passages for a question (no answering)."""

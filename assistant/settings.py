@@ -69,8 +69,19 @@ class Settings(BaseSettings):
     llm_context_tokens: int = 6000
     llm_temperature: float = 0.0
 
-    # Input limits.
+    # Input limits, checked before anything else reads the input (UI, CLI and the `ask` API alike).
     max_question_chars: int = 2000
+    max_history_turns: int = 40  # earlier messages (a question or an answer each) a follow-up may carry
+    max_history_chars: int = 60_000  # their total length (20 answers of about 3,000 characters)
+
+    # Per browser session: answers whose passages are kept for the sources panel (older ones keep their quotes);
+    # a conversation holds at most max_history_turns / 2 questions, then asks for a new one.
+    sources_kept: int = Field(3, ge=1)
+    feedback_per_hour: int = Field(30, ge=1)  # per signed-in user, or per browser session without login
+    login_free_failures: int = Field(3, ge=1)  # then each failed sign-in doubles the wait: 1 s, 2 s ... up to:
+    login_max_wait_s: float = 300.0
+    export_keep_s: float = 900.0  # downloads are removed from the private exports folder after this long
+    log_key: SecretStr | None = None  # HMAC key for the question log; unset: one is made once in the data directory
 
     # Serving.
     host: str = "127.0.0.1"
@@ -97,6 +108,16 @@ class Settings(BaseSettings):
     def feedback_db(self) -> Path:
         """SQLite file holding user feedback."""
         return self.feedback_path or self.data_dir / "feedback.sqlite3"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Private (0700) folder for files prepared for download."""
+        return self.data_dir / "exports"
+
+    @property
+    def log_key_file(self) -> Path:
+        """Where the question log's HMAC key is kept (0600) when ASSISTANT_LOG_KEY is not set."""
+        return self.data_dir / "log.key"
 
     @property
     def log_file(self) -> Path:
