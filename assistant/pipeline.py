@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
@@ -13,7 +16,8 @@ from assistant.ingest.chunking import Chunker
 from assistant.answering.citations import verify
 from assistant.search.embeddings import MINILM_DIM, embedding_name, has_token_vectors, make_embeddings, vector_layout
 from assistant.errors import ConfigError, IndexError_, LLMError
-from assistant.answering.guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
+from assistant.answering.guardrails import (beyond_the_reports, check_history, check_scope, clean_question,
+                                           find_personal_data, redact, salient_terms)
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.schema import Answer, Chunk, Turn
 from assistant.answering.extractive import OfflineAnswerer
@@ -198,6 +202,7 @@ class Assistant:
         """Yield answer text pieces as they are written, then the verified :class:`Answer`."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
+        check_history(history, max_turns=self.settings.max_history_turns, max_chars=self.settings.max_history_chars)
         q = clean_question(question, self.settings.max_question_chars)
         notices: list[str] = []
         if kinds := find_personal_data(q):
@@ -287,15 +292,30 @@ class Assistant:
             return "They cover forming GP federations and other at-scale models, their governance and conflicts of interest."
         return "Nearby topics they do cover: " + "; ".join(topics) + "."
 
+    def _log_key(self) -> bytes:
+        """The question log's HMAC key: ASSISTANT_LOG_KEY, else one made once and kept (0600) in the data directory."""
+        if self.settings.log_key is not None:
+            return self.settings.log_key.get_secret_value().encode()
+        path = self.settings.log_key_file
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never replaces a key already made
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+        return path.read_text().strip().encode()
+
     def _log(self, answer: Answer) -> None:
-        """One JSON line per question: hashed question, outcome, timings, retrieved ids; no raw text."""
-        # Personal data is redacted before hashing: a hash of a known question with an NHS number in it could be
-        # reversed by trying every number.
+        """One JSON line per question: keyed hash of the question, outcome, timings, retrieved ids; no raw text."""
+        # Personal data is redacted before hashing, and the hash is keyed (HMAC-SHA256 with a secret kept out of
+        # the log): an unkeyed hash of a guessed question could be confirmed by anyone who reads the log.
         if not self.settings.log_questions:
             return
+        self.settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        digest = hmac.new(self._log_key(), redact(answer.question).encode(), hashlib.sha256).hexdigest()[:16]
         record = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "question_sha256": hashlib.sha256(redact(answer.question).encode()).hexdigest()[:16],
+            "question_hmac": digest,
             "answerer": answer.answerer,
             "outcome": answer.refusal_reason or "answered",
             "grounded": round(answer.grounded, 3),

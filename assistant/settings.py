@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         return self.feedback_path or self.data_dir / "feedback.sqlite3"
 
     @property
+    def max_history_json_chars(self) -> int:
+        """Longest JSON text of a history taken (API, CLI): about twice the longest history allowed; more is refused unread."""
+        return 2 * self.max_history_chars + 64 * self.max_history_turns
+
+    @property
     def exports_dir(self) -> Path:
         """Private (0700) folder for files prepared for download."""
         return self.data_dir / "exports"
