@@ -18,7 +18,6 @@ from assistant.feedback import MAX_COMMENT_CHARS, FeedbackStore
 from assistant.schema import Turn
 from conftest import make_settings
 from tests.servers import free_port
-from ui.limits import LoginThrottle, RateLimit
 
 BIN = Path(sys.executable).parent / "assistant"
 QUESTION = "How should a GP federation manage conflicts of interest?"
@@ -136,6 +135,8 @@ def test_feedback_is_limited_per_visitor_and_an_overlong_comment_is_refused_befo
 
 
 def test_rate_limit_slides_with_time():
+    from ui.limits import RateLimit
+
     clock = Clock()
     limit = RateLimit(2, 60, clock=clock)
     assert limit.allow("a") and limit.allow("a") and not limit.allow("a") and limit.allow("b")
@@ -145,6 +146,8 @@ def test_rate_limit_slides_with_time():
 
 # Sign-in -----------------------------------------------------------------------------------------------------------
 def test_failed_sign_ins_make_the_next_ones_wait_longer_even_with_the_right_password():
+    from ui.limits import LoginThrottle
+
     clock = Clock()
     check = LoginThrottle([("alice", "s3cret-pass")], free=3, max_wait_s=300, clock=clock)
     refused = 0

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.answering.guardrails import find_personal_data, redact
-from assistant.documents.export import private_folder, to_markdown
+from assistant.documents.export import to_markdown
 from assistant.schema import Answer
 from conftest import make_settings
 
@@ -122,6 +122,8 @@ def test_briefing_and_pack_downloads_are_named_by_kind_not_by_the_typed_topic(tm
 
 
 def test_old_export_folders_are_removed_when_the_next_export_is_made(tmp_path):
+    from assistant.documents.export import private_folder
+
     root = tmp_path / "exports"
     first = private_folder(root, keep_s=3600)
     (first / "federation-advisor-answer-1.md").write_text("x")
