@@ -108,11 +108,14 @@ class VectorStore:
         """Reopen an embedded store when the record's generation moves on (another process may have written it)."""
         if generation is None or generation == self._generation:
             return
-        if self._generation is not None and self.folder is not None:
-            self._client = self._call("reopen", fresh_client, self._client)
-            self._col = self._open()
-            self._exact = None
-        self._generation = generation
+        with self._exact_lock:  # two questions at once reopen it once
+            if generation == self._generation:
+                return
+            if self._generation is not None and self.folder is not None:
+                self._client = self._call("reopen", fresh_client, self._client)
+                self._col = self._open()
+                self._exact = None
+            self._generation = generation
 
     def damage(self, sample: Sequence[str], *, chunks: int, dimension: int | None) -> str:
         """What is wrong with the store for a record of `chunks` active chunks ('' when nothing): the folder gone, fewer
