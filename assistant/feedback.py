@@ -8,6 +8,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from assistant.answering.guardrails import redact
 from assistant.errors import InputError, StoreError
 
 RATINGS = ("up", "down")
@@ -32,6 +33,15 @@ def _spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+def check_comment(comment: str | None) -> str:
+    """The comment stripped, or InputError when it is over MAX_COMMENT_CHARS (checked before anything else reads it)."""
+    comment = comment if isinstance(comment, str) else ""
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise InputError(f"Your comment is {len(comment)} characters long; the maximum is {MAX_COMMENT_CHARS}. "
+                         "Please shorten it.")
+    return comment.strip()
 
 
 class FeedbackStore:
@@ -59,14 +69,13 @@ class FeedbackStore:
         return con
 
     def add(self, question: str, answer_text: str, citations_json: str, rating: str, comment: str = "") -> int:
-        """Store one piece of feedback and return its id; raises StoreError when it cannot be written."""
+        """Store one piece of feedback, personal data redacted, and return its id; StoreError when it cannot be written."""
         if rating not in RATINGS:
             raise InputError(f"Rating must be 'up' or 'down', not {rating!r}.")
-        comment = (comment or "").strip()
-        if len(comment) > MAX_COMMENT_CHARS:
-            raise InputError(f"Your comment is {len(comment)} characters long; the maximum is {MAX_COMMENT_CHARS}.")
-        row = (time.strftime("%Y-%m-%dT%H:%M:%S%z"), rating, comment, question or "", answer_text or "",
-               citations_json or "[]")
+        comment = check_comment(comment)
+        # Redacted here, so no caller can store what a user typed as it was typed.
+        row = (time.strftime("%Y-%m-%dT%H:%M:%S%z"), rating, redact(comment, names=True),
+               redact(question or "", names=True), redact(answer_text or ""), citations_json or "[]")
         try:
             with closing(self._connect()) as con, con:
                 cur = con.execute(
@@ -80,10 +89,8 @@ class FeedbackStore:
         return row_id
 
     def set_comment(self, feedback_id: int, comment: str) -> None:
-        """Replace the comment of stored feedback (a thumb given first, the comment typed after)."""
-        comment = (comment or "").strip()
-        if len(comment) > MAX_COMMENT_CHARS:
-            raise InputError(f"Your comment is {len(comment)} characters long; the maximum is {MAX_COMMENT_CHARS}.")
+        """Replace the comment of stored feedback (a thumb given first, the comment typed after), redacted."""
+        comment = redact(check_comment(comment), names=True)
         try:
             with closing(self._connect()) as con, con:
                 cur = con.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, int(feedback_id)))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -13,9 +16,10 @@ from pathlib import Path
 from assistant.answering.protocol import NOT_COVERED, Answerer
 from assistant.ingest.chunking import Chunker
 from assistant.answering.citations import verify
-from assistant.search.embeddings import embedding_name, has_token_vectors, make_embeddings, vector_layout
-from assistant.errors import ConfigError, LLMError
-from assistant.answering.guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
+from assistant.search.embeddings import MINILM_DIM, embedding_name, has_token_vectors, make_embeddings, vector_layout
+from assistant.errors import ConfigError, IndexError_, LLMError
+from assistant.answering.guardrails import (beyond_the_reports, check_history, check_scope, clean_question,
+                                           find_personal_data, redact, salient_terms)
 from assistant.audit import AuditLog
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.ingest.loading import Limits, LoadedDocument
@@ -25,7 +29,7 @@ from assistant.answering.extractive import OfflineAnswerer
 from assistant.search.retrieval import HybridRetriever, Retrieval
 from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
-from assistant.search.store import Records, VectorStore, make_client
+from assistant.search.store import Records, VectorStore, make_client, store_folder
 from assistant.search.similarity import SentenceSimilarity
 from assistant.ingest.tokens import encoding as tiktoken_encoding
 
@@ -49,6 +53,7 @@ class Assistant:
         self._index_checked = False
         self._ingest_lock = threading.RLock()  # one ingest at a time in this process
         self.audit = AuditLog(settings.audit_db)
+        self._verified: str | None = None  # the record generation whose vector store was last found sound
         self._organisations: tuple[list[Chunk] | None, list[str]] = (None, [])
         self.retriever = HybridRetriever(settings, records=records, store=store, embeddings=embeddings)
         chunker = Chunker(lambda t: len(encoding.encode(t, disallowed_special=())), settings.chunk_tokens,
@@ -62,7 +67,8 @@ class Assistant:
         """Build every component from settings (the only place that chooses implementations)."""
         encoding = tiktoken_encoding(settings.tiktoken_dir)
         embeddings = make_embeddings(settings)
-        store = VectorStore(make_client(settings), settings.collection, embedding_name(embeddings))
+        store = VectorStore(make_client(settings), settings.collection, embedding_name(embeddings),
+                            folder=None if settings.chroma_url else store_folder(settings))
         records = Records(settings.records_db)
 
         def llm_factory() -> Answerer:
@@ -172,9 +178,29 @@ class Assistant:
         return self.answerer(answerer).standalone(question, history) if history else question
 
     def _check_index(self) -> None:
+        """Before answering: the index was built by this model, and the vector store agrees with the record.
+
+        Checked once per record generation (a count and 24 vectors read: a few ms), and the embedded store's folder
+        on every question, so a lost, emptied or damaged store is named with its fix instead of answering "not covered".
+        """
         if not self._index_checked:
             self.indexer.check_model()
             self._index_checked = True
+        generation = self._records.get_meta("generation")
+        if generation is None:
+            return  # no index yet: retrieval says to run `assistant ingest`
+        self._store.follow(generation)
+        folder = self._store.folder
+        if generation == self._verified and (folder is None or (folder / "chroma.sqlite3").exists()):
+            return
+        problem = self._store.damage(self._records.sample_ids(24), chunks=self._records.count(),
+                                     dimension=MINILM_DIM if has_token_vectors(self._emb) else None)
+        if problem:
+            where = self.settings.chroma_url or str(folder)
+            raise IndexError_(f"The vector store ({where}) does not match the index record: {problem}. Run "
+                              "`assistant ingest --rebuild` to rebuild it (about a minute for the five reports); "
+                              "until then no question can be answered from the reports.")
+        self._verified = generation
 
     def retrieve(self, question: str, k: int | None = None) -> Retrieval:
         """Ranked passages for a question (no answering)."""
@@ -199,6 +225,7 @@ class Assistant:
         """Yield answer text pieces as they are written, then the verified :class:`Answer`."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
+        check_history(history, max_turns=self.settings.max_history_turns, max_chars=self.settings.max_history_chars)
         q = clean_question(question, self.settings.max_question_chars)
         notices: list[str] = []
         if kinds := find_personal_data(q):
@@ -306,15 +333,30 @@ class Assistant:
         return "The nearest passages are about " + (" and ".join(topics) if len(topics) < 3
                                                     else f"{', '.join(topics[:-1])} and {topics[-1]}") + "."
 
+    def _log_key(self) -> bytes:
+        """The question log's HMAC key: ASSISTANT_LOG_KEY, else one made once and kept (0600) in the data directory."""
+        if self.settings.log_key is not None:
+            return self.settings.log_key.get_secret_value().encode()
+        path = self.settings.log_key_file
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never replaces a key already made
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+        return path.read_text().strip().encode()
+
     def _log(self, answer: Answer) -> None:
-        """One JSON line per question: hashed question, outcome, timings, retrieved ids; no raw text."""
-        # Personal data is redacted before hashing: a hash of a known question with an NHS number in it could be
-        # reversed by trying every number.
+        """One JSON line per question: keyed hash of the question, outcome, timings, retrieved ids; no raw text."""
+        # Personal data is redacted before hashing, and the hash is keyed (HMAC-SHA256 with a secret kept out of
+        # the log): an unkeyed hash of a guessed question could be confirmed by anyone who reads the log.
         if not self.settings.log_questions:
             return
+        self.settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        digest = hmac.new(self._log_key(), redact(answer.question).encode(), hashlib.sha256).hexdigest()[:16]
         record = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "question_sha256": hashlib.sha256(redact(answer.question).encode()).hexdigest()[:16],
+            "question_hmac": digest,
             "answerer": answer.answerer,
             "outcome": answer.refusal_reason or "answered",
             "grounded": round(answer.grounded, 3),

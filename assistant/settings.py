@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     llm_workshop_tokens: int = Field(700, ge=1)
     llm_judge_tokens: int = Field(400, ge=1)
 
-    # Input limits.
+    # Input limits, checked before anything else reads the input (UI, CLI and the `ask` API alike).
     max_question_chars: int = 2000
     # Uploads: checked and read in a worker process with its own memory and time budget, before indexing.
     # The largest curated report is 157 KB of text (about 157,000 characters): 2,000,000 is 13 of those.
@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     upload_max_text_chars: int = Field(2_000_000, ge=1)  # text of a .txt/.md, or extracted from a PDF or DOCX
     upload_worker_seconds: float = Field(60.0, gt=0)
     upload_worker_memory_mb: int = Field(1024, ge=64)
+
+    max_history_turns: int = 40  # earlier messages (a question or an answer each) a follow-up may carry
+    max_history_chars: int = 60_000  # their total length (20 answers of about 3,000 characters)
+
+    # Per browser session: answers whose passages are kept for the sources panel (older ones keep their quotes);
+    # a conversation holds at most max_history_turns / 2 questions, then asks for a new one.
+    sources_kept: int = Field(3, ge=1)
+    feedback_per_hour: int = Field(30, ge=1)  # per signed-in user, or per browser session without login
+    login_free_failures: int = Field(3, ge=1)  # then each failed sign-in doubles the wait: 1 s, 2 s ... up to:
+    login_max_wait_s: float = 300.0
+    export_keep_s: float = 900.0  # downloads are removed from the private exports folder after this long
+    log_key: SecretStr | None = None  # HMAC key for the question log; unset: one is made once in the data directory
 
     # Serving.
     host: str = "127.0.0.1"
@@ -137,6 +149,21 @@ class Settings(BaseSettings):
     def staging_dir(self) -> Path:
         """Where uploads wait while they are checked and indexed; never read by ingest on its own."""
         return self.data_dir / "uploads"
+
+    @property
+    def max_history_json_chars(self) -> int:
+        """Longest JSON text of a history taken (API, CLI): about twice the longest history allowed; more is refused unread."""
+        return 2 * self.max_history_chars + 64 * self.max_history_turns
+
+    @property
+    def exports_dir(self) -> Path:
+        """Private (0700) folder for files prepared for download."""
+        return self.data_dir / "exports"
+
+    @property
+    def log_key_file(self) -> Path:
+        """Where the question log's HMAC key is kept (0600) when ASSISTANT_LOG_KEY is not set."""
+        return self.data_dir / "log.key"
 
     @property
     def log_file(self) -> Path:

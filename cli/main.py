@@ -65,9 +65,16 @@ def ingest(rebuild: bool = typer.Option(False, help="Forget the index and embed 
 
 
 def _history(path: Optional[Path]) -> list[Turn]:
+    """Earlier turns from a JSON file; one larger than the longest conversation allowed is refused unread."""
+    from assistant.settings import Settings
+
     if path is None:
         return []
+    settings = Settings()
     try:
+        if path.stat().st_size > settings.max_history_json_chars:
+            raise typer.BadParameter(f"--history is {path.stat().st_size} bytes; a conversation may hold at most "
+                                     f"{settings.max_history_chars} characters in {settings.max_history_turns} turns")
         return [Turn(m["role"], m["content"]) for m in json.loads(path.read_text(encoding="utf-8"))]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise typer.BadParameter(f"--history must be a JSON list of {{role, content}} messages ({exc})")

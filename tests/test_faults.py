@@ -105,7 +105,8 @@ def test_corrupt_vector_index_files_give_a_clear_error_when_asking(private_index
     for f in files:
         f.write_bytes(b"junk" * 100)
     assistant = Assistant.from_settings(make_settings(private_index))
-    with pytest.raises(StoreError, match=r"assistant ingest --rebuild"):
+    # Found by the store check (their sizes disagree with header.bin) or by Chroma reading them.
+    with pytest.raises((StoreError, IndexError_), match=r"assistant ingest --rebuild"):
         assistant.ask(QUESTION)
 
 

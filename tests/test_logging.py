@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import shutil
 
 import pytest
@@ -26,7 +27,7 @@ PERSONAL = {
     "nhs": "My NHS number is 943 476 5919; how do federations manage conflicts of interest?",
 }
 RAW_PERSONAL = ["jane.doe", "example.com", "7946", "0018", "943 476 5919", "9434765919", "5919"]
-FIELDS = {"ts", "question_sha256", "answerer", "outcome", "grounded", "retrieved", "timings_ms", "notices"}
+FIELDS = {"ts", "question_hmac", "answerer", "outcome", "grounded", "retrieved", "timings_ms", "notices"}
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,10 @@ def log(base):
     return path
 
 
-def _sha(question: str) -> str:
-    return hashlib.sha256(redact(question).encode()).hexdigest()[:16]
+def _sha(question: str, base) -> str:
+    """The log's keyed hash of a question: HMAC-SHA256 with the key made once in the data directory."""
+    key = make_settings(base).log_key_file.read_text().strip().encode()
+    return hmac.new(key, redact(question).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def test_each_question_writes_one_json_line_with_hash_timings_passages_answerer_and_outcome(base, log):
@@ -58,7 +61,7 @@ def test_each_question_writes_one_json_line_with_hash_timings_passages_answerer_
     assert len(lines) == 3
     for line, answer in zip(lines, answers):
         assert set(line) == FIELDS
-        assert line["question_sha256"] == _sha(answer.question) and len(line["question_sha256"]) == 16
+        assert line["question_hmac"] == _sha(answer.question, base) and len(line["question_hmac"]) == 16
         assert line["answerer"] == answer.answerer
         assert line["outcome"] == (answer.refusal_reason or "answered")
         assert line["retrieved"] == [p.chunk.chunk_id for p in answer.passages]
@@ -111,7 +114,7 @@ def test_personal_data_in_a_question_never_reaches_the_log(base, log):
         assert raw not in text, raw
     # The hash is of the redacted question, so it cannot be reversed by trying every NHS number.
     other = assistant.ask(PERSONAL["nhs"].replace("943 476 5919", "401 023 2137"))
-    assert load_jsonl(log)[-1]["question_sha256"] == load_jsonl(log)[2]["question_sha256"] == _sha(other.question)
+    assert load_jsonl(log)[-1]["question_hmac"] == load_jsonl(log)[2]["question_hmac"] == _sha(other.question, base)
 
 
 def _ui_function(app, name: str):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
@@ -15,6 +18,7 @@ from assistant.settings import Settings
 from . import modes, render
 from .access import Access
 from .handlers import HELPFUL, NOT_HELPFUL, Chat, Feedback, Library, new_conversation
+from .limits import ClientAddress, LoginThrottle
 
 HERE = Path(__file__).resolve().parent
 NHS_BLUE = gr.themes.Color(c50="#e8f1fa", c100="#cfe1f3", c200="#9fc3e7", c300="#6fa5db", c400="#2f7bc9",
@@ -48,6 +52,7 @@ ANSWER_CONCURRENCY = 2
 # Upload batches at once: each file is read in its own worker process, so two batches cost two workers' memory
 # (ASSISTANT_UPLOAD_WORKER_MEMORY_MB each) at most; indexing itself is one at a time (Assistant's ingest lock).
 UPLOAD_CONCURRENCY = 2
+SESSION_TTL_S = 6 * 3600
 HEADER = ('<header class="fa-header"><h1>Federation Advisor</h1>'
           "<p>Answers with sources on GP federations, working at scale, governance and conflicts of "
           "interest, from a library of NHS-related reports (2013 to 2018) and any documents you add.</p></header>")
@@ -82,10 +87,12 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
     """The Gradio app over an Assistant: Ask, Briefing note, Workshop pack and Library tabs, and the `ask` API."""
     access = Access(settings)
     chat, library = Chat(assistant), Library(assistant, access)
-    feedback = Feedback(FeedbackStore(settings.feedback_db), access=access, audit=assistant.audit)
-    with gr.Blocks(title="Federation Advisor", analytics_enabled=False) as app:
-        answers = gr.State([])
-        pending = gr.State(None)
+    feedback = Feedback(FeedbackStore(settings.feedback_db), settings, access=access, audit=assistant.audit)
+    # Gradio's copies of downloads and uploads are deleted within the hour (checked every 10 minutes).
+    with gr.Blocks(title="Federation Advisor", analytics_enabled=False, delete_cache=(600, 3600)) as app:
+        # A session idle for SESSION_TTL_S gives its memory back (the answers are also capped per conversation).
+        answers = gr.State([], time_to_live=SESSION_TTL_S)
+        pending = gr.State(None, time_to_live=SESSION_TTL_S)
         gr.HTML(HEADER, js_on_load=None)
         status = gr.HTML(library.status_line(), elem_id="fa-status", js_on_load=None)
         with gr.Tabs():
@@ -180,7 +187,8 @@ def _chat_events(chat: Chat, ask: SimpleNamespace, answers: gr.State, pending: g
     chat_out = [ask.chatbot, ask.question, answers, ask.sources, ask.form.answer, ask.error_line]
     opts = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
     # Each finished (or failed) turn refreshes the download buttons from the answers kept in state.
-    files = dict(fn=modes.answer_files, inputs=[answers], outputs=ask.answer_dl, api_visibility="private")
+    files = dict(fn=partial(modes.answer_files, settings=chat.assistant.settings), inputs=[answers],
+                 outputs=ask.answer_dl, api_visibility="private")
     respond = chat.respond
     ask.question.submit(respond, [ask.question, ask.chatbot, answers], chat_out, **opts).then(**files)
     ask.ask_btn.click(respond, [ask.question, ask.chatbot, answers], chat_out, **opts).then(**files)
@@ -220,9 +228,15 @@ def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, preve
            quiet: bool = True):
     """Start the server on settings.host (127.0.0.1 unless told) with the theme, styles and optional login."""
     app.queue(default_concurrency_limit=ANSWER_CONCURRENCY)
+    logins = parse_auth(settings.auth)
+    # Failed sign-ins make the next ones wait, per user and per address (the middleware tells the check the address).
+    auth = LoginThrottle(logins, free=settings.login_free_failures, max_wait_s=settings.login_max_wait_s) \
+        if logins else None
     try:
         return app.launch(
-            server_name=settings.host, server_port=port or settings.port, auth=parse_auth(settings.auth),
+            server_name=settings.host, server_port=port or settings.port, auth=auth,
+            app_kwargs={"middleware": [Middleware(ClientAddress)]},
+            allowed_paths=[str(settings.exports_dir)],
             auth_message="Federation Advisor: please sign in.", prevent_thread_lock=prevent_thread_lock,
             quiet=quiet, show_error=False, footer_links=["api"], max_file_size=settings.upload_max_bytes, ssr_mode=False, pwa=False,
             mcp_server=False, enable_monitoring=False, theme=theme(), css_paths=[HERE / "theme.css"],
@@ -237,6 +251,10 @@ def serve(settings: Settings) -> None:
     """Build the Assistant (indexing the reports first if needed), print the address and serve the chat."""
     from assistant.pipeline import Assistant
 
+    # Gradio's own copies of downloads and uploads go to a folder only this user can read, not the shared temp dir.
+    private = settings.data_dir / "gradio"
+    private.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(private.resolve()))
     assistant = Assistant.from_settings(settings)
     if assistant.status()["documents"] == 0:
         print(f"No index yet: indexing {settings.knowledge_dir} (a minute or so) …", flush=True)

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import time
-from pathlib import Path
 
 import gradio as gr
 
-from assistant.answering.guardrails import redact
 from assistant.audit import AuditLog
+from assistant.documents.export import private_folder
 from assistant.errors import AssistantError
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, check_comment
 from assistant.schema import Answer, Turn
+from assistant.settings import Settings
 
 from . import render
 from .access import Access
 from .library import stage_label
+from .limits import RateLimit, visitor
 
 HELPFUL, NOT_HELPFUL = "👍 Helpful", "👎 Not helpful"
 
@@ -41,30 +41,62 @@ def new_conversation():
     return [], [], render.sources_html([]), answer_choices([]), "", None
 
 
+def chat_messages(answers: list[dict]) -> list[dict]:
+    """The conversation as the chat shows it, drawn from the answers kept on the server (not from what a browser sends)."""
+    messages: list[dict] = []
+    for i, a in enumerate(answers, start=1):
+        messages += [{"role": "user", "content": render.md_text(a["question"])},
+                     {"role": "assistant", "content": render.answer_markdown(a, i)}]
+    return messages
+
+
+def keep_recent_sources(answers: list[dict], keep: int) -> None:
+    """Drop the passages of all but the last `keep` answers (their quotes stay): a session's state stays bounded."""
+    for a in answers[:-keep]:
+        a.pop("passages", None)
+
+
 class Chat:
     """Answers for the Ask tab (streamed into the chat) and for the `ask` API (whole, as JSON)."""
 
     def __init__(self, assistant) -> None:
         self.assistant = assistant
+        self.settings: Settings = assistant.settings
+
+    def _refusal(self, question: str, answers: list) -> str:
+        """Why a question cannot be taken before anything reads it (too long, or a conversation at its limit), or ''."""
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            return f"Your question is {len(question)} characters long; the maximum is {limit}. Please shorten it."
+        if 2 * len(answers) >= self.settings.max_history_turns:
+            return (f"This conversation has reached {len(answers)} questions, the most one can hold. Choose "
+                    "“New conversation” to ask more.")
+        return ""
 
     def respond(self, question, messages, answers):
-        """Stream one answer into the chat, then show its sources."""
-        messages, answers = list(messages or []), list(answers or [])
+        """Stream one answer into the chat, then show its sources (the chat is drawn from the answers kept here)."""
+        answers = list(answers or [])
         question = question if isinstance(question, str) else ""
+        if refusal := self._refusal(question, answers):
+            gr.Warning(refusal)
+            yield gr.skip(), gr.skip(), answers, gr.skip(), gr.skip(), f"**Could not answer:** {render.md_text(refusal)}"
+            return
         if not question.strip():
             gr.Warning("Please type a question first.")
-            yield messages, question, answers, gr.skip(), gr.skip(), ""
+            yield gr.skip(), question, answers, gr.skip(), gr.skip(), ""
             return
-        messages += [{"role": "user", "content": render.md_text(question.strip())},
-                     {"role": "assistant", "content": "Searching the reports …"}]
+        messages = chat_messages(answers) + [{"role": "user", "content": render.md_text(question.strip())},
+                                             {"role": "assistant", "content": "Searching the reports …"}]
         yield messages, "", answers, gr.skip(), gr.skip(), ""
         written = ""
         try:
             for piece in self.assistant.stream(question, history_turns(answers)):
                 if isinstance(piece, Answer):
                     answers.append(piece.to_json())
+                    keep_recent_sources(answers, self.settings.sources_kept)
                     messages[-1] = {"role": "assistant", "content": render.answer_markdown(answers[-1], len(answers))}
-                    yield (messages, "", answers, render.sources_html(answers), answer_choices(answers), "")
+                    yield (messages, "", answers, render.sources_html(answers, keep=self.settings.sources_kept),
+                           answer_choices(answers), "")
                     return
                 written += piece
                 messages[-1] = {"role": "assistant", "content": render.streaming_markdown(written)}
@@ -77,6 +109,12 @@ class Chat:
 
     def ask(self, question: str, history: str = "") -> dict:
         """Answer a question from the reports; history is an optional JSON list of {role, content} turns."""
+        question, history = question if isinstance(question, str) else "", history if isinstance(history, str) else ""
+        if refusal := self._refusal(question, []):
+            raise gr.Error(refusal)
+        if len(history) > self.settings.max_history_json_chars:  # refused unread
+            raise gr.Error(f"history is {len(history)} characters long; the conversation may hold at most "
+                           f"{self.settings.max_history_chars} characters. Please start a new conversation.")
         try:
             turns = [Turn(str(t["role"]), str(t["content"])) for t in json.loads(history)] if history.strip() else []
         except (ValueError, TypeError, KeyError) as exc:
@@ -88,18 +126,27 @@ class Chat:
 
 
 class Feedback:
-    """Ratings and comments on answers, stored with personal data redacted, and their CSV export."""
+    """Ratings and comments on answers (the store redacts personal data), rate-limited per visitor; and their export."""
 
-    def __init__(self, store: FeedbackStore, *, access: Access, audit: AuditLog) -> None:
-        self.store, self.access, self.audit = store, access, audit
+    def __init__(self, store: FeedbackStore, settings: Settings, *, access: Access, audit: AuditLog) -> None:
+        self.store, self.settings, self.access, self.audit = store, settings, access, audit
+        self.limit = RateLimit(settings.feedback_per_hour, 3600.0)
+
+    def _allow(self, request) -> None:
+        if not self.limit.allow(visitor(request)):
+            raise gr.Error(f"You have sent {self.limit.limit} pieces of feedback in the last hour, the most we take; "
+                           "please try again later.")
 
     def save(self, a: dict, vote: str, comment: str) -> int:
-        """Store feedback on answer `a` with personal data redacted from the question, answer and comment."""
-        return self.store.add(redact(a["question"]), redact(a["answer"]),
-                              json.dumps(a["citations"], ensure_ascii=False), vote, redact(comment or ""))
+        """Store feedback on answer `a` (the store redacts personal data from the question, answer and comment)."""
+        return self.store.add(a["question"], a["answer"], json.dumps(a["citations"], ensure_ascii=False), vote, comment)
 
-    def send_feedback(self, answers, index, rating, comment, pending):
+    def send_feedback(self, answers, index, rating, comment, pending, request: gr.Request | None = None):
         """Save a rating (with optional comment) for the chosen answer."""
+        try:
+            comment = check_comment(comment)  # its size first, before anything else reads it
+        except AssistantError as exc:
+            raise gr.Error(str(exc))
         answers = answers or []
         if not answers:
             raise gr.Error("Ask a question first; feedback is about an answer.")
@@ -109,9 +156,10 @@ class Feedback:
         if not 1 <= i <= len(answers):
             raise gr.Error("Choose which answer your feedback is about.")
         vote = "up" if rating == HELPFUL else "down"
+        self._allow(request)
         try:
             if pending and pending.get("answer") == i and pending.get("rating") == vote:
-                self.store.set_comment(pending["id"], redact(comment or ""))
+                self.store.set_comment(pending["id"], comment)
                 fid = pending["id"]
             else:
                 a = answers[i - 1]
@@ -120,7 +168,7 @@ class Feedback:
             raise gr.Error(str(exc))
         return f"Thank you. Your feedback on answer {i} was saved (reference {fid}).", "", None, None
 
-    def like(self, answers, data: gr.LikeData):
+    def like(self, answers, data: gr.LikeData, request: gr.Request | None = None):
         """A thumb on an answer in the chat is saved at once; a comment can follow in the form."""
         idx = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         i = (int(idx) + 1) // 2
@@ -128,6 +176,7 @@ class Feedback:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         vote = "up" if data.liked else "down"
         a = answers[i - 1]
+        self._allow(request)
         try:
             fid = self.save(a, vote, "")
         except AssistantError as exc:
@@ -140,7 +189,8 @@ class Feedback:
         """Write all feedback to a CSV file for download (administrators only; audited)."""
         user = self.access.admin(request, "export feedback")
         try:
-            out = Path(tempfile.mkdtemp(prefix="fa-feedback-")) / f"feedback-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+            folder = private_folder(self.settings.exports_dir, keep_s=self.settings.export_keep_s)
+            out = folder / f"feedback-{time.strftime('%Y%m%d-%H%M%S')}.csv"
             self.store.export_csv(out)
             count = len(self.store.all())
             self.audit.record(user=user, action="export_feedback", detail=f"{count} entries")

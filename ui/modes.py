@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import tempfile
 import time
-from pathlib import Path
 
 import gradio as gr
 
 from assistant.documents.briefing import build_briefing
 from assistant.errors import AssistantError
-from assistant.documents.export import write
+from assistant.documents.export import private_folder, write
 from assistant.schema import Answer, Chunk, Citation, Passage
 from assistant.documents.workshop import build_workshop, case_studies, table_rows
+from assistant.settings import Settings
 
 from . import render
 
@@ -25,18 +23,16 @@ PACK_EMPTY = ('<p class="fa-doc-empty">Choose a case study (or type a theme) and
 ROUTE = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=2)  # = app.ANSWER_CONCURRENCY
 
 
-def slug(text: str, limit: int = 80) -> str:
-    """A safe file-name stem from a title: lower case, whole words joined by hyphens, at most `limit` characters."""
-    words = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
-    if len(words) > limit:
-        words = words[: limit + 1].rsplit("-", 1)[0] if "-" in words[:limit] else words[:limit]
-    return words or "document"
+# Download names say what a file is, never what was typed: a question can hold a name or an NHS number.
+ANSWER_NAME, BRIEFING_NAME, PACK_NAME = "federation-advisor-answer", "federation-advisor-briefing-note", \
+    "federation-advisor-workshop-pack"
 
 
-def export_files(obj, stem: str) -> tuple[str, str]:
-    """Markdown and Word files of an Answer, BriefingNote or WorkshopPack, in a fresh temporary folder."""
-    # A folder per export: two people downloading the same title never overwrite each other's file.
-    folder = Path(tempfile.mkdtemp(prefix="fa-export-"))
+def export_files(obj, stem: str, settings: Settings) -> tuple[str, str]:
+    """Markdown and Word files of an Answer, BriefingNote or WorkshopPack, in a fresh private (0700) folder under the
+    data directory's exports, where folders older than settings.export_keep_s are removed."""
+    # A folder per export: two people downloading at once never overwrite each other's file.
+    folder = private_folder(settings.exports_dir, keep_s=settings.export_keep_s)
     return str(write(obj, folder / f"{stem}.md")), str(write(obj, folder / f"{stem}.docx"))
 
 
@@ -87,19 +83,19 @@ def answer_downloads() -> list:
     return [md, docx]
 
 
-def answer_files(answers):
-    """Files of the latest answer for the download buttons; hidden when there is none."""
+def answer_files(answers, settings: Settings):
+    """Files of the latest answer for the download buttons (named by its number); hidden when there is none."""
     if not answers:
         return gr.update(**HIDDEN), gr.update(**HIDDEN)
     try:
-        md, docx = export_files(answer_from_json(answers[-1]), "answer-" + slug(answers[-1].get("question", ""), 50))
+        md, docx = export_files(answer_from_json(answers[-1]), f"{ANSWER_NAME}-{len(answers)}", settings)
     except AssistantError as exc:
         gr.Warning(f"The answer could not be prepared for download: {exc}")
         return gr.update(**HIDDEN), gr.update(**HIDDEN)
     return gr.update(value=md, visible=True), gr.update(value=docx, visible=True)
 
 
-def _produce(build, show, noun: str, progress, empty: str):
+def _produce(build, show, noun: str, progress, empty: str, *, stem: str, settings: Settings):
     """Yield (status, document, Markdown file, Word file): a busy line, then the document or a plain error."""
     yield (render.doc_status_html(f"Writing the {noun} … This takes seconds offline and can take a minute or "
                                   "two with a language model."), gr.skip(), gr.update(**HIDDEN), gr.update(**HIDDEN))
@@ -108,7 +104,7 @@ def _produce(build, show, noun: str, progress, empty: str):
     try:
         obj = build()
         progress(None, desc="Preparing the downloads …")
-        md, docx = export_files(obj, slug(obj.title))
+        md, docx = export_files(obj, stem, settings)
     except AssistantError as exc:
         gr.Warning(str(exc))
         # The old document goes, so it cannot be mistaken for one on the new request.
@@ -157,7 +153,8 @@ def briefing_tab(assistant) -> None:
             yield _missing("Please type a topic for the briefing note first.")
             return
         yield from _produce(lambda: build_briefing(assistant, text, answerer=answerer or "auto"),
-                            render.briefing_html, "briefing note", progress, BRIEF_EMPTY)
+                            render.briefing_html, "briefing note", progress, BRIEF_EMPTY, stem=BRIEFING_NAME,
+                            settings=assistant.settings)
 
     # The spinner covers only the document, so the status line above it stays readable.
     write_btn.click(write_note, [topic, who], outputs, show_progress_on=outputs[1], **ROUTE)
@@ -190,7 +187,8 @@ def workshop_tab(assistant, app: gr.Blocks) -> None:
             return
         args = {"theme": wanted} if by_theme else {"case": wanted}
         yield from _produce(lambda: build_workshop(assistant, answerer=answerer or "auto", **args),
-                            render.workshop_html, "workshop pack", progress, PACK_EMPTY)
+                            render.workshop_html, "workshop pack", progress, PACK_EMPTY, stem=PACK_NAME,
+                            settings=assistant.settings)
 
     basis.change(lambda b: (gr.update(visible=b != "theme"), gr.update(visible=b == "theme")), basis, [case, theme],
                  api_visibility="private")

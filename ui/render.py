@@ -17,9 +17,15 @@ _INLINE_RE = re.compile("[" + re.escape("".join(_INLINE)) + "]")
 _LINE_START = re.compile(r"^([ \t]*)([#=+-]|\d+(?=[.)]))", re.MULTILINE)
 
 
+# What Markdown would turn into a link by itself (https://..., www...., name@host): written as character references,
+# so an address in a question or a report shows as text and nobody is sent anywhere by a click.
+_AUTOLINK = re.compile(r"(?<=[A-Za-z]):(?=//)|//|(?<=\bwww)\.|@", re.IGNORECASE)
+
+
 def md_text(text: str) -> str:
-    """Text for a Markdown component that displays literally (no Markdown, no HTML)."""
+    """Text for a Markdown component that displays literally (no Markdown, no HTML, no links made from addresses)."""
     out = _INLINE_RE.sub(lambda m: _INLINE[m.group()], text or "")
+    out = _AUTOLINK.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group()), out)
     return _LINE_START.sub(lambda m: m.group(1) + "".join(f"&#{ord(c)};" for c in m.group(2)), out)
 
 
@@ -143,17 +149,19 @@ def _answer_sources(answer: dict, index: int) -> str:
     return head + "".join(_source_html(c, texts.get(c["chunk_id"], c.get("quote", "")), index) for c in cites)
 
 
-def sources_html(answers: Sequence[dict]) -> str:
-    """The sources panel: the latest answer's sources open, earlier answers' sources folded away."""
+def sources_html(answers: Sequence[dict], keep: int | None = None) -> str:
+    """The sources panel: the latest answer's sources open, those of the `keep` - 1 answers before it folded away
+    (older ones are not sent again each turn: a 200-turn session re-sent 780 KB of sources per answer)."""
     if not answers:
         return ('<div class="fa-sources"><p class="fa-empty">Ask a question and the passages it is based on '
                 "will appear here. Select a number such as [1] in an answer to jump to its source.</p></div>")
     last = len(answers)
+    first = max(1, last - keep + 1) if keep else 1
     parts = [f'<section class="fa-group" id="ans{last}">{_answer_sources(answers[-1], last)}</section>']
-    if last > 1:
+    if last > first:
         earlier = "".join(
             f'<section class="fa-group" id="ans{i}">{_answer_sources(a, i)}</section>'
-            for i, a in reversed(list(enumerate(answers[:-1], start=1)))
+            for i, a in reversed(list(enumerate(answers[first - 1 : -1], start=first)))
         )
         parts.append(f'<details class="fa-earlier"><summary>Sources for earlier answers</summary>{earlier}</details>')
     return f'<div class="fa-sources">{"".join(parts)}</div>'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.errors import InputError
@@ -37,10 +38,23 @@ _LEGAL = re.compile(
     r"notice (do|must|should) we)\b",
     re.IGNORECASE,
 )
-_NHS_NUMBER = re.compile(r"\b\d{3}[ -]?\d{3}[ -]?\d{4}\b")
+# Ten digits written 3-3-4 with spaces, dashes or dots between the groups, or run together (943 476 5919).
+_NHS_NUMBER = re.compile(r"(?<![\w.-])\d{3}(?:\s{0,2}[-–.]?\s{0,2})\d{3}(?:\s{0,2}[-–.]?\s{0,2})\d{4}(?![\w-]|\.\d)")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _PHONE = re.compile(r"(?<!\d)(\+44\s?\d{2,4}|\(?0\d{2,4}\)?)[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\d)")
 _DOB = re.compile(r"\b(born|dob|d\.o\.b\.?|date of birth)\b[:\s]*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}", re.IGNORECASE)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+# A whole date (day, month and year), any common way round: 12/03/1984, 12-03-84, 12.3.1984, 1984-03-12,
+# 12 March 1984, 12th Mar 84, March 12, 1984. A year alone or a month and year (April 2013) is no one's birthday.
+_DATE = re.compile(
+    r"(?<![\w/.-])(?:\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?(?:\d{4}|\d{2})|\d{4}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?\d{1,2}|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?[\s-]+{_MONTH}[\s,-]+(?:\d{{4}}|'?\d{{2}})|"
+    rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:\d{{4}}|'?\d{{2}}))(?![\w/-]|\.\d)", re.IGNORECASE)
+# UK postcodes, spaced or not, any case: SW1A 1AA, sw1a1aa, M1 1AE, B33 8TH, CR2 6XH, GIR 0AA.
+_POSTCODE = re.compile(r"(?<![\w-])(?:[A-Z]{1,2}\d[A-Z\d]?\s{0,2}\d[A-Z]{2}|GIR\s?0AA)(?![\w-])", re.IGNORECASE)
+# A title and a capitalised name after it (Mr Smith, Dr Jane Doe), or a name given as such ("called Jane Doe").
+_NAMED = re.compile(r"\b(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?|(?i:called|named|name is))\s+[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?")
 
 
 @dataclass(frozen=True)
@@ -54,8 +68,10 @@ class ScopeDecision:
 
 def clean_question(question: str, max_chars: int) -> str:
     """Normalise a question or raise InputError saying what is wrong with it."""
-    if question is None or not question.strip():
+    if not isinstance(question, str) or not question.strip():
         raise InputError("Please type a question: it was empty.")
+    if len(question) > max_chars:  # before anything reads it: a 50 MB question is refused at once
+        raise InputError(f"Your question is {len(question)} characters long; the maximum is {max_chars}. Please shorten it.")
     text = unicodedata.normalize("NFC", question)
     # Control characters are dropped (not rejected): pasted text often carries them harmlessly.
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
@@ -75,6 +91,19 @@ def clean_question(question: str, max_chars: int) -> str:
     if not text:
         raise InputError("Please type a question.")
     return text
+
+
+def check_history(history: Sequence, *, max_turns: int, max_chars: int) -> None:
+    """InputError when a conversation's earlier turns (objects with `.content`) are too many or too long in all."""
+    if len(history) > max_turns:
+        raise InputError(f"The conversation has {len(history)} earlier messages; the maximum is {max_turns}. "
+                         "Please start a new conversation.")
+    size = 0
+    for turn in history:
+        size += len(getattr(turn, "content", "") or "")
+        if size > max_chars:
+            raise InputError(f"The conversation so far is over {max_chars} characters long. Please start a new "
+                             "conversation.")
 
 
 def check_scope(question: str) -> ScopeDecision:
@@ -140,14 +169,18 @@ _COMMON = frozenset("""i gp gps nhs uk england english ccg ccgs a the what how w
 def find_personal_data(text: str) -> list[str]:
     """Kinds of personal data found in `text` (NHS number, email, phone, date of birth)."""
     kinds = []
-    for kind, pattern in (("NHS number", _NHS_NUMBER), ("email address", _EMAIL), ("phone number", _PHONE), ("date of birth", _DOB)):
+    for kind, pattern in (("NHS number", _NHS_NUMBER), ("email address", _EMAIL), ("phone number", _PHONE),
+                          ("date of birth", _DOB), ("postcode", _POSTCODE)):
         if pattern.search(text):
             kinds.append(kind)
     return kinds
 
 
-def redact(text: str) -> str:
-    """`text` with NHS numbers, emails, phone numbers and dates of birth replaced by placeholders."""
-    for label, pattern in (("[NHS NUMBER]", _NHS_NUMBER), ("[EMAIL]", _EMAIL), ("[DATE OF BIRTH]", _DOB), ("[PHONE]", _PHONE)):
+def redact(text: str, *, names: bool = False) -> str:
+    """`text` with NHS numbers, emails, dates, phone numbers and postcodes replaced by placeholders; with `names`,
+    also a name after a title or 'called' (for what people write: a question or comment kept in feedback)."""
+    # Names are opt-in: the reports name public figures and bodies the same way ('Dr HM Freeman & Partners').
+    for label, pattern in (("[EMAIL]", _EMAIL), ("[DATE OF BIRTH]", _DOB), ("[DATE]", _DATE),
+                           ("[NHS NUMBER]", _NHS_NUMBER), ("[PHONE]", _PHONE), ("[POSTCODE]", _POSTCODE)):
         text = pattern.sub(label, text)
-    return text
+    return _NAMED.sub("[NAME]", text) if names else text

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
+import time
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +15,7 @@ from assistant.errors import InputError
 from assistant.schema import Answer
 
 _BULLET = re.compile(r"^\s*[-*•]\s+")
+_RAW_HTML = re.compile(r"<(?=[A-Za-z/!?])")  # the start of a tag, comment or processing instruction
 
 
 def answer_outline(answer: Answer, today: date | None = None) -> Outline:
@@ -29,17 +34,39 @@ def outline(obj: Document | Answer, today: date | None = None) -> Outline:
     raise InputError(f"Cannot export a {type(obj).__name__}; export an Answer, a BriefingNote or a WorkshopPack.")
 
 
+def no_html(text: str) -> str:
+    """Text for Markdown with any raw HTML shown as text (`\\<script>`), not run by a viewer."""
+    return _RAW_HTML.sub(r"\\<", text or "")
+
+
 def to_markdown(obj: Document | Answer, today: date | None = None) -> str:
-    """Markdown: title, date, the 2013–2018 note, warnings, sections, and a numbered reference list."""
+    """Markdown: title, date, the 2013–2018 note, warnings, sections, and a numbered reference list; raw HTML from a
+    question or a document is escaped."""
     o = outline(obj, today)
-    lines = [f"# {o.title}", "", f"*{o.meta}*", "", f"> **Note:** {DATE_NOTE}", ""]
+    lines = [f"# {no_html(o.title)}", "", f"*{no_html(o.meta)}*", "", f"> **Note:** {DATE_NOTE}", ""]
     if o.warnings:
-        lines += ["## Warnings", "", *[f"- {w}" for w in o.warnings], ""]
+        lines += ["## Warnings", "", *[f"- {no_html(w)}" for w in o.warnings], ""]
     for heading, text in o.sections:
-        lines += [f"## {heading}", "", text.strip(), ""]
+        lines += [f"## {no_html(heading)}", "", no_html(text.strip()), ""]
     if o.references:
-        lines += ["## References", "", *[f"{i}. {r}" for i, r in enumerate(o.references, start=1)], ""]
+        lines += ["## References", "", *[f"{i}. {no_html(r)}" for i, r in enumerate(o.references, start=1)], ""]
     return "\n".join(lines)
+
+
+def private_folder(root: Path, *, keep_s: float) -> Path:
+    """A fresh folder only this user can read (0700) under `root` (also 0700), for files to download; folders
+    there older than `keep_s` seconds are removed first, so exports do not outlive their download for long."""
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(root, 0o700)
+        cutoff = time.time() - keep_s
+        for old in root.iterdir():
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(dir=root))  # mkdtemp makes it 0700 with an unguessable name
+    except OSError as exc:
+        raise InputError(f"Cannot prepare a download folder in {root} ({exc.strerror or exc}); check that the data "
+                         "directory is writable.") from exc
 
 
 def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None) -> Path:

@@ -34,10 +34,12 @@ class IngestReport:
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    repaired: str = ""  # what was wrong with the vector store when this ingest found it damaged and re-embedded
 
     def summary(self) -> str:
         """One line for people."""
-        return (
+        repaired = f"The vector store was damaged ({self.repaired}); its vectors were embedded again. " if self.repaired else ""
+        return repaired + (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
             f"{self.chunks_embedded} chunks embedded, {self.chunks_total} indexed, in {self.seconds:.1f} s"
@@ -83,7 +85,12 @@ class Indexer:
         report = IngestReport()
         docs, report.skipped = load_directory(directory, limits, extra)
         known = self._records.documents()
-        same_pipeline = self._records.get_meta("fingerprint") == self._fingerprint
+        self._store.follow(self._records.get_meta("generation"))
+        # A lost or emptied store under a full record: every document is chunked again and its missing vectors embedded
+        # (it used to report "0 chunks embedded, 564 indexed" and leave every question "not covered").
+        report.repaired = self._store.damage(self._records.sample_ids(24), chunks=self._records.count(),
+                                             dimension=None) if known else ""
+        same_pipeline = self._records.get_meta("fingerprint") == self._fingerprint and not report.repaired
         # Window vectors made another way than the index's (see embeddings.vector_layout) mean re-embedding all.
         layout = vector_layout(self._emb)
         same_layout = not known or self._records.get_meta("vectors") == layout

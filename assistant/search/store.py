@@ -16,6 +16,7 @@ import numpy as np
 from assistant.errors import ConfigError, IndexError_, StoreError
 from assistant.schema import Chunk
 from assistant.search.embeddings import MINILM_DIM
+from assistant.search.chroma_state import fresh_client, hnsw_damage
 from assistant.search.ranking import top_indices
 from assistant.settings import Settings
 
@@ -50,7 +51,7 @@ def make_client(settings: Settings):
                 host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
                 ssl=url.scheme == "https", settings=chroma_settings,
             )
-        path = settings.data_dir / "chroma"
+        path = store_folder(settings)
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except ConfigError:
@@ -64,11 +65,22 @@ def make_client(settings: Settings):
                          "`assistant ingest --rebuild`.") from exc
 
 
-class VectorStore:
-    """A thin adapter over one Chroma collection: add, delete, list ids and exact search by vector."""
+def store_folder(settings: Settings) -> Path:
+    """The folder of the embedded Chroma store."""
+    return settings.data_dir / "chroma"
 
-    def __init__(self, client, name: str, embedding_model: str) -> None:
+
+class VectorStore:
+    """A thin adapter over one Chroma collection: add, delete, list ids, exact search by vector, and a damage check.
+
+    An embedded store (`folder` given) is reopened when the record's generation changes, so a serving process reads
+    the vectors of an ingest run by another process.
+    """
+
+    def __init__(self, client, name: str, embedding_model: str, *, folder: Path | None = None) -> None:
         self._client, self._name, self.embedding_model = client, name, embedding_model
+        self.folder = folder
+        self._generation: str | None = None  # the record generation this client has followed
         self._col = self._open()
         # (state read, vector ids sorted, unit rows in that order): what `query` searches, read once per state.
         self._exact: tuple[tuple, list[str], np.ndarray] | None = None
@@ -91,6 +103,48 @@ class VectorStore:
                 f"The index was built with embedding model {built!r} but {self.embedding_model!r} is configured; "
                 "run `assistant ingest --rebuild` to re-index."
             )
+
+    def follow(self, generation: str | None) -> None:
+        """Reopen an embedded store when the record's generation moves on (another process may have written it)."""
+        if generation is None or generation == self._generation:
+            return
+        with self._exact_lock:  # two questions at once reopen it once
+            if generation == self._generation:
+                return
+            if self._generation is not None and self.folder is not None:
+                self._client = self._call("reopen", fresh_client, self._client)
+                self._col = self._open()
+                self._exact = None
+            self._generation = generation
+
+    def damage(self, sample: Sequence[str], *, chunks: int, dimension: int | None) -> str:
+        """What is wrong with the store for a record of `chunks` active chunks ('' when nothing): the folder gone, fewer
+        vectors than chunks, or a sample of chunks (`sample`, ids) whose first window is unreadable or misshapen."""
+        if self.folder is not None:
+            if not (self.folder / "chroma.sqlite3").exists():
+                return f"its folder {self.folder} is missing"
+            if problem := hnsw_damage(self.folder):
+                return problem
+        count = self.count()
+        if count < chunks:  # every chunk has at least one window vector
+            return f"it holds {count} vectors for {chunks} passages" + (" (it is empty)" if not count else "")
+        ids = [f"{c}#0" for c in sample]
+        if not ids:
+            return ""
+        got = self._call("get", self._col.get, ids=ids, include=["embeddings"])
+        vectors = dict(zip(got["ids"], got["embeddings"]))
+        missing = [i for i in ids if i not in vectors]
+        if missing:
+            return f"{len(missing)} of {len(ids)} passages checked have no vector"
+        if len({len(v) for v in vectors.values()}) > 1:
+            return "its vectors differ in size"
+        for vector in vectors.values():
+            row = np.asarray(vector, dtype=np.float32)
+            if dimension and row.shape != (dimension,):
+                return f"a vector has {row.size} dimensions where the model gives {dimension}"
+            if not np.isfinite(row).all() or not np.any(row):
+                return "a vector is not a number or all zeros"
+        return ""
 
     def reset(self) -> None:
         """Drop the collection and start an empty one for the configured model (for a rebuild)."""
@@ -154,6 +208,7 @@ class VectorStore:
 
     def _vectors(self, state: tuple, active: Container[str] | None) -> tuple[list[str], np.ndarray]:
         """The ids (sorted) and unit vectors of the active chunks' windows, read from Chroma when `state` changes."""
+        self.follow(state[0])
         exact = self._exact
         if exact is not None and exact[0] == state:
             return exact[1], exact[2]
@@ -243,6 +298,12 @@ class Records:
         """Ids of every active chunk (without loading the chunks)."""
         with closing(self._connect()) as con:
             return {row[0] for row in con.execute("SELECT chunk_id FROM chunks")}
+
+    def sample_ids(self, n: int) -> list[str]:
+        """Up to `n` active chunk ids spread evenly over all of them in id order (the same sample in every process)."""
+        ids = sorted(self.active_ids())
+        step = max(1, len(ids) // max(n, 1))
+        return ids[::step][:n]
 
     def count(self) -> int:
         """Number of active chunks."""
