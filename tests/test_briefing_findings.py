@@ -79,6 +79,7 @@ def test_note_opens_with_a_short_cited_summary_and_says_what_the_reports_recomme
     recommend = next(s for s in note.sections if s.heading == "What the reports recommend")
     assert recommend.citations, recommend.text
     # Drawn from the reports' recommendations, lessons and conclusions, not from anywhere.
-    kinds = re.compile(r"recommend|lesson|conclu|implication|key (?:points|messages)|what next|summary", re.I)
+    kinds = re.compile(r"recommend|lesson|learning|conclu|implication|key (?:points|messages)|what next|where next|"
+                       r"next steps|ingredients for success|best way|summary", re.I)
     for c in recommend.citations:
         assert kinds.search(c.passage.chunk.section or ""), (c.passage.chunk.section, c.quote)
