@@ -14,7 +14,7 @@ from assistant.answering.protocol import NOT_COVERED, Answerer
 from assistant.documents.figures import disagreement_warning, disagreements, known_organisations, named_in
 from assistant.documents.library import Library
 from assistant.documents.outline import Outline, ReferenceBook, applies_now, prepared, reference_entries
-from assistant.documents.selection import (ADVICE_SECTIONS, Candidate, candidates, is_advice, is_example,
+from assistant.documents.selection import (Candidate, candidates, is_advice, is_example,
                                            is_open_question, is_option, pick, topic_terms)
 from assistant.documents.writing import prompted
 from assistant.errors import InputError, LLMError
@@ -122,20 +122,23 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
     found = {p.chunk.chunk_id: p for p in retrieved}
     pool = [*found.values(), *(Passage(rank=0, chunk=c, score=0.0) for c in library.chunks() if c.chunk_id not in found)]
     names = sorted({c.case_study for c in library.chunks() if c.case_study})
-    ranked = candidates(topic, pool, names, found=frozenset(found))
+    every = candidates(topic, pool, names, found=frozenset(found), phrases=3, context=True)
+    ranked = [c for c in every if c.score > 0]
     if not ranked:
         return {}
     # Off-topic sentences share a word with the topic but little of its weight: 0.3 of the best kept every quote of
     # tests/test_briefing_findings.py and dropped 'Suffolk GP Federation: Care locations' from the conflicts note.
     on_topic = [c for c in ranked if c.score >= 0.3 * ranked[0].score]
     fitting = [c for c in ranked if c.score >= 0.45 * ranked[0].score]  # a role section needs the topic itself
+    # ... or a passage on it: 'Participants were uncertain how to apply competition rules' is the open question of
+    # the paragraph on conflicts of interest, though it never says 'conflict'.
+    strong = {c.passage.chunk.chunk_id for c in fitting}
+    fitting += [c for c in every if c.score < 0.45 * ranked[0].score and c.passage.chunk.chunk_id in strong]
     prose = [c for c in on_topic if not c.unit.fact and not is_advice(c)]
     used: set[str] = set()
     roles = {"Summary": pick(prose, used, SUMMARY_SENTENCES, per_passage=1)}
     # Recommendations are few (about 20 sentences in the library): any that touches the topic, best first.
     roles["What the reports recommend"] = pick([c for c in ranked if is_advice(c)], used, PER_SECTION)
-    roles["Governance and conflicts of interest"] = pick(
-        [c for c in on_topic if _GOVERNANCE.search(c.text) and not c.unit.fact], used, 3)
     terms = topic_terms(topic)
     examples: dict[str, Candidate] = {}
     for c in (c for c in fitting if is_example(c, terms)):
@@ -144,6 +147,8 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
     roles["Case-study examples"] = list(examples.values())
     roles["Options and trade-offs"] = pick([c for c in fitting if is_option(c)], used, 3)
     roles["Open questions"] = pick([c for c in fitting if is_open_question(c)], used, 3)
+    roles["Governance and conflicts of interest"] = pick(
+        [c for c in on_topic if _GOVERNANCE.search(c.text) and not c.unit.fact], used, 3)
     roles["Key findings"] = pick(prose, used, PER_SECTION + 1)  # the best of what no other section took
     return roles
 
@@ -172,8 +177,6 @@ def _written(library: Library, writer: Answerer, topic: str, found: Sequence[tup
     for plan, _, r in found:
         passages: Sequence[Passage] = r.passages
         if not writer.extractive and "failed" not in notes:
-            if plan.heading == "What the reports recommend":
-                passages = [p for p in passages if ADVICE_SECTIONS.search(p.chunk.section or "")] or passages
             try:
                 sections.append(_section(plan, _write(writer, plan, topic, passages), passages, book, notes))
                 continue

@@ -34,7 +34,7 @@ _TOPIC_WORDS = {stem(k): tokenize(v) for k, v in {
 # Leaning openings a unit may not start with when it stands alone ("This would enable ...", "But it also ...").
 _DANGLING = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|and|or|then|"
                        r"here|there|he|she|we|our|us|which|as a result|in addition|further|furthermore|moreover|"
-                       r"similarly|likewise|equally|conversely|instead|otherwise|thus|hence|therefore|again|for example|for instance|"
+                       r"similarly|likewise|equally|meanwhile|at the time|at that time|by then|later|then|finally|first|secondly|conversely|instead|otherwise|thus|hence|therefore|again|for example|for instance|"
                        r"in (?:this|these|that|those|such|both)|with the above|as (?:above|below|such|well))\b", re.I)
 UNCERTAIN = re.compile(r"\b(uncertain\w*|unclear|unknown|no consensus|not (?:yet )?(?:clear|known)|remains? to be "
                        r"seen|insufficient evidence|little evidence|lack of evidence|limited evidence|questions? "
@@ -86,9 +86,13 @@ _TABLE_LABELS = frozenset("model|legal status|governance|scope|main purpose|exam
 _LEANS_EARLY = re.compile(r"^(?:\w+,?\s+){0,4}such\s", re.I)  # "In the early days, such support was ..."
 
 
-def standalone(text: str) -> bool:
-    """Whether a unit reads on its own: no leaning opening, no question, not a list of cells or a heading."""
-    return not (_DANGLING.match(text) or _LEANS_EARLY.match(text) or text.rstrip().endswith(("?", ":"))
+def standalone(text: str, *, own_voice: bool = False) -> bool:
+    """Whether a unit reads on its own: no leaning opening, no question, not a list of cells or a heading; in an
+    organisation's own account (`own_voice`), 'We ...' and 'Our ...' speak for it."""
+    dangling = _DANGLING.match(text)
+    if dangling and own_voice and dangling.group(1).lower() in ("we", "our"):
+        dangling = None
+    return not (dangling or _LEANS_EARLY.match(text) or text.rstrip().endswith(("?", ":"))
                 or text.count(";") >= 3 or re.search(r"; [A-Z][a-z]", text))
 
 
@@ -96,12 +100,12 @@ def standalone(text: str) -> bool:
 _RUN_IN = re.compile(r"^[A-Z][\w’'-]*(?: [\w’'-]+){0,6}: (?=[A-Z])")
 
 
-def topic_pairs(topic: str) -> dict[str, str]:
+def topic_pairs(topic: str, min_terms: int = 3) -> dict[str, str]:
     """Each word of a two-word phrase in a topic of three or more words, and its partner ('interest' -> 'conflict'
     in 'conflicts of interest ... community services'): such a word counts only beside its partner, so 'community
     interest company' is not about conflicts of interest nor community services."""
     own = [t for t in tokenize(topic) if t not in _GENERIC]
-    if len(set(own)) < 3:
+    if len(set(own)) < min_terms:
         return {}
     pairs: dict[str, str] = {}
     for a, b in zip(own, own[1:]):
@@ -139,30 +143,33 @@ def _scored(terms: dict[str, float], pairs: dict[str, str], idf: dict[str, float
 
 
 def candidates(topic: str, passages: Sequence[Passage], organisations: Sequence[str], *,
-               found: frozenset[str] = frozenset()) -> list[Candidate]:
+               found: frozenset[str] = frozenset(), phrases: int = 0, context: bool = False) -> list[Candidate]:
     """Every standalone unit of the passages that speaks to the topic, best first (ties: report order); units of
-    the passages in `found` (what the topic's searches retrieved) weigh a little more."""
-    terms, pairs = topic_terms(topic), topic_pairs(topic)
+    the passages in `found` (what the topic's searches retrieved) weigh a little more. With `phrases` (a number of
+    words), a topic of at least that many words is a phrase a person wrote (a brief's title, a theme), whose
+    two-word phrases count together (topic_pairs); a list of search words is not. With `context`, units that share
+    no word with the topic are kept too (score 0), for a section that takes what a passage on the topic says."""
+    terms, pairs = topic_terms(topic), topic_pairs(topic, phrases) if phrases else {}
     docs = [set(tokenize(p.chunk.text)) for p in passages]
     idf = {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in terms}
     best: dict[str, Candidate] = {}
     for n, p in enumerate(passages, start=1):
         for u, score in _scored(terms, pairs, idf, passage_units(n, p)):
-            if score <= 0:
+            if score <= 0 and not context:
                 continue
             if not u.fact and (label := _RUN_IN.match(u.text)):
                 if label.group(0).rstrip(": ").lower() in _TABLE_LABELS:
                     continue
                 if len(u.text[label.end():].split()) >= 8:
                     u = replace(u, text=u.text[label.end():])
-            if not u.fact and not standalone(u.text):
+            if not u.fact and not standalone(u.text, own_voice=bool(u.case_study)):
                 continue
             if len(sentences := split_sentences(u.text)) > 2:
                 u = replace(u, text=" ".join(sentences[:2]))  # what leans on the second sentence can go with it
             # A sentence under a heading on the topic ("Organisational structure and governance arrangements") is
             # on it even when it says 'the board' once: +0.15 lifted both missing governance findings into the note.
             heading = 0.15 if set(tokenize(p.chunk.section or "")) & set(terms) else 0.0
-            score = round(score + heading + (0.1 if p.chunk.chunk_id in found else 0.0), 6)
+            score = round(score + heading + (0.1 if p.chunk.chunk_id in found else 0.0), 6) if score > 0 else 0.0
             key = re.sub(r"[^a-z0-9]+", " ", u.text.lower()).strip()
             if key not in best or best[key].score < score:
                 best[key] = Candidate(u, p, score, tuple(named_in(u.text, organisations)))
