@@ -146,10 +146,10 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
             examples[c.names[0]] = c
     roles["Case-study examples"] = list(examples.values())
     roles["Options and trade-offs"] = pick([c for c in fitting if is_option(c)], used, 3)
-    roles["Open questions"] = pick([c for c in fitting if is_open_question(c)], used, 3)
+    roles["Open questions"] = pick([c for c in fitting if is_open_question(c) and not is_advice(c)], used, 3)
     roles["Governance and conflicts of interest"] = pick(
-        [c for c in on_topic if _GOVERNANCE.search(c.text) and not c.unit.fact], used, 3)
-    roles["Key findings"] = pick(prose, used, PER_SECTION + 1)  # the best of what no other section took
+        [c for c in fitting if _GOVERNANCE.search(c.text) and not c.unit.fact and c.score > 0], used, 3)
+    roles["Key findings"] = pick(prose, used, PER_SECTION + 2, per_passage=3)  # the best of what no other section took
     return roles
 
 

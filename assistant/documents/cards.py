@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from assistant.documents.library import Library
@@ -37,6 +38,21 @@ class CardFact(NamedTuple):
     def markers(self) -> str:
         """The fact's citation markers: '[3]' or '[3][4]'."""
         return "".join(f"[{m}]" for m in (self.n, *self.also))
+
+
+@dataclass(frozen=True)
+class CaseCard:
+    """The case-study card: facts from the reports' tables, then what the organisation did and learned (cited)."""
+
+    organisation: str
+    facts: tuple[CardFact, ...]
+    did: str
+    learned: str
+    formerly: tuple[str, ...] = ()  # the organisation's names in earlier reports ('Vitality Partnership')
+
+    def fact(self, label: str) -> CardFact | None:
+        """The card's fact with this label, if the reports give one."""
+        return next((f for f in self.facts if f.label == label), None)
 
 
 class Row(NamedTuple):

@@ -29,7 +29,7 @@ _TOPIC_WORDS = {stem(k): tokenize(v) for k, v in {
     "workforce": "staff skills roles recruitment retention", "legal": "structure status company partnership",
     "form": "structure status", "board": "governance executive appointments", "governance": "board",
     "conflicts": "conflict", "bids": "bidding tender tenders", "patients": "patient engagement involvement",
-    "involvement": "engagement engage", "funding": "investment finance financial", "access": "appointments",
+    "involvement": "engagement engage", "funding": "investment finance financial",
 }.items()}
 # Leaning openings a unit may not start with when it stands alone ("This would enable ...", "But it also ...").
 _DANGLING = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|and|or|then|"
@@ -38,7 +38,8 @@ _DANGLING = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|s
                        r"in (?:this|these|that|those|such|both)|with the above|as (?:above|below|such|well))\b", re.I)
 UNCERTAIN = re.compile(r"\b(uncertain\w*|unclear|unknown|no consensus|not (?:yet )?(?:clear|known)|remains? to be "
                        r"seen|insufficient evidence|little evidence|lack of evidence|limited evidence|questions? "
-                       r"(?:about|of|remain|for)|raising questions|debate|confusion|untested|risks?)\b", re.I)
+                       r"(?:about|of|remain|for)|raising questions|debate|confusion|untested|(?:a|the) risk (?:of|that))\b",
+                       re.I)
 _CHOICE = re.compile(r"\b(either|whether|options?|alternatives?|choices?|chose|choose|choosing|decid\w+|federate "
                      r"or merge|trade-offs?|balance|versus|compared with|rather than|instead of|while others|some "
                      r"\w+ others)\b", re.I)
@@ -46,7 +47,7 @@ _CONSEQUENCE = re.compile(r"\b(so that|in order to|enabl\w+|allow\w*|result\w*|l
                           r"cost\w*|benefits?|advantages?|disadvantages?|without compromising|at the expense|could|"
                           r"would|may|can|will|harder|easier|better placed|slowing|increas\w+|reduc\w+)\b", re.I)
 _ADVICE = re.compile(r"^(invest|consider|ensure|design|engage|work|have|facilitate|follow|acknowledge|commission|"
-                     r"develop|agree|build|use|make|create|support|establish|avoid|be)\b|\b(should|must|need to|"
+                     r"develop|agree|build|use|make|create|support|establish|avoid|be)\b|\b(should|ought to|must|need to|"
                      r"needs to)\b", re.I)
 # Sections of the reports that state what to do: recommendations, lessons, conclusions, key messages.
 ADVICE_SECTIONS = re.compile(r"recommend|lesson|learning|conclu|implication|key (?:points|messages)|what next|next steps|"
@@ -86,14 +87,47 @@ _TABLE_LABELS = frozenset("model|legal status|governance|scope|main purpose|exam
 _LEANS_EARLY = re.compile(r"^(?:\w+,?\s+){0,4}such\s", re.I)  # "In the early days, such support was ..."
 
 
+# A connective before a sentence that stands on its own words ("Conversely, it was harder to build ..."): dropped.
+_CONNECTIVE = re.compile(r"^(?:conversely|equally|similarly|likewise|in addition|furthermore|moreover|however|"
+                         r"additionally|indeed|importantly|overall|in practice|in particular),\s+", re.I)
+# "It was harder to ...": an 'it' that stands for what follows, not for something before.
+_DUMMY_IT = re.compile(r"^it (?:was|is|has been|can be|may be|will be) (?:\w+ )?(?:harder|easier|difficult|"
+                       r"important|clear|possible|necessary|essential|vital|likely|unlikely|hard|easy)\b", re.I)
+
+
+# The report speaking of its own structure ("In the final chapter of this report, we return to ...").
+_META = re.compile(r"\b(?:this|the final|the next|the previous|the following) (?:chapter|section|report|paper)\b.{0,40}"
+                   r"\b(?:we|return|describe|discuss|set out|outline)|\bsee (?:page|box|table|section|chapter)\b", re.I)
+
+
+def _table_cell(unit: Unit, passage: Passage) -> bool:
+    """Whether the unit is a cell of a comparison table (its line starts with a table row's label) or a slide
+    bullet (its line is the whole unit, with no full stop: 'Fewer inappropriate appointments due to ...')."""
+    head = unit.text[:40]
+    line = next((ln.strip() for ln in passage.chunk.text.splitlines() if head in ln), "")
+    label = _RUN_IN.match(line)
+    bullet = bool(line) and not re.search(r"[.!?][’”\"')]?$", line) and unit.text.rstrip(".").endswith(line[-20:])
+    return bullet or bool(label and label.group(0).rstrip(": ").lower() in _TABLE_LABELS)
+
+
+def unlean(text: str) -> str:
+    """The sentence without a leading connective, when what remains reads on its own."""
+    m = _CONNECTIVE.match(text)
+    if not m:
+        return text
+    rest = text[m.end():]
+    rest = rest[0].upper() + rest[1:]
+    return rest if (not _DANGLING.match(rest) or _DUMMY_IT.match(rest)) else text
+
+
 def standalone(text: str, *, own_voice: bool = False) -> bool:
     """Whether a unit reads on its own: no leaning opening, no question, not a list of cells or a heading; in an
     organisation's own account (`own_voice`), 'We ...' and 'Our ...' speak for it."""
-    dangling = _DANGLING.match(text)
+    dangling = None if _DUMMY_IT.match(text) else _DANGLING.match(text)
     if dangling and own_voice and dangling.group(1).lower() in ("we", "our"):
         dangling = None
     return not (dangling or _LEANS_EARLY.match(text) or text.rstrip().endswith(("?", ":"))
-                or text.count(";") >= 3 or re.search(r"; [A-Z][a-z]", text))
+                or text.count(";") >= 3 or re.search(r"; [A-Z][a-z]|\b(?:the|a|an|of|in|and|to);", text))
 
 
 # "Conflicts of interest and competition: Part of ...": a paragraph's run-in label, not part of the finding.
@@ -162,7 +196,10 @@ def candidates(topic: str, passages: Sequence[Passage], organisations: Sequence[
                     continue
                 if len(u.text[label.end():].split()) >= 8:
                     u = replace(u, text=u.text[label.end():])
-            if not u.fact and not standalone(u.text, own_voice=bool(u.case_study)):
+            if not u.fact and (plain := unlean(u.text)) != u.text:
+                u = replace(u, text=plain)
+            if not u.fact and (not standalone(u.text, own_voice=bool(u.case_study)) or _META.search(u.text)
+                               or _table_cell(u, p)):
                 continue
             if len(sentences := split_sentences(u.text)) > 2:
                 u = replace(u, text=" ".join(sentences[:2]))  # what leans on the second sentence can go with it

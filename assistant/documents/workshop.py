@@ -10,15 +10,14 @@ from typing import NamedTuple
 
 from assistant.answering.citations import MARKER, split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question
-from assistant.answering.protocol import Answerer
-from assistant.documents.cards import (SHOWN, CardFact, case_studies, former_names, joined, organisations,
+from assistant.documents.cards import (SHOWN, CardFact, CaseCard, case_studies, former_names, joined, organisations,
                                        table, table_rows)
 from assistant.documents.exercises import QuizItem, blanked, discussion_question, fact_questions, multiple_choice
 from assistant.documents.figures import disagreement_warning, disagreements, display_name, known_organisations
 from assistant.documents.library import Library
 from assistant.documents.outline import DATE_NOTE, Outline, ReferenceBook, prepared, reference_entries
 from assistant.documents.selection import Candidate, candidates, pick, topic_terms
-from assistant.documents.writing import prompted
+from assistant.documents.packllm import llm_parts
 from assistant.errors import InputError, LLMError
 from assistant.organisations import ALIASES, canonical, org_key, same_organisation
 from assistant.schema import Citation, Passage
@@ -28,21 +27,6 @@ from assistant.text import tokenize
 # The UI and tests reach the card's parts through this module.
 __all__ = ["CardFact", "CaseCard", "QuizItem", "WorkshopPack", "build_card", "build_workshop", "case_studies",
            "pack_sections", "table_rows"]
-
-
-@dataclass(frozen=True)
-class CaseCard:
-    """The case-study card: facts from the reports' tables, then what the organisation did and learned (cited)."""
-
-    organisation: str
-    facts: tuple[CardFact, ...]
-    did: str
-    learned: str
-    formerly: tuple[str, ...] = ()  # the organisation's names in earlier reports ('Vitality Partnership')
-
-    def fact(self, label: str) -> CardFact | None:
-        """The card's fact with this label, if the reports give one."""
-        return next((f for f in self.facts if f.label == label), None)
 
 
 @dataclass(frozen=True)
@@ -217,16 +201,19 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
     who = card.organisation.split(" (formerly ")[0]
     model, why, legal = card.fact("Model"), card.fact("Why it formed"), card.fact("Legal form")
     if model and why:
-        reasons = "; ".join(why.value.split("; ")[:3]).lower()
+        # "Improve local management ..." reads "improve local management ..."; "PCT strategy ..." keeps its capitals.
+        reasons = "; ".join(r[:1].lower() + r[1:] if r[1:2].islower() else r for r in why.value.split("; ")[:3])
         items.append(multiple_choice(f"A group of practices came together mainly to: {reasons}. Which model of "
                                      "at-scale general practice did it choose?", model.value,
                                      [r["Model"].items[0] for r in others.values() if "Model" in r],
                                      model.markers + (why.markers if why.markers != model.markers else "")))
-    if why:
-        mine = why.value.split("; ")
+    if why and why.value:
+        words = [w for w in (org_key(who).capitalize(), *who.split()[:1]) if w]
+        mine = [r for r in why.value.split("; ") if not any(w in r for w in words)]  # no answer naming itself
         foreign = [i for r in others.values() if "Why it formed" in r for i in r["Why it formed"].items if i not in mine]
-        items.append(multiple_choice(f"Which of these was one of {who}’s reasons for forming?",
-                                     mine[0], foreign[::3], why.markers))
+        if mine:
+            items.append(multiple_choice(f"Which of these was one of {who}’s reasons for forming?",
+                                         mine[0], foreign[::3], why.markers))
     if legal and model:
         items.append(multiple_choice(f"{who} is a {model.value.lower()}. Which legal form did it take?",
                                      legal.value, [r["Legal form"].items[0] for r in others.values() if "Legal form" in r],
@@ -257,52 +244,48 @@ def _facilitator_note(library: Library, pool: Sequence[Passage], query: str, boo
     return "\n\n".join(x for x in (TIMING, key, f"Context for participants: {DATE_NOTE}") if x)
 
 
-def _parse_llm(text: str) -> dict[str, list[str]]:
-    """The DISCUSSION / QUIZ / NOTE parts of a model's pack, as lists of non-empty lines without list markup."""
-    parts: dict[str, list[str]] = {"DISCUSSION": [], "QUIZ": [], "NOTE": []}
-    current = None
-    for line in text.splitlines():
-        head = re.sub(r"[^A-Z]", "", line.upper())
-        # Models decorate headings ("## Discussion questions", "**Facilitator's note:**"); short lines only.
-        found = next((k for k in parts if head.startswith(k) or (k == "NOTE" and head.startswith("FACILITATOR"))), None)
-        if found and len(line.strip()) <= 40:
-            current = found
-        elif current and line.strip():
-            parts[current].append(re.sub(r"^(?:[-*•]\s+|\d+[.)]\s+)", "", line.strip()).replace("**", "").strip())
-    return parts
+def _case_parts(library: Library, subject: str, book: ReferenceBook, seen: set[str],
+                k: int) -> tuple[CaseCard, list[Passage], list[str], str, list[str]]:
+    """A case pack's card, passages, discussion and facilitator's note, all from its organisation's statements."""
+    card, used, focus = build_card(library, subject, book, seen)
+    who = card.organisation.split(" (formerly ")[0]
+    discussion, found = _discussion(library, used, who, who, book, seen, focus, k)
+    # An organisation the reports say little about is discussed from its table: what each fact records.
+    rows = [(f.label, f.value, f.markers) for f in card.facts]
+    discussion += fact_questions(rows, who)[:max(0, 4 - len(discussion))]
+    model = card.fact("Model")
+    model_name = model.value.lower() if model else "large-scale general practice organisation"
+    note = _facilitator_note(library, used, "lessons learned key lesson advice", book, seen, focus,
+                             comparison=f"lessons learned forming {model_name}")
+    return card, used + found, discussion, note, []
 
 
-def _checked(statement: str, passages: Sequence[Passage], book: ReferenceBook) -> str | None:
-    """The statement with global markers when every claim in it is supported by the passage it cites; else None."""
-    claims = " ".join(s for s in split_sentences(statement) if not MARKER.sub("", s).rstrip().endswith("?"))
-    questions = " ".join(MARKER.sub("", s).strip() for s in split_sentences(statement)
-                         if MARKER.sub("", s).rstrip().endswith("?"))
-    text, citations, grounded = verify(claims, passages)
-    if not citations or grounded < 1.0:
-        return None
-    return f"{book.localise(text, citations)[0]} {questions}".strip()
+def _theme_parts(library: Library, theme: str, book: ReferenceBook, seen: set[str],
+                 k: int) -> tuple[CaseCard, list[Passage], list[str], str, list[str]]:
+    """A theme pack's card (the case study saying most on it), the other cases on it, discussion and note."""
+    cases = case_studies(library)
+    chosen = _choose_cases(library, theme, organisations(cases), cases)
+    card, used, _ = build_card(library, chosen[0][0], book, seen)
+    # The other case studies that discuss the theme, each in one cited line under its own name.
+    related = [f"{head}: {text}" for head, c in chosen[1:4] for text in _cited(pick([c], seen, 1), book)]
+    discussion, found = _discussion(library, [], theme, theme, book, seen, None, k)
+    lessons = library.retrieve(f"lessons learned about {theme}", k).passages
+    note = _facilitator_note(library, lessons, f"{theme} lessons learned", book, seen, None)
+    return card, used + found + list(lessons), discussion, note, related
 
 
-def _llm_parts(writer: Answerer, subject: str, card: CaseCard, passages: Sequence[Passage], book: ReferenceBook):
-    """Discussion, quiz and note written by the model from `passages`; items that fail checking are left out."""
-    refs = {c.n: c for c in book.references()}
-    local = {p.chunk.chunk_id: i for i, p in enumerate(passages, start=1)}
-    card_lines = "\n".join(f"{f.label}: {f.value} [{local.get(refs[f.n].passage.chunk.chunk_id, '?')}]" for f in card.facts)
-    raw = "".join(prompted(writer, "workshop", card=card_lines).stream(subject, passages))
-    parts = _parse_llm(raw)
-    discussion = [x for x in (_checked(ln, passages, book) for ln in parts["DISCUSSION"]) if x]
-    quiz, question = [], ""
-    for line in parts["QUIZ"]:
-        if q := re.match(r"^(?:Q|Question)\s*\d*\s*[:.]\s*(.*)", line):
-            question = q.group(1)
-        elif (a := re.match(r"^(?:A|Answer)\s*\d*\s*[:.]\s*(.*)", line)) and question:
-            answer = _checked(a.group(1), passages, book)
-            if answer:
-                quiz.append(QuizItem(MARKER.sub("", question).strip(), answer))
-            question = ""
-    text, citations, _ = verify(" ".join(parts["NOTE"]), passages)
-    note = book.localise(text, citations)[0] if citations else ""
-    return discussion, quiz, note
+def _related_quiz(library: Library, theme: str, related: Sequence[str]) -> list[QuizItem]:
+    """For a theme pack: which case study said what on the theme, the others as options."""
+    cases = case_studies(library)
+    items = []
+    for line in related:
+        head, text = line.split(": ", 1)
+        markers = "".join(m.group(0) for m in MARKER.finditer(text))
+        others = [g for g in organisations(cases) if g != head and len(cases.get(g, ())) > 2]
+        item = multiple_choice(f"Which case study said this about {theme}: "
+                               f"“{blanked(text, [head, org_key(head).capitalize()])}”?", head, others, markers)
+        items += [item] if item else []
+    return items
 
 
 def build_workshop(library: Library, case: str | None = None, theme: str | None = None, answerer: str = "auto",
@@ -318,45 +301,20 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # ConfigError when the LLM is asked for but not configured
     book, seen, warnings = ReferenceBook(), set[str](), list[str]()
-    related: list[str] = []
     if case:
-        card, used, focus = build_card(library, subject, book, seen)
-        topic, who = card.organisation, card.organisation.split(" (formerly ")[0]
-        discussion, found = _discussion(library, used, who, who, book, seen, focus, k)
-        # An organisation the reports say little about is discussed from its table: what each fact records.
-        facts = [(f.label, f.value, f.markers) for f in card.facts]
-        discussion += fact_questions(facts, who)[:max(0, 4 - len(discussion))]
-        model = card.fact("Model")
-        model_name = model.value.lower() if model else "large-scale general practice organisation"
-        note = _facilitator_note(library, used, "lessons learned key lesson advice", book, seen, focus,
-                                 comparison=f"lessons learned forming {model_name}")
+        card, used, discussion, note, related = _case_parts(library, subject, book, seen, k)
+        topic = card.organisation
     else:
-        chosen = _choose_cases(library, subject, organisations(case_studies(library)), case_studies(library))
-        card, used, _ = build_card(library, chosen[0][0], book, seen)
-        topic = who = subject
-        # The other case studies that discuss the theme, each in one cited line under its own name.
-        for head, c in chosen[1:4]:
-            related += [f"{head}: {text}" for text in _cited(pick([c], seen, 1), book)]
-        discussion, found = _discussion(library, [], subject, who, book, seen, None, k)
-        lessons = library.retrieve(f"lessons learned about {subject}", k).passages
-        note = _facilitator_note(library, lessons, f"{subject} lessons learned", book, seen, None)
-        found += lessons
-    used += found
+        card, used, discussion, note, related = _theme_parts(library, subject, book, seen, k)
+        topic = subject
     offline_discussion = discussion
     statements = [x for text in (card.did, card.learned) for x in re.split(r"(?<=\])\s+(?=[A-Z])", text)]
-    quiz = _quiz(card, book, library, [*statements, *discussion])
-    for line in related:  # a theme pack also asks which case study said what on the theme
-        head, text = line.split(": ", 1)
-        names = [head, org_key(head).capitalize()]
-        markers = "".join(m.group(0) for m in MARKER.finditer(text))
-        others = [g for g in organisations(case_studies(library)) if g != head and len(case_studies(library).get(g, ())) > 2]
-        item = multiple_choice(f"Which case study said this about {subject}: “{blanked(text, names)}”?", head, others,
-                               markers)
-        quiz += [item] if item and len(quiz) < 5 else []
+    quiz = _quiz(card, book, library, [*statements, *discussion]) + _related_quiz(library, subject, related)
+    quiz = quiz[:5]
     if not writer.extractive:
         sources = list({p.chunk.chunk_id: p for p in used}.values())[:10]
         try:
-            llm_discussion, llm_quiz, llm_note = _llm_parts(writer, topic, card, sources, book)
+            llm_discussion, llm_quiz, llm_note = llm_parts(writer, topic, card, sources, book)
             if not (llm_discussion or llm_quiz or llm_note):
                 warnings.append("None of the language model's items could be checked against the passages; the "
                                 "pack is the offline extractive version.")
