@@ -95,9 +95,9 @@ def test_different_bodies_sharing_a_place_name_do_not_disagree():
 @pytest.mark.slow
 def test_offline_note_has_every_section_and_markers_that_point_to_supporting_references(assistant):
     note = build_briefing(assistant, TOPIC, "offline")
-    assert [s.heading for s in note.sections] == ["Purpose", "Background", "Key points", "Options and trade-offs",
-                                                  "Governance and conflicts of interest", "Case-study examples",
-                                                  "Open questions"]
+    assert [s.heading for s in note.sections] == ["Summary", "Key findings", "What the reports recommend",
+                                                  "Options and trade-offs", "Governance and conflicts of interest",
+                                                  "Case-study examples", "Open questions", "How this applies now"]
     assert note.answerer == "offline" and len(note.references) >= 4
     assert sum(bool(s.citations) for s in note.sections) >= 5
     _assert_markers_point_to_support(note)
@@ -157,10 +157,10 @@ def test_llm_note_from_a_local_server_keeps_only_verified_citations(index_dir, a
         llm = Assistant.from_settings(make_settings(index_dir, openai_api_key="x", openai_base_url=fake.url,
                                                     llm_max_retries=0, llm_timeout_s=10))
         note = build_briefing(llm, TOPIC, "llm")
-    assert note.answerer.startswith("llm:") and len(fake.completions) == 6
+    assert note.answerer.startswith("llm:") and len(fake.completions) == 7
     prompt = fake.completions[0].messages[-1]["content"]
-    assert 'Write only the section headed "Background"' in prompt and TOPIC in prompt
-    for section in note.sections[1:]:
+    assert 'Write only the section headed "Summary"' in prompt and TOPIC in prompt
+    for section in note.sections[:7]:  # the last, "How this applies now", is computed, not written
         assert len(section.citations) == 2 and all(c.supported for c in section.citations)
         assert "Federations win every tender they enter (unverified)." in section.text
     assert any("(unverified)" in w for w in note.warnings)

@@ -10,6 +10,7 @@ from assistant.documents.briefing import build_briefing
 from assistant.errors import AssistantError
 from assistant.documents.export import private_folder, write
 from assistant.schema import Answer, Chunk, Citation, Passage
+from assistant.documents.cards import organisations
 from assistant.documents.workshop import build_workshop, case_studies, table_rows
 from assistant.settings import Settings
 
@@ -64,13 +65,16 @@ def answerer_choices(assistant) -> list[tuple[str, str]]:
 
 
 def case_choices(assistant) -> list[tuple[str, str]]:
-    """Case studies in the index: those with a table of facts (a full card) first, then the rest."""
+    """One entry per organisation with a case study (its case studies and former names together): those with a
+    table of facts (a full card) first, then the rest."""
     try:
         cases = case_studies(assistant)
     except AssistantError:
         return []
-    tabled = sorted(n for n, ps in cases.items() if any(r[0] == "Legal form" for p in ps for r in table_rows(p)))
-    rest = sorted(n for n in cases if n not in tabled)
+    groups = organisations(cases)
+    tabled = sorted(h for h, names in groups.items()
+                    if any(r[0] == "Legal form" for n in names for p in cases[n] for r in table_rows(p)))
+    rest = sorted(h for h in groups if h not in tabled)
     return [(n, n) for n in tabled] + [(f"{n} (no table of facts)", n) for n in rest]
 
 

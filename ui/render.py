@@ -287,7 +287,10 @@ def workshop_html(pack) -> str:
     """A WorkshopPack as escaped HTML: the case-study card, discussion, quiz (answers folded) and facilitator's note."""
     refs = {c.n: c.supported for c in pack.references}
     card = pack.card
-    facts = "".join(f"<dt>{esc(f.label)}</dt><dd>{_linked(f'{f.value} [{f.n}]', refs, 'pack')}</dd>" for f in card.facts)
+    former = "".join(f"<dt>Former name</dt><dd>{esc(n)} (the same organisation; earlier reports use this name)</dd>"
+                     for n in card.formerly)
+    facts = former + "".join(f"<dt>{esc(f.label)}</dt><dd>{_linked(f'{f.value} {f.markers}', refs, 'pack')}</dd>"
+                             for f in card.facts)
     card_html = (f'<section class="fa-card" aria-labelledby="pack-card-h"><h3 id="pack-card-h">Case-study card: '
                  f"{esc(card.organisation)}</h3>" + (f"<dl>{facts}</dl>" if facts else "")
                  + f'<p><strong>What it did:</strong> {_linked(card.did, refs, "pack")}</p>'
@@ -295,7 +298,9 @@ def workshop_html(pack) -> str:
     discussion = "".join(f"<li>{_linked(q, refs, 'pack')}</li>" for q in pack.discussion)
     quiz = "".join(f"<li><p>{_linked(q.question, refs, 'pack')}</p><details><summary>Show the answer</summary>"
                    f"<p>{_linked(q.answer, refs, 'pack')}</p></details></li>" for q in pack.quiz)
+    related = "".join(f"<li>{_linked(r, refs, 'pack')}</li>" for r in pack.related)
     body = (card_html
+            + (f"<section><h3>Other case studies on this theme</h3><ul>{related}</ul></section>" if related else "")
             + (f"<section><h3>Discussion questions</h3><ol>{discussion}</ol></section>" if discussion else "")
             + (f'<section class="fa-quiz"><h3>Quiz</h3><ol>{quiz}</ol></section>' if quiz else "")
             + f"<section><h3>Facilitator’s note</h3>{_blocks_html(pack.facilitator_note, refs, 'pack')}</section>")

@@ -8,23 +8,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from assistant.answering.citations import MARKER, verify
+from assistant.answering.citations import MARKER, split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question, salient_terms
 from assistant.answering.protocol import NOT_COVERED, Answerer
 from assistant.documents.figures import disagreement_warning, disagreements, known_organisations, named_in
 from assistant.documents.library import Library
-from assistant.documents.outline import Outline, ReferenceBook, prepared, reference_entries
-from assistant.documents.writing import drop_repeats, extractive_writer, prompted
+from assistant.documents.outline import Outline, ReferenceBook, applies_now, prepared, reference_entries
+from assistant.documents.selection import (Candidate, candidates, is_advice, is_example,
+                                           is_open_question, is_option, pick, topic_terms)
+from assistant.documents.writing import prompted
 from assistant.errors import InputError, LLMError
 from assistant.organisations import ALIASES, canonical, org_key
 from assistant.schema import Citation, Passage
+from assistant.search.retrieval import Retrieval
 
-PER_SECTION = 4  # offline sentences per section: enough to brief, short enough to read
-
-
-def _extractive(library: Library) -> Answerer:
-    """The extractive writer for notes: twice the sentences a section shows, so repeats can be dropped."""
-    return extractive_writer(library, max_sentences=2 * PER_SECTION, passages_used=5)
+PER_SECTION = 4  # sentences per section at most: enough to brief, short enough to read
+SUMMARY_SENTENCES = 3
 
 
 class Section(NamedTuple):
@@ -63,24 +62,31 @@ class SectionPlan:
 
 
 PLAN = (
-    SectionPlan("Background", "", "Summarise the context: what the reports say about the topic and why it matters "
-                "to commissioners. Two or three short paragraphs."),
-    SectionPlan("Key points", "lessons learned benefits results", "List the three to five most important findings as "
-                "bullet points starting with '- '."),
-    SectionPlan("Options and trade-offs", "options models trade-offs advantages disadvantages strengths weaknesses",
-                "Describe the options or models the reports discuss and the advantages and disadvantages they report "
-                "for each. Do not add trade-offs the passages do not state."),
+    SectionPlan("Summary", "", "In three or four sentences, answer the topic directly with what the reports found "
+                "about it. No background, no recommendations, no bullets."),
+    SectionPlan("Key findings", "findings lessons results", "List the four to six most important findings the passages "
+                "state on this topic, as bullet points starting with '- '. Findings only, not recommendations."),
+    SectionPlan("What the reports recommend", "recommendations lessons should", "List what the reports recommend or "
+                "give as lessons on this topic, as bullets starting with '- ', saying to whom (practices, CCGs, "
+                "policy-makers) where the passage says. Only recommendations and lessons the passages state."),
+    SectionPlan("Options and trade-offs", "options models advantages disadvantages trade-offs",
+                "Describe the choices the reports discuss on this topic, each with the consequence or trade-off the "
+                "passages report for it. Do not add choices or trade-offs the passages do not state."),
     SectionPlan("Governance and conflicts of interest", "governance conflicts of interest accountability board",
                 "Describe the governance arrangements and the conflicts of interest the reports identify, and how "
                 "they say these were or should be managed."),
     SectionPlan("Case-study examples", "case study example organisation", "Describe two or three case-study "
-                "organisations from the passages, naming each, and what they did on this topic."),
+                "organisations, one bullet each starting with the organisation's name, and what it did on this topic, "
+                "using only passages about that organisation."),
     SectionPlan("Open questions", "challenges risks barriers uncertain evidence unclear", "State the uncertainties, "
-                "risks, barriers and gaps in evidence the reports raise on this topic."),
+                "risks and gaps in evidence the reports themselves raise on this topic, as bullets. Do not invent "
+                "questions the passages do not raise."),
 )
-_FOR_DISCUSSION = ("For local discussion (questions, not findings of the reports):\n"
-                   "- How do these 2013–2018 findings apply now that ICBs have replaced CCGs and PCNs exist?\n"
-                   "- Which of these points does local evidence support, and which need testing here?")
+NONE_STATED = {"Options and trade-offs": "The reports set out no distinct choices on this topic beyond the findings above.",
+               "Open questions": "The reports state no open questions on this topic.",
+               "Case-study examples": "The reports name no case-study organisation on this topic."}
+_GOVERNANCE = re.compile(r"\b(governance|board|conflicts? of interest|accountab\w*|decision[- ]making|executive|"
+                         r"shareholders?|members?hip|directors?)\b", re.I)
 
 
 # -- building the note ---------------------------------------------------------------------------
@@ -93,38 +99,94 @@ def section_queries(topic: str, orgs: dict[str, str] | None = None) -> list[tupl
     return [(p.heading, f"{topic}{extra} {p.terms}".strip()) for p in PLAN]
 
 
-def _write(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages: Sequence[Passage],
-           seen: set[str]) -> str:
-    """Raw text with [n] markers for one section; LLMError is left to the caller."""
-    if writer.extractive:
-        text = drop_repeats("".join(writer.stream(query, passages)), seen, PER_SECTION)
-        # Extracted sentences come from different passages and do not read as prose: list them, except the background.
-        return text if plan is PLAN[0] or not text else "- " + re.sub(rf"({MARKER.pattern}) ", r"\1\n- ", text)
+def _write(writer: Answerer, plan: SectionPlan, topic: str, passages: Sequence[Passage]) -> str:
+    """The model's raw text with [n] markers for one section; LLMError is left to the caller."""
     llm = prompted(writer, "brief", section=plan.heading, instruction=plan.instruction)
     return "".join(llm.stream(topic, passages)).strip()
 
 
-def _section(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages: Sequence[Passage],
-             seen: set[str], book: ReferenceBook, notes: dict[str, list[str]], *, fallback: Answerer) -> Section:
-    """One section written, verified against its own passages, and renumbered into the note's reference list."""
-    try:
-        raw = _write(writer, plan, topic, query, passages, seen)
-    except LLMError as exc:
-        notes["failed"] = [f"The language model failed while writing “{plan.heading}” ({exc}); from there on the "
-                           "note is the offline extractive text from the same passages."]
-        raw = _write(fallback, plan, topic, query, passages, seen)
-    text, citations, grounded = verify(raw, passages)
+def _quoted(plan: SectionPlan, chosen: Sequence[Candidate]) -> tuple[str, list[Passage]]:
+    """Offline text for one section from its chosen units, with markers into the passages returned."""
+    passages = list({c.passage.chunk.chunk_id: c.passage for c in chosen}.values())
+    number = {p.chunk.chunk_id: i for i, p in enumerate(passages, start=1)}
+    # Each sentence of a unit carries the marker: a leaning pair is two claims from the same passage.
+    cited = [" ".join(f"{x} [{number[c.passage.chunk.chunk_id]}]" for x in split_sentences(c.text)) for c in chosen]
+    return (" ".join(cited) if plan is PLAN[0] else "\n".join(f"- {x}" for x in cited)), passages
+
+
+def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) -> dict[str, list[Candidate]]:
+    """The note's sentences by section, each chosen from the whole library for its role, none used twice: the
+    summary and findings answer the topic, recommendations come from the reports' recommendation and lessons
+    sections, an example names its organisation, an option states a choice and its consequence, an open question
+    is a stated uncertainty."""
+    found = {p.chunk.chunk_id: p for p in retrieved}
+    pool = [*found.values(), *(Passage(rank=0, chunk=c, score=0.0) for c in library.chunks() if c.chunk_id not in found)]
+    names = sorted({c.case_study for c in library.chunks() if c.case_study})
+    every = candidates(topic, pool, names, found=frozenset(found), phrases=3, context=True)
+    ranked = [c for c in every if c.score > 0]
+    if not ranked:
+        return {}
+    # Off-topic sentences share a word with the topic but little of its weight: 0.3 of the best kept every quote of
+    # tests/test_briefing_findings.py and dropped 'Suffolk GP Federation: Care locations' from the conflicts note.
+    on_topic = [c for c in ranked if c.score >= 0.3 * ranked[0].score]
+    fitting = [c for c in ranked if c.score >= 0.45 * ranked[0].score]  # a role section needs the topic itself
+    # ... or a passage on it: 'Participants were uncertain how to apply competition rules' is the open question of
+    # the paragraph on conflicts of interest, though it never says 'conflict'.
+    strong = {c.passage.chunk.chunk_id for c in fitting}
+    fitting += [c for c in every if c.score < 0.45 * ranked[0].score and c.passage.chunk.chunk_id in strong]
+    prose = [c for c in on_topic if not c.unit.fact and not is_advice(c)]
+    used: set[str] = set()
+    roles = {"Summary": pick(prose, used, SUMMARY_SENTENCES, per_passage=1)}
+    # Recommendations are few (about 20 sentences in the library): any that touches the topic, best first.
+    roles["What the reports recommend"] = pick([c for c in ranked if is_advice(c)], used, PER_SECTION)
+    terms = topic_terms(topic)
+    examples: dict[str, Candidate] = {}
+    for c in (c for c in fitting if is_example(c, terms)):
+        if c.names[0] not in examples and len(examples) < 3 and pick([c], used, 1):
+            examples[c.names[0]] = c
+    roles["Case-study examples"] = list(examples.values())
+    roles["Options and trade-offs"] = pick([c for c in fitting if is_option(c)], used, 3)
+    roles["Open questions"] = pick([c for c in fitting if is_open_question(c) and not is_advice(c)], used, 3)
+    roles["Governance and conflicts of interest"] = pick(
+        [c for c in fitting if _GOVERNANCE.search(c.text) and not c.unit.fact and c.score > 0], used, 3)
+    roles["Key findings"] = pick(prose, used, PER_SECTION + 2, per_passage=3)  # the best of what no other section took
+    return roles
+
+
+def _section(plan: SectionPlan, raw: str, passages: Sequence[Passage], book: ReferenceBook,
+             notes: dict[str, list[str]]) -> Section:
+    """One section verified against its own passages and renumbered into the note's reference list."""
+    text, citations, grounded = verify(raw, passages) if raw else ("", (), 1.0)
     if not citations or text.startswith(NOT_COVERED):
-        text, citations = "The passages retrieved for this section do not address it directly.", ()
-    elif grounded < 1.0:
+        return Section(plan.heading, NONE_STATED.get(plan.heading, "The reports say nothing on this topic that fits "
+                                                                   "this section."))
+    if grounded < 1.0:
         notes.setdefault("unverified", []).append(f"“{plan.heading}”")
     text, citations = book.localise(text, citations)
-    if len({c.passage.chunk.doc_id for c in citations}) == 1:
+    if len({c.passage.chunk.doc_id for c in citations}) == 1 and len(citations) > 1:
         ch = citations[0].passage.chunk
         notes.setdefault("single", []).append(f"“{plan.heading}” ({ch.title}, {ch.year or 'n.d.'})")
-    if plan.heading == "Open questions":
-        text = f"{text}\n\n{_FOR_DISCUSSION}"
     return Section(plan.heading, text, citations)
+
+
+def _written(library: Library, writer: Answerer, topic: str, found: Sequence[tuple[SectionPlan, str, Retrieval]],
+             book: ReferenceBook, notes: dict[str, list[str]]) -> list[Section]:
+    """Every planned section: by the model from its section's passages, else (or after a failure) offline."""
+    roles: dict[str, list[Candidate]] | None = None
+    sections = []
+    for plan, _, r in found:
+        passages: Sequence[Passage] = r.passages
+        if not writer.extractive and "failed" not in notes:
+            try:
+                sections.append(_section(plan, _write(writer, plan, topic, passages), passages, book, notes))
+                continue
+            except LLMError as exc:
+                notes["failed"] = [f"The language model failed while writing “{plan.heading}” ({exc}); from there "
+                                   "on the note is the offline extractive text from the same library."]
+        if roles is None:
+            roles = offline_roles(library, topic, [p for _, _, x in found for p in x.passages])
+        sections.append(_section(plan, *_quoted(plan, roles.get(plan.heading, [])), book, notes))
+    return sections
 
 
 def figure_warnings(library: Library, topic: str, cited: Sequence[Passage], book: ReferenceBook) -> list[str]:
@@ -150,7 +212,6 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
     if not scope.in_scope:
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # the Assistant's own choice: ConfigError when llm is not configured
-    writer = _extractive(library) if writer.extractive else writer
     orgs = known_organisations(library.chunks())
     found = [(plan, query, library.retrieve(query, k)) for plan, (_, query) in zip(PLAN, section_queries(q, orgs))]
     # Covered when the topic's own search clears the similarity floor `ask` uses (the section words would match the
@@ -162,13 +223,11 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
         why = f" They never mention {', '.join(missing)}." if missing else ""
         raise InputError(f"{NOT_COVERED}, so no briefing note can be drafted.{why} They cover forming GP "
                          "federations and other at-scale models, their governance and conflicts of interest.")
-    book, seen, notes = ReferenceBook(), set[str](), dict[str, list[str]]()
-    sections = [Section("Purpose", f"To brief commissioners on “{q.rstrip('.')}”: what the reports say by way of "
-                        "background, key points, options and their trade-offs, governance and conflicts of interest, "
-                        "case-study examples and open questions, each point cited to its report.")]
-    for plan, query, r in found:
-        sections.append(_section(writer, plan, q, query, r.passages, seen, book, notes, fallback=_extractive(library)))
-        writer = _extractive(library) if "failed" in notes else writer  # a failed server is not waited on six times
+    book, notes = ReferenceBook(), dict[str, list[str]]()
+    sections = _written(library, writer, q, found, book, notes)
+    now = applies_now(" ".join(MARKER.sub("", s.text) for s in sections))
+    if now:  # computed from what the note says: only bodies it names
+        sections.append(Section("How this applies now", "\n".join(f"- {x}" for x in now)))
     warnings = notes.get("failed", [])
     if notes.get("single"):
         warnings.append("These sections rest on a single report; treat them as that report's view: "

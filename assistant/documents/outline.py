@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -14,6 +15,24 @@ from assistant.schema import Citation, Passage
 DATE_NOTE = ("The reports date from 2013 to 2018. Primary care networks arrived in 2019, and clinical commissioning "
              "groups (CCGs) were replaced by integrated care boards (ICBs) in July 2022: read what the reports say "
              "about CCGs as background for ICBs, not as current duties.")
+# Bodies the reports name that have since been replaced: (pattern in a document's text, what replaced them and when).
+SUCCESSORS = (
+    (r"\bCCGs?\b|clinical commissioning groups?", "Clinical commissioning groups (CCGs) were abolished on 1 July 2022; "
+     "their commissioning duties passed to integrated care boards (ICBs), so what the reports ask of CCGs now falls "
+     "to the ICB and its place-based partnerships."),
+    (r"\bPCTs?\b|primary care trusts?", "Primary care trusts (PCTs) were abolished in April 2013; their primary care "
+     "commissioning passed to NHS England and CCGs, and is now largely delegated to ICBs."),
+    (r"\bnetworks?\b|\bfederat", "Since July 2019 most practices belong to a primary care network (PCN) of about "
+     "30,000 to 50,000 patients under the Network Contract DES; federations now often provide services for PCNs "
+     "rather than being the only way practices work together."),
+    (r"\bSTPs?\b|sustainability and transformation", "Sustainability and transformation partnerships (STPs) became "
+     "integrated care systems (ICSs), statutory since July 2022."),
+)
+
+
+def applies_now(text: str) -> list[str]:
+    """What has replaced the bodies and arrangements a document's text names (computed from that text)."""
+    return [note for pattern, note in SUCCESSORS if re.search(pattern, text, re.I)]
 
 
 @dataclass
