@@ -144,7 +144,9 @@ def write_report(summary: dict[str, Any], arm_records: dict[str, list[dict[str, 
     lines = [
         "# Federation Advisor evaluation",
         "",
-        f"Dataset `{summary['dataset']}`: {summary['questions']} questions; answerer `{summary['answerer']}`; "
+        f"Dataset `{summary['dataset']}`: {summary['questions']} questions; answerer `{summary['answerer']}`"
+        + (f" ({summary['answered_by']['model']} answers written by the model, {summary['fallbacks']} fell back to "
+           "the offline answerer)" if "llm_only" in summary else "") + "; "
         f"k = {summary['k']}; embeddings `{summary['embedding_model']}`; run {summary['created']} "
         f"in {summary['elapsed_s']:.1f} s.",
         "",

@@ -311,8 +311,9 @@ def test_every_vendors_context_overflow_gives_the_advice_naming_the_setting(tmp_
 
 
 @pytest.mark.parametrize("code, retries, attempts, said", [
-    (401, 2, 1, "HTTP 401 (tried once)"), (400, 2, 1, "HTTP 400 (tried once)"), (500, 2, 3, "HTTP 500 (tried 3 times)"),
-    (500, 0, 1, "HTTP 500 (tried once)"),
+    (401, 2, 1, "HTTP 401 (tried once: the same request would fail again)"),
+    (400, 2, 1, "HTTP 400 (tried once: the same request would fail again)"),
+    (500, 2, 3, "HTTP 500 (tried 3 times)"), (500, 0, 1, "HTTP 500 (tried once)"),
 ])
 def test_a_failure_says_how_many_attempts_were_actually_made(tmp_path, enc, code, retries, attempts, said):
     with running_fake_openai(default=Status(code, retry_after_ms="1")) as server:

@@ -50,7 +50,8 @@ def test_llm_only_metrics_leave_the_fallbacks_out_and_the_report_shows_both():
     system = _arm_summary(records, refuses=True)
     assert abs(system["citation_precision"] - 2 / 3) < 1e-9  # all answers, the fallback's unsupported one included
     failures = [{"id": "q2", "metric": "faithfulness", "reason": "no JSON object: it replied in prose, not JSON, twice"}]
-    lines = "\n".join(answered_section({**out, "arms": {"system": system}, "judge_failures": failures}))
+    summary = {**out, "arms": {"system": system}, "judge_failures": failures}
+    lines = "\n".join(answered_section(summary))
     assert "fell back to the offline answerer: 1" in lines and "Model-written only (2)" in lines
     assert "| Citation precision | 0.667 | 1.000 |" in lines
     assert "HTTP 500 (tried 3 times)" in lines and "it replied in prose, not JSON, twice" in lines

@@ -27,7 +27,8 @@ PERSONAL = {
     "nhs": "My NHS number is 943 476 5919; how do federations manage conflicts of interest?",
 }
 RAW_PERSONAL = ["jane.doe", "example.com", "7946", "0018", "943 476 5919", "9434765919", "5919"]
-FIELDS = {"ts", "question_hmac", "answerer", "outcome", "grounded", "retrieved", "timings_ms", "notices"}
+FIELDS = {"ts", "question_hmac", "answerer", "outcome", "grounded", "retrieved", "timings_ms", "notices",
+          "generation"}  # finish reason and token usage when a language model wrote the answer, else null
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_each_question_writes_one_json_line_with_hash_timings_passages_answerer_
         assert line["answerer"] == answer.answerer
         assert line["outcome"] == (answer.refusal_reason or "answered")
         assert line["retrieved"] == [p.chunk.chunk_id for p in answer.passages]
-        assert line["timings_ms"]["total"] >= 0
+        assert line["timings_ms"]["total"] >= 0 and line["generation"] is None  # offline: no model wrote it
     assert [line["outcome"] for line in lines] == ["answered", "clinical", "not_covered"]
     assert {"retrieve", "answer", "total"} <= set(lines[0]["timings_ms"]) and lines[0]["retrieved"]
     assert lines[1]["answerer"] == "guardrail" and lines[1]["retrieved"] == []

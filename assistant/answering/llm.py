@@ -238,7 +238,8 @@ class OpenAIAnswerer:
             what = f"timed out after {s.llm_timeout_s:g}s ({tries(attempts)})"
             todo = f"check that the server at {where} (OPENAI_BASE_URL) is up and not overloaded, or raise ASSISTANT_LLM_TIMEOUT_S"
         elif status is not None:
-            what = f"answered HTTP {status} ({tries(attempts)}): {exc}"
+            why = "" if llm_server.retryable(exc) else ": the same request would fail again"
+            what = f"answered HTTP {status} ({tries(attempts)}{why}): {exc}"
             todo = (
                 "check OPENAI_API_KEY" if status in (401, 403)
                 else f"check the model name ({s.model}) and the server at {where} (OPENAI_BASE_URL)"
