@@ -11,12 +11,13 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.answering.guardrails import redact
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.feedback import FeedbackStore
 from assistant.schema import Answer, Turn
 from assistant.settings import Settings
 
 from . import render
+from .api import parse_history
 from .library import add_files, stage_label
 
 HELPFUL, NOT_HELPFUL = "👍 Helpful", "👎 Not helpful"
@@ -75,14 +76,12 @@ class Chat:
             yield (messages[:-2], question, answers, gr.skip(), gr.skip(),
                    f"**Could not answer:** {render.md_text(str(exc))}")
 
-    def ask(self, question: str, history: str = "") -> dict:
-        """Answer a question from the reports; history is an optional JSON list of {role, content} turns."""
+    def ask(self, question: str, history: str | list[dict] | None = None) -> dict:
+        """Answer a question from the reports; history: earlier {role, content} messages, as a list or JSON text."""
         try:
-            turns = [Turn(str(t["role"]), str(t["content"])) for t in json.loads(history)] if history.strip() else []
-        except (ValueError, TypeError, KeyError) as exc:
-            raise gr.Error(f"history must be a JSON list of {{role, content}} objects ({exc}).")
-        try:
-            return self.assistant.ask(question, turns).to_json()
+            if not isinstance(question, str):
+                raise InputError("question must be text: the question to answer.")
+            return self.assistant.ask(question, parse_history(history)).to_json()
         except AssistantError as exc:
             raise gr.Error(str(exc))
 
