@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # The record of what is indexed; put it on shared storage when several replicas serve one store.
     records_path: Path | None = None
     feedback_path: Path | None = None  # SQLite feedback file; shared storage when several replicas serve
+    conversations_path: Path | None = None  # SQLite file of saved chats; shared storage like feedback
+    conversation_retention_days: int = Field(90, ge=0)  # saved chats untouched this long are deleted; 0 keeps them
     collection: str = "federation_advisor"
 
     # Embeddings: the packaged int8 MiniLM by default; "openai:<model>" uses the OpenAI API.
@@ -97,6 +99,11 @@ class Settings(BaseSettings):
     def feedback_db(self) -> Path:
         """SQLite file holding user feedback."""
         return self.feedback_path or self.data_dir / "feedback.sqlite3"
+
+    @property
+    def conversations_db(self) -> Path:
+        """SQLite file holding saved conversations, next to the feedback file unless set."""
+        return self.conversations_path or self.feedback_db.with_name("conversations.sqlite3")
 
     @property
     def log_file(self) -> Path:
