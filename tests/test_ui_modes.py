@@ -133,7 +133,7 @@ def test_download_the_latest_answer_as_word(served, browser):
     ask(page, question, 1)
     sources = page.locator("#ans1 .fa-source").count()
     path, name = download(page, "#fa-answer-docx")
-    assert name.startswith("answer-what-legal-forms-can-a-gp-federation-take") and name.endswith(".docx")
+    assert name.startswith("answer-1-what-legal-forms-can-a-gp-federation-take") and name.endswith(".docx")
     title, entries = references_in_docx(path)
     assert title == question and len(entries) == sources >= 1
     body = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)

@@ -201,6 +201,7 @@ def _chat_events(app: gr.Blocks, chat: Chat, saved: Conversations, ask: SimpleNa
     for btn in ask.starters:
         btn.click(respond, [btn, ask.chatbot, answers], chat_out, **opts).then(**after)
     ask.regen_btn.click(redo.regenerate, [ask.chatbot, answers], chat_out, **opts).then(**after)
+    ask.chatbot.retry(redo.regenerate, [ask.chatbot, answers], chat_out, **opts).then(**after)
     ask.chatbot.edit(redo.edit, [ask.chatbot, answers], chat_out, **opts).then(**after)
     reset = [ask.chatbot, answers, ask.sources, ask.form.answer, ask.error_line, pending]
     fresh = dict(fn=saved.detach, inputs=[s.browser], outputs=[s.current, s.picker, s.browser], api_visibility="private")
