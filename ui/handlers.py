@@ -48,8 +48,8 @@ class Chat:
     def __init__(self, assistant) -> None:
         self.assistant = assistant
 
-    def respond(self, question, messages, answers):
-        """Stream one answer into the chat, then show its sources."""
+    def respond(self, question, messages, answers, answerer: str | None = None):
+        """Stream one answer into the chat (by the chosen answerer, else the configured one), then its sources."""
         messages, answers = list(messages or []), list(answers or [])
         question = question if isinstance(question, str) else ""
         if not question.strip():
@@ -61,7 +61,7 @@ class Chat:
         yield messages, "", answers, gr.skip(), gr.skip(), ""
         written = ""
         try:
-            for piece in self.assistant.stream(question, history_turns(answers)):
+            for piece in self.assistant.stream(question, history_turns(answers), answerer=answerer):
                 if isinstance(piece, Answer):
                     answers.append(piece.to_json())
                     messages[-1] = {"role": "assistant", "content": render.answer_markdown(answers[-1], len(answers))}

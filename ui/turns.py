@@ -99,15 +99,22 @@ class Turns:
     def __init__(self, chat) -> None:
         self.chat = chat
 
+    def other_answerer(self, last: str) -> str | None:
+        """With a language model configured, the answerer that did not write the last answer; else the default."""
+        if self.chat.assistant.answerer_name("llm") == "offline":  # no model: the offline answerer again
+            return None
+        return "offline" if str(last).startswith("llm") else "llm"
+
     def regenerate(self, messages, answers):
-        """Ask the last question again in place of its answer."""
+        """Ask the last question again in place of its answer (by the other answerer when a model is configured)."""
         answers = list(answers or [])
         if not answers:
             gr.Warning("There is no answer to regenerate yet.")
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         question = str(answers[-1].get("question", ""))
-        yield from self.chat.respond(question, messages_of(answers[:-1]), answers[:-1])
+        yield from self.chat.respond(question, messages_of(answers[:-1]), answers[:-1],
+                                     self.other_answerer(answers[-1].get("answerer", "")))
 
     def edit(self, messages, answers, data: gr.EditData):
         """A question edited in the chat is asked again; the answers after it are dropped."""
