@@ -36,7 +36,7 @@ def test_a_web_address_in_an_answer_is_a_link_without_the_bracket_after_it():
     assert "https://example.org/a&#95;b/</a>&#93;." in md  # the "]" is text after the link, not part of it
     assert "<strong>vary</strong>" in md and 'href="#ans1-src2"' in md
     hostile = answer_markdown({"answer": 'Go to https://x.org/"onmouseover=alert(1) now', "citations": []}, 1)
-    assert '"onmouseover' not in hostile and 'href="https://x.org/"' in hostile
+    assert 'href="https://x.org/" target' in hostile and '</a>"onmouseover=alert(1) now' in hostile  # text, not an attribute
 
 
 def test_regenerate_uses_the_other_answerer_only_when_a_model_is_configured(tmp_path):
