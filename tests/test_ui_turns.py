@@ -50,3 +50,12 @@ def test_regenerate_uses_the_other_answerer_only_when_a_model_is_configured(tmp_
     with_model = Turns(Chat(Assistant.from_settings(model)))
     assert with_model.other_answerer("offline") == "llm"
     assert with_model.other_answerer("llm:gpt-4o-mini") == "offline"
+
+
+def test_bullet_lines_of_an_answer_are_a_list_and_other_markup_stays_text():
+    from ui.render import answer_markdown
+
+    md = answer_markdown({"answer": "Forms:\n- Companies [1]\n- Partnerships\n# not a heading\n-no space", "citations": [
+        {"n": 1, "supported": True}]}, 1)
+    assert "\n- Companies <a" in md and "\n- Partnerships" in md
+    assert "\n&#35; not a heading" in md and "\n&#45;no space" in md

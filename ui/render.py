@@ -14,6 +14,7 @@ from assistant.documents.outline import DATE_NOTE, reference_label
 _INLINE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;",
            "]": "&#93;", "\\": "&#92;", "|": "&#124;", "~": "&#126;", "$": "&#36;"}
 _INLINE_RE = re.compile("[" + re.escape("".join(_INLINE)) + "]")
+_BULLET_LINE = re.compile(r"^([ \t]*)&#45; (?=\S)", re.MULTILINE)
 _URL = re.compile(r"\bhttps?://[^\s<>\[\]()\"'`]+")
 _LINE_START = re.compile(r"^([ \t]*)([#=+-]|\d+(?=[.)]))", re.MULTILINE)
 
@@ -56,7 +57,8 @@ def answer_markdown(answer: dict, index: int) -> str:
         pos = m.end()
     body.append(_plain(text[pos:]))
     parts.append("".join(body))
-    return "".join(parts)
+    # The answerer's own "- " bullet lines display as a list; everything else stays literal text.
+    return _BULLET_LINE.sub(r"\1- ", "".join(parts))
 
 
 def _plain(text: str) -> str:
