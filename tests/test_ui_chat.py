@@ -161,6 +161,12 @@ def test_phone_sources_open_beside_the_answer_and_every_tab_passes_axe(served, b
     sources.wait_for(state="hidden")
     page.wait_for_function("document.activeElement && document.activeElement.getAttribute('href') === '#ans1-src1'")
 
+    # Every folded panel of the Ask tab unfolded, so axe sees their contents too.
+    open_saved(page)
+    for panel in ("Starter questions", "Give feedback on an answer"):
+        page.get_by_role("button", name=panel).click()
+    page.locator("#fa-fb-send").wait_for()
+    page.locator("#fa-starters").get_by_role("button", name=Q1).wait_for()
     axe, found = Axe(), {}
     for tab in TABS:
         page.get_by_role("tab", name=tab).click()

@@ -63,6 +63,9 @@ def theme() -> gr.themes.Base:
         color_accent="#005eb8", color_accent_soft="#e8f1fa",
         # Hints and "- or -" in Gradio's grey #94a3b8 are 2.56:1 on white; NHS mid grey is 6.2:1 (WCAG AA).
         body_text_color_subdued="#4c6272", block_info_text_color="#4c6272",
+        # "Delete": NHS red #d5281b under white text is 4.9:1 (Gradio's #ef4444 is 3.8:1).
+        button_cancel_background_fill="#d5281b", button_cancel_background_fill_hover="#aa2016",
+        button_cancel_text_color="#ffffff", button_cancel_text_color_hover="#ffffff",
     )
 
 
