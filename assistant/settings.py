@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     records_path: Path | None = None
     feedback_path: Path | None = None  # SQLite feedback file; shared storage when several replicas serve
     audit_path: Path | None = None  # SQLite record of library changes; shared storage when several replicas serve
+    conversations_path: Path | None = None  # SQLite file of saved chats; shared storage like feedback
+    conversation_retention_days: int = Field(90, ge=0)  # saved chats untouched this long are deleted; 0 keeps them
     collection: str = "federation_advisor"
 
     # Embeddings: the packaged int8 MiniLM by default; "openai:<model>" uses the OpenAI API.
@@ -164,6 +166,11 @@ class Settings(BaseSettings):
     def log_key_file(self) -> Path:
         """Where the question log's HMAC key is kept (0600) when ASSISTANT_LOG_KEY is not set."""
         return self.data_dir / "log.key"
+
+    @property
+    def conversations_db(self) -> Path:
+        """SQLite file holding saved conversations, next to the feedback file unless set."""
+        return self.conversations_path or self.feedback_db.with_name("conversations.sqlite3")
 
     @property
     def log_file(self) -> Path:

@@ -47,7 +47,7 @@ def test_markdown_of_a_note_has_title_date_note_sections_and_numbered_references
     assert md.index("## Warnings") < md.index("## Purpose") < md.index("## Key points") < md.index("## References")
     refs = [ln for ln in lines if ln[:3] in ("1. ", "2. ")]
     assert refs[0].startswith("1. Report One (Nuffield Trust, 2014), section “Governance”, p. 12. Quote: “Boards")
-    assert refs[1].startswith("2. Report Two (Nuffield Trust, 2015). Quote: “Conflicts") and "[passage chunk2]" in refs[1]
+    assert refs[1].startswith("2. Report Two (Nuffield Trust, 2015). Quote: “Conflicts") and "chunk2" not in refs[1]
 
 
 def test_markdown_of_a_pack_orders_the_trainers_parts():
@@ -85,7 +85,9 @@ def test_docx_has_headings_paragraphs_and_references_as_a_numbered_list(tmp_path
 def test_docx_of_a_pack_and_of_an_answer(tmp_path):
     pack = docx.Document(str(to_docx(_pack(), tmp_path / "pack.docx")))
     texts = [p.text for p in pack.paragraphs]
-    assert "Legal form: Community interest company [1]" in texts and "A1. Community interest company [1]" in texts
+    assert "A1. Community interest company [1]" in texts
+    card = [[c.text for c in row.cells] for row in pack.tables[0].rows]
+    assert ["Legal form", "Community interest company [1]"] in card and ["What it did", "It grew [2]."] in card
     answer = Answer("Q?", "Boards answer [1].", citations=REFS[:1])
     doc = docx.Document(str(to_docx(answer, tmp_path / "answer.docx", today=DAY)))
     assert [p.text[:10] for p in doc.paragraphs if p.style.name == "List Number"] == ["Report One"]
@@ -104,3 +106,31 @@ def test_references_that_do_not_run_from_one_are_refused():
         to_markdown(_note(gap))
     with pytest.raises(InputError, match="Cannot export"):
         to_markdown("plain text")
+
+
+def test_docx_is_board_ready_a4_header_page_numbers_references_without_ids_card_table(tmp_path):
+    fused = _cite(3, "Report Three", "The college supported practices RCGP.1 In this project 17 practices joined.")
+    refs = REFS + (fused,)
+    sections = (Section("Key points", "Boards answer [1]. The college supported practices RCGP.1 In this project "
+                                      "17 practices joined in 2016.3 [3]", refs),)
+    note = BriefingNote("Briefing note: boards", sections, refs, (), "boards", "offline", DAY)
+    document = docx.Document(str(to_docx(note, tmp_path / "board.docx")))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)  # A4, not US Letter
+    assert round(section.left_margin.mm) == 20
+    assert section.header.paragraphs[0].text == "Briefing note: boards · 5 March 2024"
+    footer = section.footer._element.xml
+    assert "<w:instrText" in footer and " PAGE " in footer and " NUMPAGES " in footer
+    assert section.footer.paragraphs[0].text.startswith("Page ")
+    body = [p.text for p in document.paragraphs]
+    # Footnote digits go; figures (17, 2016) stay.
+    assert "Boards answer [1]. The college supported practices RCGP. In this project 17 practices joined in 2016.3 [3]" in body
+    numbered = [p.text for p in document.paragraphs if p.style.name == "List Number"]
+    assert len(numbered) == 3 and not any("passage" in r or "chunk" in r for r in numbered)
+    assert numbered[2] == ("Report Three (Nuffield Trust, 2016), section “Governance”. "
+                           "Quote: “The college supported practices RCGP. In this project 17 practices joined.”")
+    note_para = next(p for p in document.paragraphs if p.text.startswith("Note: The reports date from 2013"))
+    assert 'w:fill="E8F1FA"' in note_para._p.xml and "<w:pBdr>" in note_para._p.xml  # the currency note is a callout
+    pack = docx.Document(str(to_docx(_pack(), tmp_path / "pack.docx")))
+    assert len(pack.tables) == 1 and pack.tables[0].rows[0].cells[0].text == "Organisation"
+    assert pack.sections[0].header.paragraphs[0].text.startswith("Workshop pack: Suffolk GP Federation · ")

@@ -46,10 +46,23 @@ def test_ask_endpoint_returns_answer_with_citations(assistant, index_dir):
         follow = client.predict("And how did they declare them?", history, api_name="/ask")
         assert first["question"] in follow["standalone_question"]  # the follow-up was read with its history
 
-        with pytest.raises(Exception, match="history must be a JSON list"):
-            client.predict("Anything?", "not json", api_name="/ask")
+        # The history as a list of messages, or null, or left out: all answer.
+        messages = [{"role": "user", "content": first["question"]}, {"role": "assistant", "content": first["answer"]}]
+        listed = client.predict("And how did they declare them?", messages, api_name="/ask")
+        assert listed["standalone_question"] == follow["standalone_question"] and listed["citations"]
+        for none in (client.predict("What legal forms can a GP federation take?", None, api_name="/ask"),
+                     client.predict(question="What legal forms can a GP federation take?", api_name="/ask")):
+            assert not none["refused"] and none["citations"]
+            assert none["standalone_question"] == "What legal forms can a GP federation take?"
+
+        # Bad input gets a message saying what to send; the server keeps answering.
+        for bad, why in (("not json", "not valid JSON"), ({"role": "user"}, "Got a dict"),
+                         ([{"role": "robot", "content": "x"}], "role 'robot'"), ([{"role": "user"}], "no text")):
+            with pytest.raises(Exception, match=f"history must be a list of .*{why}"):
+                client.predict("Anything?", bad, api_name="/ask")
         with pytest.raises(Exception, match="empty"):
             client.predict("   ", "", api_name="/ask")
+        assert client.predict("What legal forms can a GP federation take?", [], api_name="/ask")["citations"]
 
 
 @pytest.mark.slow
@@ -63,6 +76,20 @@ def test_login_is_required_when_auth_is_set(assistant, index_dir):
         client = Client(url, auth=("alice", "s3cret-pass"), verbose=False)
         answer = client.predict("What legal forms can a GP federation take?", "", api_name="/ask")
         assert answer["citations"]
+
+
+def test_history_is_read_from_a_list_json_text_or_nothing():
+    from assistant.errors import InputError
+    from assistant.schema import Turn
+    from ui.api import parse_history
+
+    turns = [Turn("user", "Q?"), Turn("assistant", "A.")]
+    messages = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}]
+    assert parse_history(messages) == turns and parse_history(json.dumps(messages)) == turns
+    assert parse_history(None) == parse_history("") == parse_history("  ") == parse_history("null") == []
+    for bad in ("[1]", "{}", 3, [{"role": "user", "content": None}], [{"content": "x"}], "[{"):
+        with pytest.raises(InputError, match="history must be a list"):
+            parse_history(bad)
 
 
 def test_parse_auth():

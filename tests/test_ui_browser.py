@@ -92,7 +92,7 @@ def test_ask_sources_follow_up_and_feedback(served, browser):
     first = ask(page, q1, 1)
     assert "[1" in first.inner_text()
     source = page.locator("#ans1-src1")
-    assert source.locator("h4").inner_text().startswith("[1]")
+    assert source.locator("h3").inner_text().startswith("[1]")
     assert source.locator(".fa-meta").inner_text().strip()  # publisher and year
     assert source.locator("blockquote mark").count() == 1  # the supporting sentence is highlighted
     page.screenshot(path=ARTIFACTS / "02-desktop-answer.png")
@@ -167,7 +167,7 @@ def test_upload_a_document_then_ask_about_it(served, browser, tmp_path):
     page.get_by_role("tab", name="Ask").click()
     answer = ask(page, "How does the Riverside Primary Care Collaborative manage conflicts of interest?", 1)
     assert "blue declaration card" in answer.inner_text()
-    titles = page.locator("#ans1 .fa-source h4").all_inner_texts()
+    titles = page.locator("#ans1 .fa-source h3").all_inner_texts()
     assert any("Riverside Primary Care Collaborative" in t for t in titles)
     page.screenshot(path=ARTIFACTS / "06-answer-from-upload.png")
     page.close()

@@ -10,15 +10,18 @@ from types import SimpleNamespace
 import gradio as gr
 from starlette.middleware import Middleware
 
+from assistant.conversations import ConversationStore
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
 from assistant.ingest.loading import SUPPORTED
 from assistant.settings import Settings
 
-from . import modes, render
+from . import conversations, modes, render, turns
 from .access import Access
+from .conversations import Conversations
 from .handlers import HELPFUL, NOT_HELPFUL, Chat, Feedback, Library, new_conversation
 from .limits import ClientAddress, LoginThrottle
+from .turns import Turns
 
 HERE = Path(__file__).resolve().parent
 NHS_BLUE = gr.themes.Color(c50="#e8f1fa", c100="#cfe1f3", c200="#9fc3e7", c300="#6fa5db", c400="#2f7bc9",
@@ -67,6 +70,11 @@ def theme() -> gr.themes.Base:
         button_primary_background_fill="#005eb8", button_primary_background_fill_hover="#003087",
         button_primary_text_color="#ffffff", link_text_color="#005eb8", link_text_color_hover="#003087",
         color_accent="#005eb8", color_accent_soft="#e8f1fa",
+        # Hints and "- or -" in Gradio's grey #94a3b8 are 2.56:1 on white; NHS mid grey is 6.2:1 (WCAG AA).
+        body_text_color_subdued="#4c6272", block_info_text_color="#4c6272",
+        # "Delete": NHS red #d5281b under white text is 4.9:1 (Gradio's #ef4444 is 3.8:1).
+        button_cancel_background_fill="#d5281b", button_cancel_background_fill_hover="#aa2016",
+        button_cancel_text_color="#ffffff", button_cancel_text_color_hover="#ffffff",
     )
 
 
@@ -100,7 +108,9 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
             modes.briefing_tab(assistant)
             modes.workshop_tab(assistant, app)
             lib = _library_tab(library, access)
-        _chat_events(chat, ask, answers, pending)
+        _chat_events(app, chat, Conversations(ConversationStore(settings.conversations_db,
+                                                                settings.conversation_retention_days), settings),
+                     ask, answers, pending)
         _feedback_events(feedback, ask, answers, pending)
         _library_events(app, library, feedback, lib, status, access)
         gr.api(chat.ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
@@ -108,42 +118,51 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
 
 
 def _ask_tab() -> SimpleNamespace:
-    """The Ask tab: conversation, question box, downloads, starter questions, feedback form, and sources beside."""
+    """The Ask tab: conversation, question box, answer tools, starter questions, feedback form, and sources beside."""
     with gr.Tab("Ask", id="ask"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
+                gr.HTML('<h2 class="fa-h2" id="fa-chat-h">Conversation</h2>', js_on_load=None)
+                saved = conversations.panel()
                 chatbot = gr.Chatbot(
-                    label="Conversation", elem_id="fa-chat", height=520, sanitize_html=True,
-                    render_markdown=True, latex_delimiters=[], buttons=[],
+                    label="Conversation", show_label=False, elem_id="fa-chat", height=520, sanitize_html=True,
+                    render_markdown=True, latex_delimiters=[], buttons=[], editable="user",
                     feedback_options=("Like", "Dislike"), allow_tags=False,
                     placeholder="Answers appear here, with numbered sources. "
                                 "Choose a starter question below or type your own.")
+                # Where a thumb in the chat is confirmed (the feedback form is folded away below).
+                note = gr.HTML("", elem_id="fa-chat-note", js_on_load=None)
+                gr.HTML(turns.SOURCES_BUTTON, js_on_load=None)
                 question = gr.Textbox(label="Your question (press Enter to ask)", elem_id="fa-question", lines=1, max_lines=6,
                                       placeholder="For example: how should a federation manage conflicts of interest?")
                 with gr.Row():
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="fa-ask", scale=2)
+                    regen_btn = gr.Button("Regenerate the last answer", variant="secondary", elem_id="fa-regen",
+                                          scale=1)
                     clear_btn = gr.Button("New conversation", variant="secondary", scale=1)
                 error_line = gr.Markdown("", elem_id="fa-error")
-                answer_dl = modes.answer_downloads()
+                pick, copy_btn, md, docx, copied = turns.tools()
                 gr.Markdown("Answers come only from the reports in the library. This is not clinical or "
                             "legal advice. Please do not type patient details.", elem_classes="fa-warning-line")
-                starters = _starters()
+                starters_box, starters = _starters()
                 form = _feedback_form()
-            with gr.Column(scale=2, min_width=300):
-                gr.Markdown("## Sources")
+            with gr.Column(scale=2, min_width=300, elem_id="fa-sources-col"):
+                gr.HTML(turns.SOURCES_HEAD, js_on_load=None)
                 sources = gr.HTML(render.sources_html([]), elem_id="fa-sources", js_on_load=None)
     return SimpleNamespace(chatbot=chatbot, question=question, ask_btn=ask_btn, clear_btn=clear_btn,
-                           error_line=error_line, answer_dl=answer_dl, starters=starters, form=form, sources=sources)
+                           error_line=error_line, answer_dl=[md, docx], starters=starters, form=form, sources=sources,
+                           regen_btn=regen_btn, pick=pick, copy_btn=copy_btn, copied=copied, note=note,
+                           starters_box=starters_box, saved=SimpleNamespace(**saved))
 
 
-def _starters() -> list[gr.Button]:
-    """The starter questions, a button each, under their topics."""
-    with gr.Accordion("Starter questions", open=True, elem_classes="fa-starters"):
+def _starters() -> tuple[gr.Accordion, list[gr.Button]]:
+    """The starter questions, a button each, under their topics (folded once a conversation has begun)."""
+    with gr.Accordion("Starter questions", open=True, elem_classes="fa-starters", elem_id="fa-starters") as box:
         starters = []
         for topic, items in STARTERS.items():
             gr.HTML(f"<h3>{render.esc(topic)}</h3>", js_on_load=None)
             starters += [gr.Button(q, size="sm", variant="secondary") for q in items]
-    return starters
+    return box, starters
 
 
 def _feedback_form() -> SimpleNamespace:
@@ -182,28 +201,50 @@ def _library_tab(library: Library, access: Access) -> SimpleNamespace:
                            export_btn=export_btn, export_file=export_file, export_note=export_note)
 
 
-def _chat_events(chat: Chat, ask: SimpleNamespace, answers: gr.State, pending: gr.State) -> None:
-    """Questions (typed, or a starter) stream answers into the chat; a new conversation empties it."""
+def _chat_events(app: gr.Blocks, chat: Chat, saved: Conversations, ask: SimpleNamespace, answers: gr.State,
+                 pending: gr.State) -> None:
+    """Questions (typed, a starter, regenerated or edited) stream answers into the chat; each finished turn is saved
+    and refreshes the answer tools; a new conversation empties the chat."""
     chat_out = [ask.chatbot, ask.question, answers, ask.sources, ask.form.answer, ask.error_line]
     opts = dict(api_visibility="private", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
-    # Each finished (or failed) turn refreshes the download buttons from the answers kept in state.
-    files = dict(fn=partial(modes.answer_files, settings=chat.assistant.settings), inputs=[answers],
-                 outputs=ask.answer_dl, api_visibility="private")
-    respond = chat.respond
-    ask.question.submit(respond, [ask.question, ask.chatbot, answers], chat_out, **opts).then(**files)
-    ask.ask_btn.click(respond, [ask.question, ask.chatbot, answers], chat_out, **opts).then(**files)
+    s = ask.saved
+    tools = [ask.pick, *ask.answer_dl, ask.starters_box, ask.copied]
+    after = dict(fn=saved.after_turn, inputs=[answers, s.current, s.browser],
+                 outputs=[*tools, s.current, s.picker, s.browser], api_visibility="private")
+    settings = chat.assistant.settings
+    shown_tools = dict(fn=partial(turns.refresh, settings=settings), inputs=[answers], outputs=tools,
+                       api_visibility="private")
+    respond, redo = chat.respond, Turns(chat)
+    ask.question.submit(respond, [ask.question, ask.chatbot, answers], chat_out, **opts).then(**after)
+    ask.ask_btn.click(respond, [ask.question, ask.chatbot, answers], chat_out, **opts).then(**after)
     for btn in ask.starters:
-        btn.click(respond, [btn, ask.chatbot, answers], chat_out, **opts).then(**files)
+        btn.click(respond, [btn, ask.chatbot, answers], chat_out, **opts).then(**after)
+    ask.regen_btn.click(redo.regenerate, [ask.chatbot, answers], chat_out, **opts).then(**after)
+    ask.chatbot.retry(redo.regenerate, [ask.chatbot, answers], chat_out, **opts).then(**after)
+    ask.chatbot.edit(redo.edit, [ask.chatbot, answers], chat_out, **opts).then(**after)
     reset = [ask.chatbot, answers, ask.sources, ask.form.answer, ask.error_line, pending]
-    ask.clear_btn.click(new_conversation, None, reset, api_visibility="private").then(**files)
-    ask.chatbot.clear(new_conversation, None, reset, api_visibility="private").then(**files)
+    fresh = dict(fn=saved.detach, inputs=[s.browser], outputs=[s.current, s.picker, s.browser], api_visibility="private")
+    ask.clear_btn.click(new_conversation, None, reset, api_visibility="private").then(**shown_tools).then(**fresh)
+    ask.chatbot.clear(new_conversation, None, reset, api_visibility="private").then(**shown_tools).then(**fresh)
+    private = dict(api_visibility="private")
+    ask.pick.input(partial(turns.answer_files, settings=settings), [answers, ask.pick], ask.answer_dl, **private)
+    ask.copy_btn.click(turns.copy_text, [answers, ask.pick], ask.copied, **private).then(
+        None, [ask.copied], None, js=turns.COPY_JS, **private)
+    # A saved conversation reopened, deleted, renamed; and the one last open in this browser restored on load.
+    shown = [ask.chatbot, answers, ask.sources, ask.form.answer, ask.pick, ask.error_line, pending, s.current,
+             s.picker, s.browser]
+    s.picker.input(saved.open, [s.picker, s.browser], shown, **private).then(**shown_tools)
+    s.delete.click(saved.delete, [s.current, s.browser], shown, **private).then(**shown_tools)
+    s.rename.click(saved.rename, [s.current, s.name, s.browser], [s.picker, s.name], **private)
+    app.load(saved.restore, [s.browser], shown, **private).then(**shown_tools)
 
 
 def _feedback_events(feedback: Feedback, ask: SimpleNamespace, answers: gr.State, pending: gr.State) -> None:
     """A thumb in the chat is saved at once; the form sends a rating and comment (the comment can follow a thumb)."""
     form = ask.form
     ask.chatbot.like(feedback.like, [answers], [form.result, form.answer, form.rating, pending],
-                     api_visibility="private")
+                     api_visibility="private").then(turns.confirmation, [form.result], [ask.note],
+                                                    api_visibility="private")
     form.send.click(feedback.send_feedback, [answers, form.answer, form.rating, form.comment, pending],
                     [form.result, form.comment, form.rating, pending], api_visibility="private")
 

@@ -9,13 +9,14 @@ import gradio as gr
 
 from assistant.audit import AuditLog
 from assistant.documents.export import private_folder
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.feedback import FeedbackStore, check_comment
 from assistant.schema import Answer, Turn
 from assistant.settings import Settings
 
 from . import render
 from .access import Access
+from .api import parse_history
 from .library import stage_label
 from .limits import RateLimit, visitor
 
@@ -73,8 +74,9 @@ class Chat:
                     "“New conversation” to ask more.")
         return ""
 
-    def respond(self, question, messages, answers):
-        """Stream one answer into the chat, then show its sources (the chat is drawn from the answers kept here)."""
+    def respond(self, question, messages, answers, answerer: str | None = None):
+        """Stream one answer into the chat (by the chosen answerer, else the configured one), then its sources; the
+        chat is drawn from the answers kept here, not from what a browser sends."""
         answers = list(answers or [])
         question = question if isinstance(question, str) else ""
         if refusal := self._refusal(question, answers):
@@ -90,7 +92,7 @@ class Chat:
         yield messages, "", answers, gr.skip(), gr.skip(), ""
         written = ""
         try:
-            for piece in self.assistant.stream(question, history_turns(answers)):
+            for piece in self.assistant.stream(question, history_turns(answers), answerer=answerer):
                 if isinstance(piece, Answer):
                     answers.append(piece.to_json())
                     keep_recent_sources(answers, self.settings.sources_kept)
@@ -107,20 +109,17 @@ class Chat:
             yield (messages[:-2], question, answers, gr.skip(), gr.skip(),
                    f"**Could not answer:** {render.md_text(str(exc))}")
 
-    def ask(self, question: str, history: str = "") -> dict:
-        """Answer a question from the reports; history is an optional JSON list of {role, content} turns."""
-        question, history = question if isinstance(question, str) else "", history if isinstance(history, str) else ""
-        if refusal := self._refusal(question, []):
+    def ask(self, question: str, history: str | list[dict] | None = None) -> dict:
+        """Answer a question from the reports; history: earlier {role, content} messages, as a list or JSON text."""
+        if refusal := self._refusal(question if isinstance(question, str) else "", []):
             raise gr.Error(refusal)
-        if len(history) > self.settings.max_history_json_chars:  # refused unread
+        if isinstance(history, str) and len(history) > self.settings.max_history_json_chars:  # refused unread
             raise gr.Error(f"history is {len(history)} characters long; the conversation may hold at most "
                            f"{self.settings.max_history_chars} characters. Please start a new conversation.")
         try:
-            turns = [Turn(str(t["role"]), str(t["content"])) for t in json.loads(history)] if history.strip() else []
-        except (ValueError, TypeError, KeyError) as exc:
-            raise gr.Error(f"history must be a JSON list of {{role, content}} objects ({exc}).")
-        try:
-            return self.assistant.ask(question, turns).to_json()
+            if not isinstance(question, str):
+                raise InputError("question must be text: the question to answer.")
+            return self.assistant.ask(question, parse_history(history)).to_json()
         except AssistantError as exc:
             raise gr.Error(str(exc))
 

@@ -1,4 +1,4 @@
-"""The Briefing note and Workshop pack tabs, and the Ask tab's downloads of the latest answer (via assistant.documents.export)."""
+"""The Briefing note and Workshop pack tabs, and the exports they and the Ask tab share (via assistant.documents.export)."""
 
 from __future__ import annotations
 
@@ -76,27 +76,6 @@ def case_choices(assistant) -> list[tuple[str, str]]:
                     if any(r[0] == "Legal form" for n in names for p in cases[n] for r in table_rows(p)))
     rest = sorted(h for h in groups if h not in tabled)
     return [(n, n) for n in tabled] + [(f"{n} (no table of facts)", n) for n in rest]
-
-
-def answer_downloads() -> list:
-    """Download buttons for the latest answer, hidden until there is one."""
-    with gr.Row(elem_classes="fa-downloads"):
-        md = gr.DownloadButton("Download the latest answer (Markdown)", visible=False, size="sm", elem_id="fa-answer-md")
-        docx = gr.DownloadButton("Download the latest answer (Word DOCX)", visible=False, size="sm",
-                                 elem_id="fa-answer-docx")
-    return [md, docx]
-
-
-def answer_files(answers, settings: Settings):
-    """Files of the latest answer for the download buttons (named by its number); hidden when there is none."""
-    if not answers:
-        return gr.update(**HIDDEN), gr.update(**HIDDEN)
-    try:
-        md, docx = export_files(answer_from_json(answers[-1]), f"{ANSWER_NAME}-{len(answers)}", settings)
-    except AssistantError as exc:
-        gr.Warning(f"The answer could not be prepared for download: {exc}")
-        return gr.update(**HIDDEN), gr.update(**HIDDEN)
-    return gr.update(value=md, visible=True), gr.update(value=docx, visible=True)
 
 
 def _produce(build, show, noun: str, progress, empty: str, *, stem: str, settings: Settings):

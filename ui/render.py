@@ -14,6 +14,8 @@ from assistant.documents.outline import DATE_NOTE, reference_label
 _INLINE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;",
            "]": "&#93;", "\\": "&#92;", "|": "&#124;", "~": "&#126;", "$": "&#36;"}
 _INLINE_RE = re.compile("[" + re.escape("".join(_INLINE)) + "]")
+_BULLET_LINE = re.compile(r"^([ \t]*)&#45; (?=\S)", re.MULTILINE)
+_URL = re.compile(r"\bhttps?://[^\s<>\[\]()\"'`]+")
 _LINE_START = re.compile(r"^([ \t]*)([#=+-]|\d+(?=[.)]))", re.MULTILINE)
 
 
@@ -61,13 +63,25 @@ def answer_markdown(answer: dict, index: int) -> str:
         pos = m.end()
     body.append(_plain(text[pos:]))
     parts.append("".join(body))
-    return "".join(parts)
+    # The answerer's own "- " bullet lines display as a list; everything else stays literal text.
+    return _BULLET_LINE.sub(r"\1- ", "".join(parts))
 
 
 def _plain(text: str) -> str:
-    """Escaped answer text, with **bold** kept and the unverified flag emphasised."""
-    out = md_text(text)
-    out = out.replace(md_text(UNVERIFIED.strip()), "<em>(unverified)</em>")
+    """Escaped answer text with web addresses as links, **bold** kept and the unverified flag emphasised."""
+    out, pos = [], 0
+    for m in _URL.finditer(text):
+        url = m.group().rstrip(".,;:!?")  # a full stop after an address ends the sentence, not the address
+        out.append(_words(text[pos : m.start()]))
+        # A link written out: left to the Markdown autolinker, the escaped "]" after it joined the address.
+        out.append(f'<a class="fa-url" href="{esc(url)}" target="_blank" rel="noopener noreferrer">{md_text(url)}</a>')
+        pos = m.start() + len(url)
+    out.append(_words(text[pos:]))
+    return "".join(out)
+
+
+def _words(text: str) -> str:
+    out = md_text(text).replace(md_text(UNVERIFIED.strip()), "<em>(unverified)</em>")
     return re.sub(r"&#42;&#42;(.{1,400}?)&#42;&#42;", r"<strong>\1</strong>", out)
 
 
@@ -132,7 +146,7 @@ def _source_html(c: dict, passage_text: str, index: int) -> str:
     return (
         f'<article class="fa-source{"" if c.get("supported", True) else " fa-unverified"}" id="ans{index}-src{n}" '
         f'tabindex="-1" aria-labelledby="ans{index}-src{n}-t">'
-        f'<h4 id="ans{index}-src{n}-t"><span class="fa-num">[{n}]</span> {esc(c.get("title"))}</h4>'
+        f'<h3 id="ans{index}-src{n}-t"><span class="fa-num">[{n}]</span> {esc(c.get("title"))}</h3>'
         f'<p class="fa-meta">{_where(c)}</p>{flag}'
         f'<blockquote class="fa-quote">{_excerpt(passage_text, c.get("quote", ""))}</blockquote>'
         f'<details class="fa-full"><summary>Show the full passage</summary><div class="fa-passage">{full}</div></details>'

@@ -64,12 +64,14 @@ def _caps_share(words: Sequence[str]) -> float:
     return sum(w[0].isupper() for w in rest) / len(rest) if rest else 0.0
 
 
+def strip_footnotes(text: str) -> str:
+    """`text` without footnote digits fused to a full stop or a word ("RCGP.1 In" -> "RCGP. In"); figures stay."""
+    return _FOOTNOTE_ON_WORD.sub("", _FOOTNOTE_AFTER_STOP.sub(".", text))
+
+
 def tidy(text: str) -> str:
     """Remove the document's own markers and footnote digits; one space between words."""
-    text = MARKER.sub("", text)
-    text = _FOOTNOTE_AFTER_STOP.sub(".", text)
-    text = _FOOTNOTE_ON_WORD.sub("", text)
-    return " ".join(text.split())
+    return " ".join(strip_footnotes(MARKER.sub("", text)).split())
 
 
 def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:

@@ -10,12 +10,16 @@ import time
 from datetime import date
 from pathlib import Path
 
+from assistant.answering.sentences import strip_footnotes
 from assistant.documents.outline import DATE_NOTE, Document, Outline, prepared, reference_entries
 from assistant.errors import InputError
 from assistant.schema import Answer
 
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 _RAW_HTML = re.compile(r"<(?=[A-Za-z/!?])")  # the start of a tag, comment or processing instruction
+# "Legal form: Community interest company [1]": a card line's label and value.
+_LABELLED = re.compile(r"^([A-Z][\w ’'-]{1,40}?):\s+(.+)$", re.S)
+CARD = "Case-study card"
 
 
 def answer_outline(answer: Answer, today: date | None = None) -> Outline:
@@ -26,12 +30,15 @@ def answer_outline(answer: Answer, today: date | None = None) -> Outline:
 
 
 def outline(obj: Document | Answer, today: date | None = None) -> Outline:
-    """The common shape of an Answer or a document (a BriefingNote or a WorkshopPack gives its own)."""
+    """The common shape of an Answer or a document, with footnote digits taken out of the quoted text."""
     if isinstance(obj, Answer):
-        return answer_outline(obj, today)
-    if isinstance(obj, Document):
-        return obj.outline()
-    raise InputError(f"Cannot export a {type(obj).__name__}; export an Answer, a BriefingNote or a WorkshopPack.")
+        o = answer_outline(obj, today)
+    elif isinstance(obj, Document):
+        o = obj.outline()
+    else:
+        raise InputError(f"Cannot export a {type(obj).__name__}; export an Answer, a BriefingNote or a WorkshopPack.")
+    return Outline(o.title, o.meta, [strip_footnotes(w) for w in o.warnings],
+                   [(h, strip_footnotes(t)) for h, t in o.sections], [strip_footnotes(r) for r in o.references])
 
 
 def no_html(text: str) -> str:
@@ -70,22 +77,32 @@ def private_folder(root: Path, *, keep_s: float) -> Path:
 
 
 def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None) -> Path:
-    """Write a Word document: headings, paragraphs, bullets, and the references in 'List Number' style."""
+    """Write a board-ready Word file: A4, title and date in the header, page numbers, the date note as a callout,
+    case cards as tables, and the references as the document's one numbered list."""
     import docx  # python-docx is only needed when a DOCX is written
 
+    from assistant.documents import docx_layout as layout
+
     o = outline(obj, today)
+    when = getattr(obj, "created", None) or today or date.today()
     doc = docx.Document()
     doc.core_properties.title = o.title
     doc.core_properties.author = "Federation Advisor"
+    layout.a4(doc)
+    layout.header_and_footer(doc, title=o.title, when=f"{when.day} {when:%B %Y}")
     doc.add_heading(o.title, level=0)
     doc.add_paragraph(o.meta)
-    doc.add_paragraph().add_run(f"Note: {DATE_NOTE}").italic = True
+    layout.callout(doc, "Note:", DATE_NOTE)
     if o.warnings:
         doc.add_heading("Warnings", level=1)
         for w in o.warnings:
             doc.add_paragraph(w, style="List Bullet")
     for heading, text in o.sections:
         doc.add_heading(heading, level=1)
+        rows = _card_rows(text) if heading.startswith(CARD) else None
+        if rows:
+            layout.card_table(doc, rows)
+            continue
         for block in _blocks(text):
             if _BULLET.match(block):
                 doc.add_paragraph(_BULLET.sub("", block), style="List Bullet")
@@ -103,6 +120,17 @@ def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None)
     except OSError as exc:
         raise InputError(f"Cannot write {target}: {exc}. Choose another --out path.") from exc
     return target
+
+
+def _card_rows(text: str) -> list[tuple[str, str]] | None:
+    """(label, value) rows of a case-study card's lines ("- Legal form: ..."); None when a line has no label."""
+    rows = []
+    for block in _blocks(text):
+        m = _LABELLED.match(_BULLET.sub("", block))
+        if not m:
+            return None
+        rows.append((m.group(1).strip(), m.group(2).strip()))
+    return rows or None
 
 
 def _blocks(text: str) -> list[str]:

@@ -72,9 +72,9 @@ def reference_label(c: Citation) -> str:
 
 
 def reference_entry(c: Citation) -> str:
-    """One reference: report, publisher, year, section, page, the supporting quote and the passage id."""
+    """One reference in house style: report, publisher, year, section, page, then the supporting quote."""
     flag = " (not verified)" if not c.supported else ""
-    return f"{reference_label(c)}. Quote: “{c.quote}” [passage {c.passage.chunk.chunk_id}]{flag}"
+    return f"{reference_label(c)}. Quote: “{c.quote}”{flag}"
 
 
 def reference_entries(refs: Sequence[Citation]) -> list[str]:
