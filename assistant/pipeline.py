@@ -12,8 +12,9 @@ from assistant.answering.protocol import NOT_COVERED, Answerer
 from assistant.ingest.chunking import Chunker
 from assistant.answering.citations import verify
 from assistant.search.embeddings import embedding_name, has_token_vectors, make_embeddings, vector_layout
+from assistant.collection import Collection
 from assistant.errors import ConfigError, LLMError
-from assistant.answering.guardrails import beyond_the_reports, check_scope, clean_question, find_personal_data, redact, salient_terms
+from assistant.answering.guardrails import check_scope, clean_question, find_personal_data, redact, salient_terms
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.schema import Answer, Chunk, Turn
 from assistant.answering.extractive import OfflineAnswerer
@@ -126,6 +127,15 @@ class Assistant:
             for doc_id, d in sorted(self._records.documents().items())
         ]
 
+    def collection(self) -> Collection:
+        """The indexed documents as a whole: their number, the years they span, what has changed since."""
+        return Collection.from_records(self.documents())
+
+    def remove(self, filename: str) -> IngestReport:
+        """Take a document out of the library: its file leaves the knowledge directory and its passages the index,
+        in one commit (until then the old index answers); KnowledgeError when no indexed document has that file."""
+        return self.indexer.remove(self.settings.knowledge_dir, filename)
+
     # Questions -----------------------------------------------------------------------------------
     def answerer(self, choice: str) -> Answerer:
         """The answerer a choice (offline, llm, auto) resolves to; ConfigError when llm is not configured."""
@@ -181,7 +191,7 @@ class Assistant:
         if kinds := find_personal_data(q):
             notices.append(f"Your question seems to contain personal data ({', '.join(kinds)}); please leave it out. "
                            "It has not been stored.")
-        scope = check_scope(q)
+        scope = check_scope(q, self.collection())
         if not scope.in_scope:
             answer = Answer(question=q, text=scope.message, refused=True, refusal_reason=scope.category,
                             answerer="guardrail", notices=tuple(notices), timings_ms={"total": _ms(t0)})
@@ -230,7 +240,7 @@ class Assistant:
 
     def _why_not_covered(self, q: str, found: Retrieval) -> str | None:
         """Why the reports do not cover question `q` ('' when only the passages are weak), or None when they do."""
-        reason = beyond_the_reports(q)
+        reason = self.collection().beyond(q)
         missing = self.retriever.missing_terms(salient_terms(q))  # the user's own words, not the rewrite
         if missing and not reason:
             reason = f"They never mention {', '.join(missing)}."

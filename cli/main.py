@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from assistant.documents.outline import reference_label
 from assistant.errors import AssistantError, InputError
 from assistant.schema import Answer, Turn
 
@@ -31,10 +32,8 @@ def format_sources(answer: Answer) -> str:
     """The numbered source list printed under an answer."""
     lines = []
     for c in answer.citations:
-        ch = c.passage.chunk
-        where = ", ".join(x for x in (f"section “{ch.section}”" if ch.section else "", f"p. {ch.page}" if ch.page else "") if x)
         flag = "" if c.supported else " (not verified)"
-        lines.append(f"[{c.n}] {ch.title} ({ch.publisher}, {ch.year or 'n.d.'}){', ' + where if where else ''}{flag}\n    “{c.quote}”")
+        lines.append(f"[{c.n}] {reference_label(c)}{flag}\n    “{c.quote}”")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answering.citations import MARKER, UNVERIFIED
-from assistant.documents.outline import DATE_NOTE, reference_label
+from assistant.documents.outline import reference_label
 
 # Characters that Markdown or HTML could read as syntax anywhere, and line starts that make blocks
 # (headings, lists, quotes, rules); written as character references, which Markdown shows literally.
@@ -74,8 +74,10 @@ def _where(c: dict) -> str:
     bits = [esc(c.get("publisher") or "Unknown publisher"), esc(c.get("year") or "n.d.")]
     if c.get("section"):
         bits.append(f"section “{esc(c['section'])}”")
-    if c.get("page"):
-        bits.append(f"page {esc(c['page'])}")
+    if c.get("pages") or c.get("page"):
+        bits.append(f"pages {esc(c['pages'])}" if c.get("pages") else f"page {esc(c['page'])}")
+    if c.get("added_locally"):
+        bits.append(f"added locally on {esc(c['added_locally'])}")
     return " · ".join(bits)
 
 
@@ -247,7 +249,7 @@ def _blocks_html(text: str, refs: dict[int, bool], prefix: str) -> str:
 
 
 def _document(obj, prefix: str, body: str) -> str:
-    """Title, date, the 2013–2018 note and highlighted warnings above `body`, the numbered references below."""
+    """Title, date, the library's dates note and highlighted warnings above `body`, the numbered references below."""
     o = obj.outline()
     refs = {c.n: c.supported for c in obj.references}
     warnings = ""
@@ -262,9 +264,9 @@ def _document(obj, prefix: str, body: str) -> str:
         for c in obj.references)
     references = (f'<section class="fa-refs" aria-labelledby="{prefix}-refs-h"><h3 id="{prefix}-refs-h">References</h3>'
                   f"<ol>{entries}</ol></section>" if entries else "")
+    note = f'<p class="fa-date-note"><strong>Note:</strong> {esc(o.note)}</p>' if o.note else ""
     return (f'<article class="fa-doc" aria-labelledby="{prefix}-title"><h2 id="{prefix}-title">{esc(o.title)}</h2>'
-            f'<p class="fa-meta">{esc(o.meta)}</p><p class="fa-date-note"><strong>Note:</strong> {esc(DATE_NOTE)}</p>'
-            f"{warnings}{body}{references}</article>")
+            f'<p class="fa-meta">{esc(o.meta)}</p>{note}{warnings}{body}{references}</article>')
 
 
 def briefing_html(note) -> str:

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from assistant.answering.citations import MARKER, verify
 from assistant.answering.guardrails import check_scope, clean_question, salient_terms
 from assistant.answering.protocol import NOT_COVERED, Answerer
+from assistant.collection import Collection
 from assistant.documents.figures import disagreement_warning, disagreements, known_organisations, named_in
 from assistant.documents.library import Library
 from assistant.documents.outline import Outline, ReferenceBook, prepared, reference_entries
@@ -46,11 +47,13 @@ class BriefingNote:
     topic: str = ""
     answerer: str = "offline"
     created: date = field(default_factory=date.today)
+    library: Collection = field(default_factory=Collection)  # the documents it was written from
 
     def outline(self) -> Outline:
-        """Title, date line, warnings, the sections in order, and the reference entries."""
-        return Outline(self.title, prepared(self.created, self.answerer), list(self.warnings),
-                       [(s.heading, s.text) for s in self.sections], reference_entries(self.references))
+        """Title, date line, warnings, the sections in order, the reference entries and the library's dates note."""
+        return Outline(self.title, prepared(self.created, self.answerer, self.library), list(self.warnings),
+                       [(s.heading, s.text) for s in self.sections], reference_entries(self.references),
+                       note=self.library.date_note())
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,14 @@ PLAN = (
     SectionPlan("Open questions", "challenges risks barriers uncertain evidence unclear", "State the uncertainties, "
                 "risks, barriers and gaps in evidence the reports raise on this topic."),
 )
-_FOR_DISCUSSION = ("For local discussion (questions, not findings of the reports):\n"
-                   "- How do these 2013–2018 findings apply now that ICBs have replaced CCGs and PCNs exist?\n"
-                   "- Which of these points does local evidence support, and which need testing here?")
+def for_discussion(collection: Collection) -> str:
+    """The closing questions for local discussion; the first asks how findings of the library's years apply now."""
+    span, since = collection.span(), collection.since()
+    findings = f"these {span} findings" if span else "these findings"
+    now = " now that ICBs have replaced CCGs and PCNs exist" if since else " locally now"
+    return ("For local discussion (questions, not findings of the reports):\n"
+            f"- How do {findings} apply{now}?\n"
+            "- Which of these points does local evidence support, and which need testing here?")
 
 
 # -- building the note ---------------------------------------------------------------------------
@@ -105,7 +113,8 @@ def _write(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages
 
 
 def _section(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages: Sequence[Passage],
-             seen: set[str], book: ReferenceBook, notes: dict[str, list[str]], *, fallback: Answerer) -> Section:
+             seen: set[str], book: ReferenceBook, notes: dict[str, list[str]], *, fallback: Answerer,
+             closing: str = "") -> Section:
     """One section written, verified against its own passages, and renumbered into the note's reference list."""
     try:
         raw = _write(writer, plan, topic, query, passages, seen)
@@ -123,7 +132,7 @@ def _section(writer: Answerer, plan: SectionPlan, topic: str, query: str, passag
         ch = citations[0].passage.chunk
         notes.setdefault("single", []).append(f"“{plan.heading}” ({ch.title}, {ch.year or 'n.d.'})")
     if plan.heading == "Open questions":
-        text = f"{text}\n\n{_FOR_DISCUSSION}"
+        text = f"{text}\n\n{closing}"
     return Section(plan.heading, text, citations)
 
 
@@ -146,7 +155,8 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
                    today: date | None = None) -> BriefingNote:
     """A briefing note on `topic`: each section retrieved, written, verified, and numbered into one reference list."""
     q = clean_question(topic, library.settings.max_question_chars)
-    scope = check_scope(q)
+    collection = library.collection()
+    scope = check_scope(q, collection)
     if not scope.in_scope:
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # the Assistant's own choice: ConfigError when llm is not configured
@@ -167,7 +177,8 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
                         "background, key points, options and their trade-offs, governance and conflicts of interest, "
                         "case-study examples and open questions, each point cited to its report.")]
     for plan, query, r in found:
-        sections.append(_section(writer, plan, q, query, r.passages, seen, book, notes, fallback=_extractive(library)))
+        sections.append(_section(writer, plan, q, query, r.passages, seen, book, notes, fallback=_extractive(library),
+                                 closing=for_discussion(collection)))
         writer = _extractive(library) if "failed" in notes else writer  # a failed server is not waited on six times
     warnings = notes.get("failed", [])
     if notes.get("single"):
@@ -180,4 +191,4 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
     warnings += figure_warnings(library, q, cited, book)
     return BriefingNote(title=f"Briefing note: {q.rstrip('.?!')}", sections=tuple(sections),
                         references=book.references(), warnings=tuple(warnings), topic=q,
-                        answerer=writer.name, created=today or date.today())
+                        answerer=writer.name, created=today or date.today(), library=collection)

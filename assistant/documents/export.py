@@ -6,33 +6,36 @@ import re
 from datetime import date
 from pathlib import Path
 
-from assistant.documents.outline import DATE_NOTE, Document, Outline, prepared, reference_entries
+from assistant.collection import Collection
+from assistant.documents.outline import Document, Outline, prepared, reference_entries
 from assistant.errors import InputError
 from assistant.schema import Answer
 
 _BULLET = re.compile(r"^\s*[-*•]\s+")
 
 
-def answer_outline(answer: Answer, today: date | None = None) -> Outline:
-    """An Answer as a one-section document: the question as title, its notices as warnings, sources in number order."""
+def answer_outline(answer: Answer, today: date | None = None, collection: Collection | None = None) -> Outline:
+    """An Answer as a one-section document: the question as title, its notices as warnings, sources in number order;
+    the date line and note describe `collection` (the library the answer came from) when it is given."""
     refs = tuple(sorted(answer.citations, key=lambda c: c.n))
-    return Outline(answer.question, prepared(today or date.today(), answer.answerer), list(answer.notices),
-                   [("Answer", answer.text)], reference_entries(refs))
+    library = collection or Collection()
+    return Outline(answer.question, prepared(today or date.today(), answer.answerer, library), list(answer.notices),
+                   [("Answer", answer.text)], reference_entries(refs), note=library.date_note())
 
 
-def outline(obj: Document | Answer, today: date | None = None) -> Outline:
+def outline(obj: Document | Answer, today: date | None = None, collection: Collection | None = None) -> Outline:
     """The common shape of an Answer or a document (a BriefingNote or a WorkshopPack gives its own)."""
     if isinstance(obj, Answer):
-        return answer_outline(obj, today)
+        return answer_outline(obj, today, collection)
     if isinstance(obj, Document):
         return obj.outline()
     raise InputError(f"Cannot export a {type(obj).__name__}; export an Answer, a BriefingNote or a WorkshopPack.")
 
 
-def to_markdown(obj: Document | Answer, today: date | None = None) -> str:
-    """Markdown: title, date, the 2013–2018 note, warnings, sections, and a numbered reference list."""
-    o = outline(obj, today)
-    lines = [f"# {o.title}", "", f"*{o.meta}*", "", f"> **Note:** {DATE_NOTE}", ""]
+def to_markdown(obj: Document | Answer, today: date | None = None, collection: Collection | None = None) -> str:
+    """Markdown: title, date, the library's dates note, warnings, sections, and a numbered reference list."""
+    o = outline(obj, today, collection)
+    lines = [f"# {o.title}", "", f"*{o.meta}*", ""] + ([f"> **Note:** {o.note}", ""] if o.note else [])
     if o.warnings:
         lines += ["## Warnings", "", *[f"- {w}" for w in o.warnings], ""]
     for heading, text in o.sections:
@@ -42,17 +45,19 @@ def to_markdown(obj: Document | Answer, today: date | None = None) -> str:
     return "\n".join(lines)
 
 
-def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None) -> Path:
+def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None,
+            collection: Collection | None = None) -> Path:
     """Write a Word document: headings, paragraphs, bullets, and the references in 'List Number' style."""
     import docx  # python-docx is only needed when a DOCX is written
 
-    o = outline(obj, today)
+    o = outline(obj, today, collection)
     doc = docx.Document()
     doc.core_properties.title = o.title
     doc.core_properties.author = "Federation Advisor"
     doc.add_heading(o.title, level=0)
     doc.add_paragraph(o.meta)
-    doc.add_paragraph().add_run(f"Note: {DATE_NOTE}").italic = True
+    if o.note:
+        doc.add_paragraph().add_run(f"Note: {o.note}").italic = True
     if o.warnings:
         doc.add_heading("Warnings", level=1)
         for w in o.warnings:

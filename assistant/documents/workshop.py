@@ -13,7 +13,8 @@ from assistant.answering.guardrails import check_scope, clean_question
 from assistant.answering.protocol import NOT_COVERED, Answerer
 from assistant.documents.figures import disagreement_warning, disagreements, display_name, known_organisations
 from assistant.documents.library import Library
-from assistant.documents.outline import DATE_NOTE, Outline, ReferenceBook, prepared, reference_entries
+from assistant.collection import Collection
+from assistant.documents.outline import Outline, ReferenceBook, prepared, reference_entries
 from assistant.documents.writing import drop_repeats, extractive_writer, prompted
 from assistant.errors import InputError, LLMError
 from assistant.organisations import canonical, org_key, same_organisation
@@ -64,11 +65,12 @@ class WorkshopPack:
     warnings: tuple[str, ...] = ()
     answerer: str = "offline"
     created: date = field(default_factory=date.today)
+    library: Collection = field(default_factory=Collection)  # the documents it was written from
 
     def outline(self) -> Outline:
-        """Title, date line, warnings, the trainer's parts in order, and the reference entries."""
-        return Outline(self.title, prepared(self.created, self.answerer), list(self.warnings), pack_sections(self),
-                       reference_entries(self.references))
+        """Title, date line, warnings, the trainer's parts in order, the reference entries and the dates note."""
+        return Outline(self.title, prepared(self.created, self.answerer, self.library), list(self.warnings),
+                       pack_sections(self), reference_entries(self.references), note=self.library.date_note())
 
 
 # Rows of the reports' case-study tables (as assistant.ingest.cleaning renders them: "Legal status: Partnership.")
@@ -270,7 +272,8 @@ def _facilitator_note(library: Library, query: str, book: ReferenceBook, seen: s
     found = library.retrieve(query, k).passages
     text, citations = _narrative(library, found, query, seen, 2)
     key = f"Key messages to draw out: {book.localise(text, citations)[0]}" if citations else ""
-    return "\n\n".join(x for x in (TIMING, key, f"Context for participants: {DATE_NOTE}") if x), list(found)
+    note = library.collection().date_note()
+    return "\n\n".join(x for x in (TIMING, key, note and f"Context for participants: {note}") if x), list(found)
 
 
 def _parse_llm(text: str) -> dict[str, list[str]]:
@@ -329,7 +332,7 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
         raise InputError("Give either a case study (--case \"Suffolk GP Federation\") or a theme "
                          "(--theme \"conflicts of interest\").")
     subject = clean_question(given, library.settings.max_question_chars)
-    scope = check_scope(subject)
+    scope = check_scope(subject, library.collection())
     if not scope.in_scope:
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # ConfigError when the LLM is asked for but not configured
@@ -357,7 +360,8 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
             discussion = (llm_discussion + [d for d in offline_discussion if d not in llm_discussion])[:5]
             quiz = (llm_quiz + quiz)[:5]
             if llm_note:
-                note = "\n\n".join((TIMING, llm_note, f"Context for participants: {DATE_NOTE}"))
+                context = library.collection().date_note()
+                note = "\n\n".join(x for x in (TIMING, llm_note, context and f"Context for participants: {context}") if x)
         except LLMError as exc:
             warnings.append(f"The language model failed ({exc}); this pack is the offline extractive version.")
     orgs = known_organisations(library.chunks())
@@ -368,7 +372,7 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
     return WorkshopPack(title=f"Workshop pack: {card.organisation if case else subject}", subject=subject, card=card,
                         discussion=tuple(discussion), quiz=tuple(quiz), facilitator_note=note,
                         references=book.references(), warnings=tuple(warnings),
-                        answerer=writer.name, created=today or date.today())
+                        answerer=writer.name, created=today or date.today(), library=library.collection())
 
 
 def pack_sections(pack: WorkshopPack) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from assistant.errors import KnowledgeError
@@ -26,6 +27,7 @@ class LoadedDocument:
     pages: tuple[str, ...]  # one entry for text files; one per page for PDFs
     sha256: str
     paged: bool = False
+    given: frozenset[str] = frozenset()  # the fields (title, publisher, year) its entry or file properties gave
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,23 @@ def default_meta(path: Path, text: str) -> DocumentMeta:
         publisher="Unknown publisher",
         year=int(year.group(0)) if year else None,
         kind="user document",
+        added=date.today().isoformat(),  # no entry in the metadata file: added locally (the index keeps the first date)
     )
 
 
-def meta_for(path: Path, entry: dict | None, text: str) -> DocumentMeta:
-    """Metadata from the file's entry, falling back to defaults for missing fields."""
+def usable_title(title: str | None) -> str:
+    """A title from a file's own properties, or '' when it is a converter's placeholder ("Microsoft Word - x.docx")."""
+    t = " ".join((title or "").split())
+    bad = len(t) < 4 or len(t) > 200 or re.search(r"\.(docx?|pdf|txt|html?)\b|^microsoft word|^untitled|^file:", t, re.I)
+    return "" if bad else t
+
+
+def meta_for(path: Path, entry: dict | None, text: str, title: str = "") -> DocumentMeta:
+    """Metadata from the file's entry, else its own title property (`title`), falling back to defaults."""
     base = default_meta(path, text)
+    if title:
+        base = DocumentMeta(doc_id=base.doc_id, filename=base.filename, title=title, publisher=base.publisher,
+                            year=base.year, kind=base.kind, added=base.added)
     if not entry:
         return base
     year = entry.get("year", base.year)
@@ -94,6 +107,8 @@ def meta_for(path: Path, entry: dict | None, text: str) -> DocumentMeta:
         publisher=str(entry.get("publisher") or base.publisher),
         year=int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
         kind=str(entry.get("kind") or base.kind),
+        # An entry without an "added" date is one of the published library's documents.
+        added=str(entry.get("added") or ""),
     )
 
 
@@ -106,18 +121,23 @@ def _read_text(data: bytes, name: str) -> str:
         raise KnowledgeError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8") from exc
 
 
-def _read_pdf(path: Path) -> list[str]:
+def _read_pdf(path: Path) -> tuple[list[str], str]:
+    """The text of each page, and the title in the PDF's properties ('' when none)."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(str(path))
-        return [page.extract_text() or "" for page in reader.pages]
+        # Only the title is taken from the properties: a creation date is when it was printed or exported
+        # (a browser's print of a 2019 page says 2026), and an author is a person, not the publisher.
+        title = usable_title(reader.metadata.title if reader.metadata else "")
+        return [page.extract_text() or "" for page in reader.pages], title
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
         raise KnowledgeError(f"{path.name}: not a readable PDF ({exc}); re-export it or drop it") from exc
 
 
-def _read_docx(path: Path) -> str:
+def _read_docx(path: Path) -> tuple[str, str]:
+    """The paragraphs (headings on lines of their own), and the title in the document's properties."""
     import zipfile
 
     import docx
@@ -132,7 +152,7 @@ def _read_docx(path: Path) -> str:
         style = (para.style.name or "") if para.style is not None else ""
         # Keep headings on their own line so cleaning recognises them as section titles.
         lines.append(("\n" + para.text + "\n") if style.startswith("Heading") else para.text)
-    return "\n\n".join(lines)
+    return "\n\n".join(lines), usable_title(document.core_properties.title)
 
 
 def load_file(path: Path, entry: dict | None = None) -> LoadedDocument:
@@ -148,19 +168,22 @@ def load_file(path: Path, entry: dict | None = None) -> LoadedDocument:
         raise KnowledgeError(f"{path.name}: empty file")
     if len(data) > MAX_FILE_BYTES:
         raise KnowledgeError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MB; split it")
-    paged = False
+    paged, title = False, ""
     if suffix == ".pdf":
-        pages = _read_pdf(path)
+        pages, title = _read_pdf(path)
         paged = True
     elif suffix == ".docx":
-        pages = [_read_docx(path)]
+        body, title = _read_docx(path)
+        pages = [body]
     else:
         pages = [_read_text(data, path.name)]
     text = "\n".join(pages)
     if len(re.findall(r"[A-Za-z]{2,}", text)) < 5:
         raise KnowledgeError(f"{path.name}: no readable text found (scanned PDF or empty document?)")
     digest = hashlib.sha256(data + json.dumps(entry or {}, sort_keys=True).encode()).hexdigest()
-    return LoadedDocument(meta=meta_for(path, entry, text), pages=tuple(pages), sha256=digest, paged=paged)
+    given = frozenset(k for k in ("title", "publisher", "year") if (entry or {}).get(k) or (k == "title" and title))
+    return LoadedDocument(meta=meta_for(path, entry, text, title), pages=tuple(pages), sha256=digest, paged=paged,
+                          given=given)
 
 
 def discover(directory: Path) -> list[Path]:
