@@ -79,9 +79,9 @@ class Collection:
     def since(self) -> str:
         """What has changed in the NHS since the latest document (PCNs, ICBs), '' when it postdates both."""
         years = self.years
-        last = years[-1] if years else 0
-        if last >= ICB_YEAR:
+        if not years or years[-1] >= ICB_YEAR:
             return ""
+        last = years[-1]
         icbs = "clinical commissioning groups (CCGs) were replaced by integrated care boards (ICBs) in July 2022"
         if last >= PCN_YEAR:
             return f"Since then {icbs}: read what they say about CCGs as background for ICBs, not as current duties."

@@ -63,6 +63,17 @@ def ingest(rebuild: bool = typer.Option(False, help="Forget the index and embed 
     typer.echo(report.summary())
 
 
+@app.command()
+def remove(file: str = typer.Argument(..., help="The document's file name in the knowledge directory.")) -> None:
+    """Take a document out of the library: its passages leave the index in one commit, then its file goes."""
+    try:
+        report = _assistant().remove(Path(file).name)
+    except AssistantError as exc:
+        _fail(exc)
+    typer.echo(f"Removed: {file}")
+    typer.echo(report.summary())
+
+
 def _history(path: Optional[Path]) -> list[Turn]:
     if path is None:
         return []

@@ -75,6 +75,8 @@ def _normalise(raw: str) -> str:
     cats = {"Co": "\u2022", "Zs": " ", "Zl": "\n", "Zp": "\n"}
     text = "".join(ch if ch in "\n\t\f" or (c := unicodedata.category(ch))[0] not in "CZ" else cats.get(c, "")
                    for ch in raw.replace("\r\n", "\n").translate(_CHARMAP))
+    # A Markdown heading ("## About the federation") stands alone between blank lines, where headings are found.
+    text = re.sub(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", r"\n\1\n", text)
     text = re.sub(r"\*\*([^*\n]+(?:\n[^*\n]+)?)\*\*", r"\1", text)  # **bold**, possibly wrapped once
     text = re.sub(r"(?<![\w*])\*([^*\n]+?)\*(?![\w*])", r"\1", text)  # *italic*
     text = re.sub(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)", r"\1 (\2)", text)
@@ -189,7 +191,7 @@ def _heading_shape(t: str) -> bool:
     words = t.split()
     if not 1 <= len(words) <= 14 or len(t) > 110 or t[-1] in ".,;:-" or not (t[0].isupper() or t[0].isdigit()):
         return False
-    if (t[0].isdigit() and not re.match(r"\d{1,2}\.?\s+[A-Z]", t)) or _CAPTION_RE.match(t) or LABEL_RE.match(t):
+    if (t[0].isdigit() and not re.match(r"\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]", t)) or _CAPTION_RE.match(t) or LABEL_RE.match(t):
         return False
     if re.search(r"[@/]|www\.|\. [A-Z]", t[3:]) or t.count(",") >= 2 or re.search(r"\b(19|20)\d\d$", t):
         return False  # addresses, sentences, name lists and attributions ("King's Fund, 2016")
