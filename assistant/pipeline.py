@@ -90,6 +90,7 @@ class Assistant:
         return {
             "answerer": self.answerer_name("auto"),
             "documents": len(docs),
+            "span": self.collection().span(),
             "chunks": sum(len(d["chunk_ids"]) for d in docs.values()),
             "embedding_model": self._records.get_meta("embedding_model"),
             "store": self.settings.chroma_url or str(self.settings.data_dir / "chroma"),

@@ -111,3 +111,24 @@ def test_a_reader_box_line_is_never_quoted_in_an_answer(index_dir, tmp_path):
         answer = assistant.ask(question)
         assert not [c.quote for c in answer.citations if fields.search(c.quote)], answer.text
         assert not [p.chunk.section for p in answer.passages if fields.search(p.chunk.section)]
+
+
+def test_the_library_tab_lists_only_local_documents_for_removal_and_removes_them(library):
+    import gradio as gr
+
+    from ui import render
+    from ui.handlers import Library
+
+    assistant = Assistant.from_settings(make_settings(library))
+    sources = render.sources_html([assistant.ask(QUESTION).to_json()])
+    assert "added locally on 2026-12-01" in sources and "page 5" in sources
+    tab = Library(assistant, make_settings(library))
+    assert tab.removable() == ["nhse-2020-network-contract-des.pdf"]
+    rows = {r[4]: r[5] for r in tab.library_rows()}
+    assert rows["nhse-2020-network-contract-des.pdf"] == "added locally 2026-12-01"
+    assert rows["nuffield-2016-is-bigger-better-large-scale-general-practice.txt"] == "published library"
+    with pytest.raises(gr.Error, match="not a document added here"):
+        tab.remove_document("nuffield-2016-is-bigger-better-large-scale-general-practice.txt")
+    message, rows_after, status, _ = tab.remove_document("nhse-2020-network-contract-des.pdf")
+    assert "Removed" in message and len(rows_after) == 5 and "(2013 to 2018)" in status
+    assert tab.removable() == []

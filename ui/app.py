@@ -46,7 +46,7 @@ STARTERS: dict[str, list[str]] = {
 ANSWER_CONCURRENCY = 2
 HEADER = ('<header class="fa-header"><h1>Federation Advisor</h1>'
           "<p>Answers with sources on GP federations, working at scale, governance and conflicts of "
-          "interest, from a library of NHS-related reports (2013 to 2018) and any documents you add.</p></header>")
+          "interest, from a library of NHS-related reports and any documents you add.</p></header>")
 
 
 def theme() -> gr.themes.Base:
@@ -150,9 +150,9 @@ def _library_tab(library: Library) -> SimpleNamespace:
     """The Library tab: the documents indexed, adding documents, and the feedback export."""
     with gr.Tab("Library", id="library"):
         gr.Markdown("## Documents in the library\nThe advisor answers only from these documents.")
-        docs = gr.Dataframe(headers=["Title", "Publisher", "Year", "Passages", "File"],
+        docs = gr.Dataframe(headers=["Title", "Publisher", "Year", "Passages", "File", "Added"],
                             value=library.library_rows(), interactive=False, wrap=True,
-                            column_widths=["40%", "30%", "8%", "9%", "13%"], max_height=900,
+                            column_widths=["34%", "24%", "7%", "8%", "13%", "14%"], max_height=900,
                             label="Documents in the library", elem_id="fa-docs")
         gr.Markdown("## Add documents\nPDF, Word (.docx), text (.txt) or Markdown (.md) files. "
                     "Each file is checked; readable ones are added to the library and indexed.")
@@ -160,11 +160,18 @@ def _library_tab(library: Library) -> SimpleNamespace:
                          file_types=list(SUPPORTED), elem_id="fa-upload")
         add_btn = gr.Button("Add to library", variant="primary", elem_id="fa-add")
         upload_result = gr.Markdown("", elem_id="fa-upload-result")
+        gr.Markdown("## Remove a document\nA document added here can be taken out again: its passages leave the "
+                    "index at once, and later answers never cite it. The published reports stay.")
+        removable = gr.Dropdown(choices=library.removable(), value=None, label="Document added locally",
+                                elem_id="fa-remove-choice")
+        remove_btn = gr.Button("Remove from library", variant="stop", elem_id="fa-remove")
+        remove_result = gr.Markdown("", elem_id="fa-remove-result")
         gr.Markdown("## Feedback received")
         export_btn = gr.Button("Export feedback as CSV", elem_id="fa-export")
         export_file = gr.File(label="Feedback CSV", interactive=False, visible=False, elem_id="fa-export-file")
         export_note = gr.Markdown("")
     return SimpleNamespace(docs=docs, upload=upload, add_btn=add_btn, upload_result=upload_result,
+                           removable=removable, remove_btn=remove_btn, remove_result=remove_result,
                            export_btn=export_btn, export_file=export_file, export_note=export_note)
 
 
@@ -197,10 +204,13 @@ def _library_events(app: gr.Blocks, library: Library, feedback: Feedback, lib: S
                     status: gr.HTML) -> None:
     """Uploads are indexed one at a time; feedback exports to CSV; a fresh page shows the status and documents."""
     lib.add_btn.click(library.add_documents, [lib.upload], [lib.upload_result, lib.docs, status, lib.upload],
-                      api_visibility="private", concurrency_id="ingest", concurrency_limit=1)
+                      api_visibility="private", concurrency_id="ingest", concurrency_limit=1).then(
+        library.removable_choices, None, lib.removable, api_visibility="private")
+    lib.remove_btn.click(library.remove_document, [lib.removable], [lib.remove_result, lib.docs, status, lib.removable],
+                         api_visibility="private", concurrency_id="ingest", concurrency_limit=1)
     lib.export_btn.click(feedback.export_feedback, None, [lib.export_file, lib.export_note], api_visibility="private")
-    app.load(lambda: (library.status_line(), library.library_rows()), None, [status, lib.docs],
-             api_visibility="private")
+    app.load(lambda: (library.status_line(), library.library_rows(), library.removable_choices()), None,
+             [status, lib.docs, lib.removable], api_visibility="private")
 
 
 def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, prevent_thread_lock: bool = False,

@@ -169,6 +169,31 @@ class Library:
             gr.Warning(str(exc))
             return []
 
+    def removable(self) -> list[str]:
+        """File names of the documents added locally (the published reports cannot be removed here)."""
+        try:
+            return [d["filename"] for d in self.assistant.documents() if d.get("added")]
+        except AssistantError:
+            return []
+
+    def removable_choices(self):
+        """The remove list refreshed, nothing chosen."""
+        return gr.update(choices=self.removable(), value=None)
+
+    def remove_document(self, filename):
+        """Take a document added locally out of the library: its passages leave the index in one commit."""
+        if not filename:
+            raise gr.Error("Choose a document added locally first.")
+        if filename not in self.removable():
+            raise gr.Error(f"{filename} is not a document added here; only those can be removed in the browser.")
+        try:
+            with self._ingest_lock:
+                report = self.assistant.remove(filename)
+        except AssistantError as exc:
+            raise gr.Error(f"Removing failed: {exc}")
+        message = f"Removed {render.md_text(filename)}: {report.chunks_total} passages remain indexed."
+        return message, self.library_rows(), self.status_line(), self.removable_choices()
+
     def add_documents(self, files, progress=gr.Progress()):
         """Validate, copy and index uploaded documents, reporting each file's fate."""
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]

@@ -166,15 +166,16 @@ def status_html(status: dict) -> str:
     who = status.get("answerer", "offline")
     label = ("Offline answers (sentences quoted from the reports; no language model)" if who == "offline"
              else f"Language model: {who.removeprefix('llm:')}")
+    span = f' ({esc(status["span"])})' if status.get("span") else ""
     return (f'<p class="fa-status" role="status"><strong>Answering with:</strong> {esc(label)} · '
-            f'<strong>{esc(status.get("documents", 0))}</strong> documents · '
+            f'<strong>{esc(status.get("documents", 0))}</strong> documents{span} · '
             f'<strong>{esc(status.get("chunks", 0))}</strong> passages indexed</p>')
 
 
 def documents_rows(documents: Sequence[dict]) -> list[list]:
-    """Rows for the library table: title, publisher, year, passages, file."""
-    return [[d.get("title", ""), d.get("publisher", ""), d.get("year") or "", d.get("chunks", 0), d.get("filename", "")]
-            for d in documents]
+    """Rows for the library table: title, publisher, year, passages, file, and when it was added locally."""
+    return [[d.get("title", ""), d.get("publisher", ""), d.get("year") or "", d.get("chunks", 0), d.get("filename", ""),
+             f"added locally {d['added']}" if d.get("added") else "published library"] for d in documents]
 
 
 def upload_report_md(saved: Sequence[str], rejected: Sequence[tuple[str, str]], report) -> str:
