@@ -88,6 +88,29 @@ class Collection:
         return (f"Primary care networks arrived in {PCN_YEAR}, and {icbs}: read what they say about CCGs as "
                 "background for ICBs, not as current duties.")
 
+    def publishers(self) -> list[str]:
+        """The documents' publishers, each once, in the short form ('Healthy London Partnership')."""
+        names = [re.split(r" \(|, for ", d.publisher)[0].strip() for d in self.documents]
+        return list(dict.fromkeys(n for n in names if n and n != "Unknown publisher"))
+
+    def prompt_values(self) -> dict[str, str]:
+        """What the model's prompts say about the library: $library, $dates_note, $last_year and $dated."""
+        span, years, by = self.span(), self.years, self.publishers()
+        library = self.count_words() + (f" published from {span}" if span else "") + (
+            f" by {', '.join(by[:-1])} and {by[-1]}" if len(by) > 1 else f" by {by[0]}" if by else "")
+        dated = self.dated()
+        last = str(years[-1]) if years else "the latest document"
+        note = f"{dated}. Do not describe events after {last}." if dated else ""
+        if years and years[-1] < ICB_YEAR:
+            pcns = f"primary care networks (PCNs) were introduced in {PCN_YEAR}, and " if years[-1] < PCN_YEAR else ""
+            note = (f"{dated}. Where it matters to the answer, note that some arrangements they describe have since "
+                    f"changed: {pcns}clinical commissioning groups (CCGs) were replaced by integrated care boards "
+                    f"(ICBs) in July 2022. Do not cite a passage for that note and do not otherwise describe events "
+                    f"after {last}.")
+        before = ", before ICBs replaced CCGs" if years and years[-1] < ICB_YEAR else ""
+        return {"library": library, "dates_note": note, "last_year": last,
+                "dated": f"they were published {span}{before}" if span else "see each document's year"}
+
     def date_note(self) -> str:
         """The note under every exported document: the library's dates and what changed after them."""
         dated = self.dated()

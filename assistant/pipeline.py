@@ -57,7 +57,9 @@ class Assistant:
             from assistant.answering.llm import OpenAIAnswerer
             from assistant.answering.prompts import PromptLibrary
 
-            return OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
+            llm = OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
+            llm.library = assistant.collection  # the system prompt states the library's own count and years
+            return llm
 
         # Sentences are scored by meaning from the word-piece vectors stored at ingest, where the model keeps them.
         similarity = SentenceSimilarity(records, embeddings) if has_token_vectors(embeddings) else None

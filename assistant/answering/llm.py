@@ -9,7 +9,7 @@ this answer and fall back to the offline answerer with a notice.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 import openai
@@ -20,6 +20,7 @@ from langchain_openai import ChatOpenAI
 
 from assistant.answering.protocol import NOT_COVERED
 from assistant.answering.citations import MARKER
+from assistant.collection import Collection
 from assistant.errors import ConfigError, LLMError
 from assistant.schema import Passage, Turn
 from assistant.answering.prompts import PromptLibrary, Prompts, as_data, format_history, format_passages
@@ -69,6 +70,8 @@ class OpenAIAnswerer:
         self.encoding = encoding
         self.name = f"llm:{settings.model}"
         self.base_url = settings.openai_base_url or "the default OpenAI endpoint"
+        # The library the system prompt describes (its count, years, publishers); the Assistant sets its own.
+        self.library: Callable[[], Collection] = Collection
         common = dict(
             model=settings.model,
             api_key=settings.openai_api_key,
@@ -99,6 +102,11 @@ class OpenAIAnswerer:
                 out.append(HumanMessage(turn.content))
         return out
 
+    def library_facts(self) -> dict[str, str]:
+        """The system prompt's $library and $dates_note, from the indexed documents."""
+        values = self.library().prompt_values()
+        return {"library": values["library"], "dates_note": values["dates_note"]}
+
     def build_messages(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
     ) -> tuple[list[BaseMessage], int]:
@@ -109,7 +117,7 @@ class OpenAIAnswerer:
         is truncated. ConfigError when not even that fits.
         """
         budget = self.settings.llm_context_tokens
-        system = SystemMessage(self.prompts.render("system", not_covered=NOT_COVERED))
+        system = SystemMessage(self.prompts.render("system", not_covered=NOT_COVERED, **self.library_facts()))
         turns = list(history)[-HISTORY_TURNS:]
 
         def prompt(kept: Sequence[Passage]) -> HumanMessage:

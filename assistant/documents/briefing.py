@@ -102,26 +102,26 @@ def section_queries(topic: str, orgs: dict[str, str] | None = None) -> list[tupl
 
 
 def _write(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages: Sequence[Passage],
-           seen: set[str]) -> str:
+           seen: set[str], last_year: str = "the latest document") -> str:
     """Raw text with [n] markers for one section; LLMError is left to the caller."""
     if writer.extractive:
         text = drop_repeats("".join(writer.stream(query, passages)), seen, PER_SECTION)
         # Extracted sentences come from different passages and do not read as prose: list them, except the background.
         return text if plan is PLAN[0] or not text else "- " + re.sub(rf"({MARKER.pattern}) ", r"\1\n- ", text)
-    llm = prompted(writer, "brief", section=plan.heading, instruction=plan.instruction)
+    llm = prompted(writer, "brief", section=plan.heading, instruction=plan.instruction, last_year=last_year)
     return "".join(llm.stream(topic, passages)).strip()
 
 
 def _section(writer: Answerer, plan: SectionPlan, topic: str, query: str, passages: Sequence[Passage],
              seen: set[str], book: ReferenceBook, notes: dict[str, list[str]], *, fallback: Answerer,
-             closing: str = "") -> Section:
+             closing: str = "", last_year: str = "the latest document") -> Section:
     """One section written, verified against its own passages, and renumbered into the note's reference list."""
     try:
-        raw = _write(writer, plan, topic, query, passages, seen)
+        raw = _write(writer, plan, topic, query, passages, seen, last_year)
     except LLMError as exc:
         notes["failed"] = [f"The language model failed while writing “{plan.heading}” ({exc}); from there on the "
                            "note is the offline extractive text from the same passages."]
-        raw = _write(fallback, plan, topic, query, passages, seen)
+        raw = _write(fallback, plan, topic, query, passages, seen, last_year)
     text, citations, grounded = verify(raw, passages)
     if not citations or text.startswith(NOT_COVERED):
         text, citations = "The passages retrieved for this section do not address it directly.", ()
@@ -178,7 +178,8 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
                         "case-study examples and open questions, each point cited to its report.")]
     for plan, query, r in found:
         sections.append(_section(writer, plan, q, query, r.passages, seen, book, notes, fallback=_extractive(library),
-                                 closing=for_discussion(collection)))
+                                 closing=for_discussion(collection),
+                                 last_year=collection.prompt_values()["last_year"]))
         writer = _extractive(library) if "failed" in notes else writer  # a failed server is not waited on six times
     warnings = notes.get("failed", [])
     if notes.get("single"):
