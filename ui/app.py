@@ -10,6 +10,7 @@ import gradio as gr
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
 from assistant.ingest.loading import MAX_FILE_BYTES, SUPPORTED
+from assistant.ingest.entries import KINDS
 from assistant.settings import Settings
 
 from . import modes, render
@@ -158,6 +159,15 @@ def _library_tab(library: Library) -> SimpleNamespace:
                     "Each file is checked; readable ones are added to the library and indexed.")
         upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",
                          file_types=list(SUPPORTED), elem_id="fa-upload")
+        with gr.Accordion("Details of the document (optional, one file at a time)", open=False):
+            gr.Markdown("Left empty, the title and year come from the file's own properties or its front page.")
+            with gr.Row():
+                title = gr.Textbox(label="Title", max_lines=2, elem_id="fa-up-title")
+                publisher = gr.Textbox(label="Publisher", max_lines=1, elem_id="fa-up-publisher")
+            with gr.Row():
+                year = gr.Textbox(label="Year published", max_lines=1, placeholder="e.g. 2020", elem_id="fa-up-year")
+                kind = gr.Dropdown(choices=list(KINDS), value=None, allow_custom_value=True, label="Kind",
+                                   elem_id="fa-up-kind")
         add_btn = gr.Button("Add to library", variant="primary", elem_id="fa-add")
         upload_result = gr.Markdown("", elem_id="fa-upload-result")
         gr.Markdown("## Remove a document\nA document added here can be taken out again: its passages leave the "
@@ -170,7 +180,8 @@ def _library_tab(library: Library) -> SimpleNamespace:
         export_btn = gr.Button("Export feedback as CSV", elem_id="fa-export")
         export_file = gr.File(label="Feedback CSV", interactive=False, visible=False, elem_id="fa-export-file")
         export_note = gr.Markdown("")
-    return SimpleNamespace(docs=docs, upload=upload, add_btn=add_btn, upload_result=upload_result,
+    return SimpleNamespace(docs=docs, upload=upload, details=[title, publisher, year, kind], add_btn=add_btn,
+                           upload_result=upload_result,
                            removable=removable, remove_btn=remove_btn, remove_result=remove_result,
                            export_btn=export_btn, export_file=export_file, export_note=export_note)
 
@@ -203,7 +214,7 @@ def _feedback_events(feedback: Feedback, ask: SimpleNamespace, answers: gr.State
 def _library_events(app: gr.Blocks, library: Library, feedback: Feedback, lib: SimpleNamespace,
                     status: gr.HTML) -> None:
     """Uploads are indexed one at a time; feedback exports to CSV; a fresh page shows the status and documents."""
-    lib.add_btn.click(library.add_documents, [lib.upload], [lib.upload_result, lib.docs, status, lib.upload],
+    lib.add_btn.click(library.add_documents, [lib.upload, *lib.details], [lib.upload_result, lib.docs, status, lib.upload],
                       api_visibility="private", concurrency_id="ingest", concurrency_limit=1).then(
         library.removable_choices, None, lib.removable, api_visibility="private")
     lib.remove_btn.click(library.remove_document, [lib.removable], [lib.remove_result, lib.docs, status, lib.removable],

@@ -11,7 +11,8 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.answering.guardrails import redact
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
+from assistant.ingest.entries import upload_entry
 from assistant.feedback import FeedbackStore
 from assistant.schema import Answer, Turn
 from assistant.settings import Settings
@@ -194,11 +195,18 @@ class Library:
         message = f"Removed {render.md_text(filename)}: {report.chunks_total} passages remain indexed."
         return message, self.library_rows(), self.status_line(), self.removable_choices()
 
-    def add_documents(self, files, progress=gr.Progress()):
-        """Validate, copy and index uploaded documents, reporting each file's fate."""
+    def add_documents(self, files, title="", publisher="", year="", kind="", progress=gr.Progress()):
+        """Validate, copy and index uploaded documents (with the details typed in for one), reporting each file's fate."""
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if not paths:
             raise gr.Error("Choose one or more PDF, DOCX, TXT or MD files first.")
+        try:
+            entry = upload_entry(title=title, publisher=publisher, year=year, kind=kind) \
+                if any(str(x or "").strip() for x in (title, publisher, year, kind)) else None
+        except InputError as exc:
+            raise gr.Error(str(exc))
+        if entry and len(paths) > 1:
+            raise gr.Error("Title, publisher, year and kind describe one document: add a file with details on its own.")
 
         def ingest():
             progress(0, desc="Starting to index")
@@ -208,7 +216,7 @@ class Library:
         try:
             with self._ingest_lock:
                 kept, rejected, report = add_files(paths, self.settings.knowledge_dir, self.assistant.documents(),
-                                                   ingest)
+                                                   ingest, entry)
         except AssistantError as exc:
             raise gr.Error(f"Indexing failed: {exc}")
         return render.upload_report_md(kept, rejected, report), self.library_rows(), self.status_line(), None

@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.errors import KnowledgeError
+from assistant.errors import InputError, KnowledgeError
+from assistant.ingest.entries import save_entry
 from assistant.ingest.indexing import IngestReport
 from assistant.ingest.loading import load_file, read_metadata, reserved, unsupported
 
@@ -50,12 +51,17 @@ def _copy_atomic(source: Path, target: Path) -> None:
 
 
 def add_files(paths: Sequence[str | Path], knowledge_dir: Path, documents: Sequence[dict],
-              ingest: Callable[[], IngestReport]) -> tuple[list[str], list[tuple[str, str]], IngestReport | None]:
-    """Validate and copy uploads, then ingest; returns (file names kept, (name, reason) rejected, report)."""
+              ingest: Callable[[], IngestReport], entry: dict | None = None
+              ) -> tuple[list[str], list[tuple[str, str]], IngestReport | None]:
+    """Validate and copy uploads, then ingest; returns (file names kept, (name, reason) rejected, report).
+
+    `entry` (assistant.ingest.entries.upload_entry: title, publisher, year, kind typed in) is for one file only."""
     kept: list[str] = []
     rejected: list[tuple[str, str]] = []
     owner = {d["doc_id"]: d["filename"] for d in documents}
     entries = read_metadata(knowledge_dir)[0] if knowledge_dir.is_dir() else {}
+    if entry and len(paths or []) > 1:
+        raise InputError("Title, publisher, year and kind describe one document; add files with details one at a time.")
     for raw in paths or []:
         path = Path(raw)
         name = path.name
@@ -63,7 +69,7 @@ def add_files(paths: Sequence[str | Path], knowledge_dir: Path, documents: Seque
             rejected.append((name, reason))
             continue
         try:
-            loaded = load_file(path, entries.get(name))
+            loaded = load_file(path, entry or entries.get(name))
         except KnowledgeError as exc:
             rejected.append((name, str(exc).removeprefix(f"{name}: ")))
             continue
@@ -72,6 +78,12 @@ def add_files(paths: Sequence[str | Path], knowledge_dir: Path, documents: Seque
             rejected.append((name, f"it would have the same document id as {holder}; rename the file"))
             continue
         target = knowledge_dir / name
+        try:
+            if entry:  # the details typed in are saved first: the ingest below reads them with the file
+                save_entry(knowledge_dir, name, entry)
+        except (InputError, OSError) as exc:
+            rejected.append((name, str(exc)))
+            continue
         if target.exists() and _same_bytes(path, target):
             kept.append(name)
             continue

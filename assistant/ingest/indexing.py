@@ -15,6 +15,7 @@ from assistant.ingest.cleaning import clean_text
 from assistant.search.embeddings import embed_windows, has_token_vectors, vector_layout
 from assistant.errors import IndexError_, KnowledgeError
 from assistant.ingest.loading import LoadedDocument, Skipped, load_directory
+from assistant.ingest.entries import drop_local_entry
 from assistant.ingest.frontmatter import front_matter, year_of
 from assistant.ingest.pages import split_pages, strip_running_lines
 from assistant.schema import Block, Chunk, DocumentMeta
@@ -203,6 +204,7 @@ class Indexer:
                 os.replace(hidden, path)
             raise
         hidden.unlink(missing_ok=True)
+        drop_local_entry(directory, filename)
         self._prune()
         return IngestReport(removed=[filename], chunks_total=self._records.count(),
                             seconds=time.perf_counter() - started)
