@@ -8,7 +8,7 @@ from collections import Counter
 ZONE = 3  # lines at the top and at the bottom of a page where running headers and footers sit
 _PAGE_OF = re.compile(r"\bpage\s+(\d{1,4})(?:\s*(?:of|/)\s*(\d{1,4}))?\b", re.I)
 _FRACTION_END = re.compile(r"(?<![\d/])(\d{1,4})\s*/\s*(\d{1,4})$")  # a browser's "2/3" at the end of a footer
-_LONE_NUMBER = re.compile(r"[-–—\s]*(\d{1,4})[-–—\s]*")
+_LONE_NUMBER = re.compile(r"[-–—\s]*(\d{1,3})[-–—\s]*")  # not 4 digits: a year alone on a title page stays
 # A browser's print header opens with the date and time of printing: "12/1/26, 4:11 AM".
 _STAMP = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?")
 _URL_LINE = re.compile(r"(file:///|https?://|www\.)\S+(\s+\d{1,4}\s*/\s*\d{1,4})?")
