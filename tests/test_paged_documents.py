@@ -120,3 +120,14 @@ def test_markdown_and_numbered_headings_name_the_sections_of_plain_text(tmp_path
     assert {s for s, _ in sections} <= {"About the federation", "3.2 Managing conflicts"}
     assert not [t for _, t in sections if "About the federation: About the federation" in t or t.startswith("#")]
     assert "3.2 Managing conflicts" in {s for s, _ in sections}
+
+
+def test_a_reader_box_in_plain_text_is_kept_out_and_gives_the_publisher(tmp_path):
+    path = tmp_path / "intentions.txt"
+    path.write_text("Commissioning Intentions 2015/16 for Prescribed Specialised Services\n\n"
+                    + fixture("nhse-2014-reader-box-excerpt.txt")
+                    + "\n\nExecutive summary\n\nCommissioners will use these intentions to shape the contracts they "
+                    "agree for 2015/16 with providers of specialised services.\n", encoding="utf-8")
+    meta, blocks = document_blocks(load_file(path))
+    assert [b.section for b in blocks] == ["Executive summary"] and blocks[0].text.startswith("Commissioners will")
+    assert meta.publisher == "NHS England" and meta.year == 2014

@@ -18,6 +18,7 @@ from assistant.ingest.loading import LoadedDocument, Skipped, load_directory
 from assistant.ingest.entries import drop_local_entry
 from assistant.ingest.frontmatter import front_matter, year_of
 from assistant.ingest.pages import split_pages, strip_running_lines
+from assistant.ingest.sections import is_terminal
 from assistant.schema import Block, Chunk, DocumentMeta
 from assistant.search.store import Records, VectorStore
 
@@ -61,7 +62,11 @@ def document_blocks(doc: LoadedDocument) -> tuple[DocumentMeta, list[Block]]:
         pages, numbers = strip_running_lines(pages)
     pages, facts = front_matter(pages, paged=paged)
     meta = with_facts(doc.meta, facts, doc.given)
-    return meta, clean_text("\f".join(pages), numbers) if paged else clean_text(pages[0])
+    blocks = clean_text("\f".join(pages), numbers) if paged else clean_text(pages[0])
+    first = blocks[0] if blocks else None
+    if first and not first.section and first.text in (meta.title, doc.meta.title) and not is_terminal(first.text):
+        blocks = blocks[1:]  # the title line above the text says nothing a passage should quote
+    return meta, blocks
 
 
 def with_facts(meta: DocumentMeta, facts: dict[str, str], given: frozenset[str]) -> DocumentMeta:
