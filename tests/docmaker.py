@@ -68,8 +68,9 @@ def fixture(name: str) -> str:
 
 def write_paged_pdf(path: Path, text: str, *, header=None, footer=None, page_format=(105.0, 148.0), title: str = "",
                     plain_first_page: bool = True) -> Path:
-    """A PDF written by fpdf2 from marked-up text ('<<<page>>>' forces a page break, '## ' starts a heading, a
-    blank line is a gap, every other line a paragraph that wraps and runs over page breaks), with a running
+    """A PDF written by fpdf2 from marked-up text ('<<<page>>>' forces a page break, '<<<fill>>>' leaves one line
+    of the page, '## ' starts a heading, a blank line is a gap, every other line a paragraph that wraps and runs
+    over page breaks), with a running
     `header(page)` and `footer(page)` on every page but the first ('{nb}' is the number of pages)."""
     from fpdf import FPDF
 
@@ -93,7 +94,10 @@ def write_paged_pdf(path: Path, text: str, *, header=None, footer=None, page_for
     for page in text.split("<<<page>>>"):
         pdf.add_page()
         for line in page.strip("\n").split("\n"):
-            if line.startswith("## "):
+            if line == "<<<fill>>>":
+                while pdf.get_y() < pdf.h - 16 - 7:  # room for one 6 mm line above the 16 mm bottom margin
+                    pdf.ln(1)
+            elif line.startswith("## "):
                 pdf.set_font("helvetica", style="B", size=12)
                 pdf.multi_cell(0, 6, line[3:].translate(_ASCII), new_x="LMARGIN", new_y="NEXT")
                 pdf.ln(1)

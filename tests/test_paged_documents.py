@@ -131,3 +131,16 @@ def test_a_reader_box_in_plain_text_is_kept_out_and_gives_the_publisher(tmp_path
     meta, blocks = document_blocks(load_file(path))
     assert [b.section for b in blocks] == ["Executive summary"] and blocks[0].text.startswith("Commissioners will")
     assert meta.publisher == "NHS England" and meta.year == 2014
+
+
+def test_a_heading_wrapped_over_a_page_break_is_whole_and_names_the_text_after_it(tmp_path):
+    text = ("## Registers of interests\nNetworks should keep a register of the interests of every board member and "
+            "publish it at least once a year.\n<<<fill>>>\n## Declaring interests when the network bids for new "
+            "services\nWhen the network bids to provide a service, members with an interest leave the room.")
+    path = write_paged_pdf(tmp_path / "guide.pdf", text, header=lambda n: "Managing conflicts: a guide",
+                           footer=lambda n: str(n), plain_first_page=False)
+    pages = load_file(path).pages
+    assert "Declaring interests when the network\n" in pages[0] and "bids for new services" in pages[1]
+    _, blocks = document_blocks(load_file(path))
+    assert [(b.section, b.page) for b in blocks] == [("Registers of interests", 1),
+                                                     ("Declaring interests when the network bids for new services", 2)]
