@@ -133,7 +133,7 @@ def front_matter(pages: list[str], *, paged: bool) -> tuple[list[str], dict[str,
         lines = out[k].split("\n")
         head, rest = (lines, []) if paged else (lines[:FRONT_LINES], lines[FRONT_LINES:])
         drop = _facts_of(head, facts) if paged or _reader_box(head) else set()
-        if drop and paged:  # the title repeated above the publication details
+        if drop and paged and min(drop) <= 8:  # the title repeated just above the publication details
             first = min(drop)
             drop.update(i for i in range(first) if len(head[i].split()) <= 12 and not head[i].strip().endswith("."))
         for find in (_reader_box, _contents, _control, _formats):
