@@ -216,7 +216,8 @@ def _library_events(app: gr.Blocks, library: Library, feedback: Feedback, lib: S
     """Uploads are indexed one at a time; feedback exports to CSV; a fresh page shows the status and documents."""
     lib.add_btn.click(library.add_documents, [lib.upload, *lib.details], [lib.upload_result, lib.docs, status, lib.upload],
                       api_visibility="private", concurrency_id="ingest", concurrency_limit=1).then(
-        library.removable_choices, None, lib.removable, api_visibility="private")
+        library.removable_choices, None, lib.removable, api_visibility="private").success(
+        lambda: ("", "", "", None), None, lib.details, api_visibility="private")  # details belong to that one file
     lib.remove_btn.click(library.remove_document, [lib.removable], [lib.remove_result, lib.docs, status, lib.removable],
                          api_visibility="private", concurrency_id="ingest", concurrency_limit=1)
     lib.export_btn.click(feedback.export_feedback, None, [lib.export_file, lib.export_note], api_visibility="private")
