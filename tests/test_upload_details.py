@@ -77,3 +77,19 @@ def test_an_unreadable_metadata_file_is_not_overwritten(tmp_path):
     with pytest.raises(InputError, match="cannot be read"):
         save_entry(tmp_path, "a.txt", {"added": "2026-12-01"})
     assert (tmp_path / "metadata.json").read_text() == "{broken"
+
+
+def test_a_docx_title_property_names_the_document_but_a_converters_placeholder_does_not(tmp_path):
+    import docx
+
+    from assistant.ingest.loading import load_file
+
+    for title, expected in (("Riverside PCN workforce plan", "Riverside PCN workforce plan"),
+                            ("Microsoft Word - plan.docx", "Riverside notes")):
+        document = docx.Document()
+        document.core_properties.title = title
+        document.add_paragraph("Riverside notes")
+        document.add_paragraph(TEXT)
+        path = tmp_path / "plan.docx"
+        document.save(str(path))
+        assert load_file(path).meta.title == expected
