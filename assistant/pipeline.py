@@ -17,9 +17,10 @@ from assistant.answering.protocol import NOT_COVERED, Answerer
 from assistant.ingest.chunking import Chunker
 from assistant.answering.citations import verify
 from assistant.search.embeddings import MINILM_DIM, embedding_name, has_token_vectors, make_embeddings, vector_layout
+from assistant.collection import Collection
 from assistant.errors import ConfigError, IndexError_, LLMError
-from assistant.answering.guardrails import (beyond_the_reports, check_history, check_scope, clean_question,
-                                           find_personal_data, redact, salient_terms)
+from assistant.answering.guardrails import (check_history, check_scope, clean_question, find_personal_data, redact,
+                                           salient_terms)
 from assistant.audit import AuditLog
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.ingest.loading import Limits, LoadedDocument
@@ -75,7 +76,9 @@ class Assistant:
             from assistant.answering.llm import OpenAIAnswerer
             from assistant.answering.prompts import PromptLibrary
 
-            return OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
+            llm = OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
+            llm.library = assistant.collection  # the system prompt states the library's own count and years
+            return llm
 
         # Sentences are scored by meaning from the word-piece vectors stored at ingest, where the model keeps them.
         similarity = SentenceSimilarity(records, embeddings) if has_token_vectors(embeddings) else None
@@ -106,11 +109,13 @@ class Assistant:
                                        embed_batch=self.settings.ingest_batch,
                                        limits=Limits.from_settings(self.settings), extra=extra)
 
-    def add_documents(self, paths: Sequence[str | Path], *, user: str, progress: Progress | None = None) -> UploadOutcome:
+    def add_documents(self, paths: Sequence[str | Path], *, user: str, progress: Progress | None = None,
+                      entry: dict | None = None) -> UploadOutcome:
         """Add uploaded files for `user`: each read in a bounded worker from staging, indexed, then moved into the
-        knowledge directory; a curated document is never replaced; every outcome is audited."""
+        knowledge directory; a curated document is never replaced; every outcome is audited. `entry` (the title,
+        publisher, year and kind typed in: ingest.entries.upload_entry) describes a single file."""
         return add_uploads(paths, settings=self.settings, audit=self.audit, user=user, documents=self.documents,
-                           ingest=lambda docs: self.ingest(progress, extra=docs), lock=self._ingest_lock)
+                           ingest=lambda docs: self.ingest(progress, extra=docs), lock=self._ingest_lock, entry=entry)
 
     def status(self) -> dict:
         """Which answerer serves, how much is indexed, with which model, in which store, and whether the rerank runs."""
@@ -118,6 +123,7 @@ class Assistant:
         return {
             "answerer": self.answerer_name("auto"),
             "documents": len(docs),
+            "span": self.collection().span(),
             "chunks": sum(len(d["chunk_ids"]) for d in docs.values()),
             "embedding_model": self._records.get_meta("embedding_model"),
             "store": self.settings.chroma_url or str(self.settings.data_dir / "chroma"),
@@ -154,6 +160,16 @@ class Assistant:
             {"doc_id": doc_id, "filename": d["filename"], **d["meta"], "chunks": len(d["chunk_ids"])}
             for doc_id, d in sorted(self._records.documents().items())
         ]
+
+    def collection(self) -> Collection:
+        """The indexed documents as a whole: their number, the years they span, what has changed since."""
+        return Collection.from_records(self.documents())
+
+    def remove(self, filename: str) -> IngestReport:
+        """Take a document out of the library: its file leaves the knowledge directory and its passages the index,
+        in one commit (until then the old index answers); KnowledgeError when no indexed document has that file."""
+        with self._ingest_lock:
+            return self.indexer.remove(self.settings.knowledge_dir, filename)
 
     # Questions -----------------------------------------------------------------------------------
     def answerer(self, choice: str) -> Answerer:
@@ -232,7 +248,7 @@ class Assistant:
         if kinds := find_personal_data(q):
             notices.append(f"Your question seems to contain personal data ({', '.join(kinds)}); please leave it out. "
                            "It has not been stored.")
-        scope = check_scope(q)
+        scope = check_scope(q, self.collection())
         if not scope.in_scope:
             answer = Answer(question=q, text=scope.message, refused=True, refusal_reason=scope.category,
                             answerer="guardrail", notices=tuple(notices), timings_ms={"total": _ms(t0)})
@@ -283,7 +299,7 @@ class Assistant:
 
     def _why_not_covered(self, q: str, found: Retrieval) -> str | None:
         """Why the reports do not cover question `q` ('' when only the passages are weak), or None when they do."""
-        reason = beyond_the_reports(q)
+        reason = self.collection().beyond(q)
         missing = self.retriever.missing_terms(salient_terms(q))  # the user's own words, not the rewrite
         if missing and not reason:
             reason = f"They never mention {', '.join(missing)}."

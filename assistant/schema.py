@@ -16,6 +16,8 @@ class DocumentMeta:
     publisher: str = "Unknown publisher"
     year: int | None = None
     kind: str = "document"
+    added: str = ""  # ISO date a locally added document was first indexed; '' for the published library
+    facts: tuple[tuple[str, str], ...] = ()  # from its front matter: ("Publications Gateway reference", "06419") ...
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Block:
     section: str = ""
     page: int | None = None
     case_study: str = ""
+    last_page: int | None = None  # the page it ends on, when it runs over a page break
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Chunk:
     case_study: str = ""
     publisher: str = ""
     position: int = 0
+    added: str = ""  # the document's added date (see DocumentMeta); '' for the published library
+    pages: str = ""  # the printed page range when the passage runs over a page break ("4-5")
 
     def index_text(self) -> str:
         """Text given to the embedder and BM25: title and heading prepended so they count as evidence."""
@@ -60,6 +65,8 @@ class Chunk:
             "publisher": self.publisher,
             "position": self.position,
             "text": self.text,
+            **({"added": self.added} if self.added else {}),
+            **({"pages": self.pages} if self.pages else {}),
         }
 
     @classmethod
@@ -78,6 +85,8 @@ class Chunk:
             case_study=str(meta.get("case_study", "")),
             publisher=str(meta.get("publisher", "")),
             position=int(meta.get("position", 0)),
+            added=str(meta.get("added", "")),
+            pages=str(meta.get("pages", "")),
         )
 
 
@@ -100,6 +109,8 @@ class Passage:
             "year": c.year,
             "section": c.section,
             "page": c.page,
+            **({"pages": c.pages} if c.pages else {}),
+            **({"added_locally": c.added} if c.added else {}),
             "text": c.text,
             "score": round(self.score, 6),
         }
@@ -127,6 +138,8 @@ class Citation:
             "year": c.year,
             "section": c.section,
             "page": c.page,
+            **({"pages": c.pages} if c.pages else {}),
+            **({"added_locally": c.added} if c.added else {}),
             "quote": self.quote,
             "supported": self.supported,
             "support": round(self.support, 3),

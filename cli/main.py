@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from assistant.documents.outline import reference_label
 from assistant.errors import AssistantError, InputError
 from assistant.schema import Answer, Restart, Turn
 
@@ -31,10 +32,8 @@ def format_sources(answer: Answer) -> str:
     """The numbered source list printed under an answer."""
     lines = []
     for c in answer.citations:
-        ch = c.passage.chunk
-        where = ", ".join(x for x in (f"section “{ch.section}”" if ch.section else "", f"p. {ch.page}" if ch.page else "") if x)
         flag = "" if c.supported else " (not verified)"
-        lines.append(f"[{c.n}] {ch.title} ({ch.publisher}, {ch.year or 'n.d.'}){', ' + where if where else ''}{flag}\n    “{c.quote}”")
+        lines.append(f"[{c.n}] {reference_label(c)}{flag}\n    “{c.quote}”")
     return "\n".join(lines)
 
 
@@ -61,6 +60,17 @@ def ingest(rebuild: bool = typer.Option(False, help="Forget the index and embed 
             typer.echo(f"{name}: {item}")
     for skipped in report.skipped:
         typer.secho(f"Skipped: {skipped.filename}: {skipped.reason}", fg=typer.colors.YELLOW)
+    typer.echo(report.summary())
+
+
+@app.command()
+def remove(file: str = typer.Argument(..., help="The document's file name in the knowledge directory.")) -> None:
+    """Take a document out of the library: its passages leave the index in one commit, then its file goes."""
+    try:
+        report = _assistant().remove(Path(file).name)
+    except AssistantError as exc:
+        _fail(exc)
+    typer.echo(f"Removed: {file}")
     typer.echo(report.summary())
 
 

@@ -87,3 +87,56 @@ def write_pdf_over_pypdf_limit(path: Path) -> Path:
     end = body.index(b"\n", start + 5)
     path.write_bytes(body[:start] + b"xref\n0 99999999" + body[end:])
     return path
+
+
+_ASCII = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "..."})
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name: str) -> str:
+    """The text of a fixture in tests/fixtures (see SOURCES.md there for where it comes from)."""
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def write_paged_pdf(path: Path, text: str, *, header=None, footer=None, page_format=(105.0, 148.0), title: str = "",
+                    plain_first_page: bool = True) -> Path:
+    """A PDF written by fpdf2 from marked-up text ('<<<page>>>' forces a page break, '<<<fill>>>' leaves one line
+    of the page, '## ' starts a heading, a blank line is a gap, every other line a paragraph that wraps and runs
+    over page breaks), with a running
+    `header(page)` and `footer(page)` on every page but the first ('{nb}' is the number of pages)."""
+    from fpdf import FPDF
+
+    class Doc(FPDF):
+        def header(self) -> None:
+            if header and not (plain_first_page and self.page_no() == 1):
+                self.set_font("helvetica", size=7)
+                self.cell(0, 4, header(self.page_no()).translate(_ASCII), new_x="LMARGIN", new_y="NEXT")
+                self.ln(3)
+
+        def footer(self) -> None:
+            if footer and not (plain_first_page and self.page_no() == 1):
+                self.set_y(-12)
+                self.set_font("helvetica", size=7)
+                self.cell(0, 4, footer(self.page_no()).translate(_ASCII), align="C")
+
+    pdf = Doc(format=page_format)
+    pdf.set_auto_page_break(True, margin=16)
+    if title:
+        pdf.set_title(title)
+    for page in text.split("<<<page>>>"):
+        pdf.add_page()
+        for line in page.strip("\n").split("\n"):
+            if line == "<<<fill>>>":
+                while pdf.get_y() < pdf.h - 16 - 7:  # room for one 6 mm line above the 16 mm bottom margin
+                    pdf.ln(1)
+            elif line.startswith("## "):
+                pdf.set_font("helvetica", style="B", size=12)
+                pdf.multi_cell(0, 6, line[3:].translate(_ASCII), new_x="LMARGIN", new_y="NEXT")
+                pdf.ln(1)
+            elif not line.strip():
+                pdf.ln(3)
+            else:
+                pdf.set_font("helvetica", size=10)
+                pdf.multi_cell(0, 5, line.translate(_ASCII), new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path

@@ -5,6 +5,7 @@ from datetime import date
 import docx
 import pytest
 
+from assistant.collection import Collection
 from assistant.documents.briefing import BriefingNote, Section
 from assistant.errors import InputError
 from assistant.documents.export import to_docx, to_markdown, write
@@ -12,6 +13,9 @@ from assistant.schema import Answer, Chunk, Citation, Passage
 from assistant.documents.workshop import CardFact, CaseCard, QuizItem, WorkshopPack
 
 DAY = date(2024, 3, 5)
+# The library the documents were written from: five documents of 2013-2018, one of them added locally.
+LIBRARY = Collection.from_records([{"filename": f"r{k}.txt", "title": f"R{k}", "year": y}
+                                   for k, y in enumerate((2013, 2013, 2013, 2016, 2018))])
 
 
 def _cite(n: int, title: str, quote: str, page=None, section="Governance") -> Citation:
@@ -27,7 +31,7 @@ def _note(refs=REFS) -> BriefingNote:
     sections = (Section("Purpose", "To brief commissioners."),
                 Section("Key points", "- Boards answer to members [1].\n- Conflicts are declared [2].", refs))
     return BriefingNote("Briefing note: governance", sections, refs, ("Reports differ on X: 17 [1]; 18 [2].",),
-                        "governance", "offline", DAY)
+                        "governance", "offline", DAY, LIBRARY)
 
 
 def _pack() -> WorkshopPack:
@@ -44,6 +48,7 @@ def test_markdown_of_a_note_has_title_date_note_sections_and_numbered_references
     lines = md.splitlines()
     assert lines[0] == "# Briefing note: governance"
     assert "Prepared 5 March 2024" in md and "2013 to 2018" in md and "integrated care boards (ICBs)" in md
+    assert "from its library of five documents (2013 to 2018)" in md
     assert md.index("## Warnings") < md.index("## Purpose") < md.index("## Key points") < md.index("## References")
     refs = [ln for ln in lines if ln[:3] in ("1. ", "2. ")]
     assert refs[0].startswith("1. Report One (Nuffield Trust, 2014), section “Governance”, p. 12. Quote: “Boards")

@@ -68,12 +68,22 @@ def test_personal_data_is_found_and_redacted():
     assert "943 476 5919" not in cleaned and "jo@example.org" not in cleaned and "7946" not in cleaned
 
 
-def test_questions_about_years_after_the_reports_get_a_reason():
-    from assistant.answering.guardrails import beyond_the_reports
+def test_questions_about_years_after_the_library_get_a_reason_from_its_own_dates():
+    from assistant.collection import Collection
 
-    assert "2013 to 2018" in beyond_the_reports("What is the ARRS budget for 2024/25?")
-    assert "integrated care boards" in beyond_the_reports("What statutory duties do integrated care boards have?")
-    assert beyond_the_reports("How did federations form between 2013 and 2016?") == ""
+    seeds = Collection.from_records([{"filename": f"r{y}.txt", "title": "R", "year": y} for y in (2013, 2016, 2018)])
+    assert "2013 to 2018" in seeds.beyond("What is the ARRS budget for 2024/25?")
+    assert "integrated care boards" in seeds.beyond("What statutory duties do integrated care boards have?")
+    assert seeds.beyond("How did federations form between 2013 and 2016?") == ""
+    # A document from 2020 covers questions naming 2019 or 2020, not 2024/25; the note no longer says PCNs are new.
+    later = Collection.from_records([*[{"filename": d.filename, "year": d.year} for d in seeds.documents],
+                                     {"filename": "des.pdf", "title": "DES", "year": 2020}])
+    assert later.beyond("What did the DES require from July 2019?") == ""
+    assert later.beyond("What does the 2020/21 specification say?") == ""
+    reason = later.beyond("What is the ARRS budget for 2024/25?")
+    assert "2013 to 2020" in reason and "2024/25" in reason and "Primary Care Networks" not in reason
+    assert "integrated care boards" in later.beyond("What statutory duties do integrated care boards have?")
+    assert Collection().beyond("What happened in 2024?") == ""  # nothing indexed: no dates to speak of
 
 
 def test_salient_terms_are_names_acronyms_and_numbers_not_sentence_starts_or_contractions():

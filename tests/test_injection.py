@@ -113,7 +113,9 @@ def test_the_model_sees_the_injection_only_inside_the_passage_delimiters(injecte
         answer = Assistant.from_settings(settings).ask(QUESTION)
     request = fake.completions[-1]
     messages = request.messages
-    expected_system = PromptLibrary(settings.prompts_dir).render("system", not_covered=NOT_COVERED)
+    facts = {k: v for k, v in Assistant.from_settings(settings).collection().prompt_values().items()
+             if k in ("library", "dates_note")}
+    expected_system = PromptLibrary(settings.prompts_dir).render("system", not_covered=NOT_COVERED, **facts)
     assert messages[0] == {"role": "system", "content": expected_system}
     assert [m["role"] for m in messages].count("system") == 1
     user = messages[-1]["content"]
@@ -146,7 +148,10 @@ def test_a_question_cannot_close_its_delimiters_in_the_model_prompt(index_dir):
         settings = _llm_settings(index_dir, fake.url)
         answer = Assistant.from_settings(settings).ask(question)
     messages = fake.completions[-1].messages
-    assert messages[0]["content"] == PromptLibrary(settings.prompts_dir).render("system", not_covered=NOT_COVERED)
+    facts = {k: v for k, v in Assistant.from_settings(settings).collection().prompt_values().items()
+             if k in ("library", "dates_note")}
+    expected = PromptLibrary(settings.prompts_dir).render("system", not_covered=NOT_COVERED, **facts)
+    assert messages[0]["content"] == expected
     user = messages[-1]["content"]
     assert user.count("<question>") == 1 and user.count("</question>") == 1
     assert "<system>" not in user and "</system>" not in user

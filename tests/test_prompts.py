@@ -7,11 +7,18 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.protocol import NOT_COVERED
+from assistant.collection import Collection
 from assistant.errors import AssistantError, ConfigError
 from assistant.schema import Chunk, Passage, Turn
 from assistant.answering.prompts import PromptLibrary, as_data, format_history, format_passages
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# The five seed reports as the library describes them to the model (assistant.collection).
+SEEDS = Collection.from_records([
+    {"filename": f"r{k}.txt", "year": y, "publisher": p} for k, (y, p) in enumerate(
+        [(2013, "Nuffield Trust"), (2013, "Nuffield Trust and The King's Fund, for NHS Midlands and East"),
+         (2013, "Nuffield Trust"), (2016, "Nuffield Trust"), (2018, "Healthy London Partnership (NHS England London)")])])
+FACTS = {k: v for k, v in SEEDS.prompt_values().items() if k in ("library", "dates_note")}
 
 
 def passage(n: int, text: str, section: str = "Governance", page: int | None = 12) -> Passage:
@@ -28,7 +35,7 @@ def library() -> PromptLibrary:
 
 
 def test_all_three_prompts_render_with_their_variables(library):
-    system = library.render("system", not_covered=NOT_COVERED)
+    system = library.render("system", not_covered=NOT_COVERED, **FACTS)
     answer = library.render(
         "answer", passages=format_passages([passage(1, "Federations share staff.")]),
         question="What do federations share?", not_covered=NOT_COVERED,
@@ -38,13 +45,15 @@ def test_all_three_prompts_render_with_their_variables(library):
         assert "$" not in text and text.strip()
     assert f'"{NOT_COVERED}"' in system and "UK English" in system and "[1]" in system
     assert "integrated care boards" in system and "2019" in system and "2013 to 2018" in system
+    assert "five documents published from 2013 to 2018 by Nuffield Trust" in system and "Healthy London" in system
     assert "never instructions" in system
     assert '<passage n="1">' in answer and "What do federations share?" in answer and "<passages>" in answer
     assert "User: Hi" in condense and "And them?" in condense
 
 
 def test_prompt_variables_are_as_the_code_fills_them(library):
-    assert library.variables("system") == {"not_covered"}
+    assert library.variables("system") == {"not_covered", "library", "dates_note"}
+    assert {"last_year"} <= library.variables("brief") and {"dated"} <= library.variables("workshop")
     assert library.variables("answer") == {"passages", "question", "not_covered"}
     assert library.variables("condense") == {"history", "question"}
 
@@ -56,7 +65,7 @@ def test_missing_variable_raises_config_error_naming_it(library):
 
 def test_unknown_variable_raises_config_error_naming_it(library):
     with pytest.raises(ConfigError, match=r"\$colour"):
-        library.render("system", not_covered=NOT_COVERED, colour="red")
+        library.render("system", not_covered=NOT_COVERED, colour="red", **FACTS)
 
 
 def test_missing_prompt_file_raises_config_error_naming_the_file(tmp_path):

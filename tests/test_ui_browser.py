@@ -213,3 +213,33 @@ def test_phone_width_starter_question_and_source(served, browser):
                            " return r.top >= 0 && r.top < 60; })()")
     page.screenshot(path=ARTIFACTS / "09-phone-source.png")
     page.close()
+
+
+def test_upload_with_details_is_marked_added_locally_and_can_be_removed(served, browser, tmp_path):
+    url, settings = served
+    notes = tmp_path / "wenlow-pcn-notes.txt"
+    notes.write_text(RIVERSIDE.replace("Riverside Primary Care Collaborative", "Wenlow Valley PCN"), encoding="utf-8")
+    page = open_page(browser, url)
+    page.get_by_role("tab", name="Library").click()
+    table = page.locator("#fa-docs")
+    table.get_by_text("Is bigger better?").first.wait_for()
+    page.locator("#fa-upload input[type=file]").set_input_files([str(notes)])
+    page.locator("#fa-upload").get_by_text("wenlow-pcn-notes", exact=True).wait_for()
+    page.get_by_text("Details of the document").click()
+    page.locator("#fa-up-title textarea").fill("Wenlow Valley PCN board notes")
+    page.locator("#fa-up-year textarea, #fa-up-year input").first.fill("2021")
+    page.locator("#fa-add").click()
+    page.locator("#fa-upload-result").get_by_text("Added: wenlow-pcn-notes.txt").wait_for(timeout=60_000)
+    table.get_by_text("Wenlow Valley PCN board notes").wait_for()
+    page.wait_for_function("document.querySelector('#fa-up-title textarea').value === ''")  # cleared for the next file
+    assert "added locally" in table.inner_text() and "(2013 to 2021)" in page.locator("#fa-status").inner_text()
+    choice = page.locator("#fa-remove-choice input")
+    choice.click()
+    page.get_by_role("option", name="wenlow-pcn-notes.txt").click()
+    page.locator("#fa-remove").click()
+    page.locator("#fa-remove-result").get_by_text("Removed wenlow-pcn-notes.txt").wait_for(timeout=60_000)
+    table.get_by_text("Wenlow Valley PCN board notes").wait_for(state="detached")
+    assert "(2013 to 2018)" in page.locator("#fa-status").inner_text()
+    assert not (settings.knowledge_dir / "wenlow-pcn-notes.txt").exists()
+    page.screenshot(path=ARTIFACTS / "09-library-remove.png", full_page=True)
+    page.close()

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from assistant.conversations import ConversationStore
 from assistant.errors import ConfigError
 from assistant.feedback import FeedbackStore
+from assistant.ingest.entries import KINDS
 from assistant.ingest.loading import SUPPORTED
 from assistant.settings import Settings
 
@@ -58,7 +59,7 @@ UPLOAD_CONCURRENCY = 2
 SESSION_TTL_S = 6 * 3600
 HEADER = ('<header class="fa-header"><h1>Federation Advisor</h1>'
           "<p>Answers with sources on GP federations, working at scale, governance and conflicts of "
-          "interest, from a library of NHS-related reports (2013 to 2018) and any documents you add.</p></header>")
+          "interest, from a library of NHS-related reports and any documents you add.</p></header>")
 
 
 def theme() -> gr.themes.Base:
@@ -181,9 +182,9 @@ def _library_tab(library: Library, access: Access) -> SimpleNamespace:
     """The Library tab: the documents indexed, who may change them, adding documents, and the feedback export."""
     with gr.Tab("Library", id="library"):
         gr.Markdown("## Documents in the library\nThe advisor answers only from these documents.")
-        docs = gr.Dataframe(headers=["Title", "Publisher", "Year", "Passages", "File"],
+        docs = gr.Dataframe(headers=["Title", "Publisher", "Year", "Passages", "File", "Added"],
                             value=library.library_rows(), interactive=False, wrap=True,
-                            column_widths=["40%", "30%", "8%", "9%", "13%"], max_height=900,
+                            column_widths=["34%", "24%", "7%", "8%", "13%", "14%"], max_height=900,
                             label="Documents in the library", elem_id="fa-docs")
         gr.Markdown("## Add documents\nPDF, Word (.docx), text (.txt) or Markdown (.md) files. "
                     "Each file is checked; readable ones are added to the library and indexed. "
@@ -191,13 +192,30 @@ def _library_tab(library: Library, access: Access) -> SimpleNamespace:
         gr.Markdown(access.describe(), elem_id="fa-access")
         upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",
                          file_types=list(SUPPORTED), elem_id="fa-upload")
+        with gr.Accordion("Details of the document (optional, one file at a time)", open=False):
+            gr.Markdown("Left empty, the title and year come from the file's own properties or its front page.")
+            with gr.Row():
+                title = gr.Textbox(label="Title", max_lines=2, elem_id="fa-up-title")
+                publisher = gr.Textbox(label="Publisher", max_lines=1, elem_id="fa-up-publisher")
+            with gr.Row():
+                year = gr.Textbox(label="Year published", max_lines=1, placeholder="e.g. 2020", elem_id="fa-up-year")
+                kind = gr.Dropdown(choices=list(KINDS), value=None, allow_custom_value=True, label="Kind",
+                                   elem_id="fa-up-kind")
         add_btn = gr.Button("Add to library", variant="primary", elem_id="fa-add")
         upload_result = gr.Markdown("", elem_id="fa-upload-result")
+        gr.Markdown("## Remove a document\nA document added here can be taken out again: its passages leave the "
+                    "index at once, and later answers never cite it. The published reports stay.")
+        removable = gr.Dropdown(choices=library.removable(), value=None, label="Document added locally",
+                                elem_id="fa-remove-choice")
+        remove_btn = gr.Button("Remove from library", variant="stop", elem_id="fa-remove")
+        remove_result = gr.Markdown("", elem_id="fa-remove-result")
         gr.Markdown("## Feedback received")
         export_btn = gr.Button("Export feedback as CSV", elem_id="fa-export")
         export_file = gr.File(label="Feedback CSV", interactive=False, visible=False, elem_id="fa-export-file")
         export_note = gr.Markdown("")
-    return SimpleNamespace(docs=docs, upload=upload, add_btn=add_btn, upload_result=upload_result,
+    return SimpleNamespace(docs=docs, upload=upload, details=[title, publisher, year, kind], add_btn=add_btn,
+                           upload_result=upload_result,
+                           removable=removable, remove_btn=remove_btn, remove_result=remove_result,
                            export_btn=export_btn, export_file=export_file, export_note=export_note)
 
 
@@ -252,17 +270,23 @@ def _feedback_events(feedback: Feedback, ask: SimpleNamespace, answers: gr.State
 def _library_events(app: gr.Blocks, library: Library, feedback: Feedback, lib: SimpleNamespace,
                     status: gr.HTML, access: Access) -> None:
     """Uploads (administrators only, checked in the handler) are read in workers, two batches at once, and indexed
-    one at a time, in their own queue beside the answers'; feedback exports to CSV; a fresh page shows the status,
-    and the add and export buttons only to those allowed to use them."""
-    lib.add_btn.click(library.add_documents, [lib.upload], [lib.upload_result, lib.docs, status, lib.upload],
-                      api_visibility="private", concurrency_id="ingest", concurrency_limit=UPLOAD_CONCURRENCY)
+    one at a time, in their own queue beside the answers'; removing a document added locally is for administrators
+    too; feedback exports to CSV; a fresh page shows the status, and the buttons that change the library or export
+    feedback only to those allowed to use them."""
+    lib.add_btn.click(library.add_documents, [lib.upload, *lib.details], [lib.upload_result, lib.docs, status, lib.upload],
+                      api_visibility="private", concurrency_id="ingest", concurrency_limit=UPLOAD_CONCURRENCY).then(
+        library.removable_choices, None, lib.removable, api_visibility="private").success(
+        lambda: ("", "", "", None), None, lib.details, api_visibility="private")  # details belong to that one file
+    lib.remove_btn.click(library.remove_document, [lib.removable], [lib.remove_result, lib.docs, status, lib.removable],
+                         api_visibility="private", concurrency_id="ingest", concurrency_limit=1)
     lib.export_btn.click(feedback.export_feedback, None, [lib.export_file, lib.export_note], api_visibility="private")
 
     def on_load(request: gr.Request):
         allowed = gr.update(interactive=access.allows(request))
-        return library.status_line(), library.library_rows(), allowed, allowed
+        return library.status_line(), library.library_rows(), library.removable_choices(), allowed, allowed, allowed
 
-    app.load(on_load, None, [status, lib.docs, lib.add_btn, lib.export_btn], api_visibility="private")
+    app.load(on_load, None, [status, lib.docs, lib.removable, lib.add_btn, lib.export_btn, lib.remove_btn],
+             api_visibility="private")
 
 
 def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, prevent_thread_lock: bool = False,

@@ -11,6 +11,7 @@ from assistant.audit import AuditLog
 from assistant.documents.export import private_folder
 from assistant.errors import AssistantError, InputError
 from assistant.feedback import FeedbackStore, check_comment
+from assistant.ingest.entries import upload_entry
 from assistant.schema import Answer, Turn
 from assistant.settings import Settings
 
@@ -219,15 +220,52 @@ class Library:
             gr.Warning(str(exc))
             return []
 
-    def add_documents(self, files, request: gr.Request, progress=gr.Progress()):
-        """Check, index and add uploaded documents (administrators only), reporting each file's fate."""
+    def removable(self) -> list[str]:
+        """File names of the documents added locally (the published reports cannot be removed here)."""
+        try:
+            return [d["filename"] for d in self.assistant.documents() if d.get("added")]
+        except AssistantError:
+            return []
+
+    def removable_choices(self):
+        """The remove list refreshed, nothing chosen."""
+        return gr.update(choices=self.removable(), value=None)
+
+    def remove_document(self, filename, request: gr.Request):
+        """Take a document added locally out of the library (administrators only; audited): its passages leave the
+        index in one commit."""
+        user = self.access.admin(request, "remove documents from the library")
+        if not filename:
+            raise gr.Error("Choose a document added locally first.")
+        if filename not in self.removable():
+            raise gr.Error(f"{filename} is not a document added here; only those can be removed in the browser.")
+        try:
+            report = self.assistant.remove(filename)
+        except AssistantError as exc:
+            raise gr.Error(f"Removing failed: {exc}")
+        self.assistant.audit.record(user=user, action="remove", filename=filename,
+                                    detail=f"{report.chunks_total} passages remain")
+        message = f"Removed {render.md_text(filename)}: {report.chunks_total} passages remain indexed."
+        return message, self.library_rows(), self.status_line(), self.removable_choices()
+
+    def add_documents(self, files, title="", publisher="", year="", kind="", request: gr.Request | None = None,
+                      progress=gr.Progress()):
+        """Check, index and add uploaded documents (administrators only), with the details typed in for a single one,
+        reporting each file's fate."""
         user = self.access.admin(request, "add documents to the library")
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if not paths:
             raise gr.Error("Choose one or more PDF, DOCX, TXT or MD files first.")
+        try:
+            entry = upload_entry(title=title, publisher=publisher, year=year, kind=kind) \
+                if any(str(x or "").strip() for x in (title, publisher, year, kind)) else None
+        except InputError as exc:
+            raise gr.Error(str(exc))
+        if entry and len(paths) > 1:
+            raise gr.Error("Title, publisher, year and kind describe one document: add a file with details on its own.")
         progress(0, desc="Checking the files")
         try:
-            out = self.assistant.add_documents(paths, user=user, progress=lambda stage, done, total: progress(
+            out = self.assistant.add_documents(paths, user=user, entry=entry, progress=lambda stage, done, total: progress(
                 (done / total) if total else 1.0, desc=f"{stage_label(stage)}: {done} of {total}"))
         except AssistantError as exc:
             raise gr.Error(f"Indexing failed: {exc}")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answering.citations import MARKER, UNVERIFIED
-from assistant.documents.outline import DATE_NOTE, reference_label
+from assistant.documents.outline import reference_label
 
 # Characters that Markdown or HTML could read as syntax anywhere, and line starts that make blocks
 # (headings, lists, quotes, rules); written as character references, which Markdown shows literally.
@@ -94,8 +94,10 @@ def _where(c: dict) -> str:
     bits = [esc(c.get("publisher") or "Unknown publisher"), esc(c.get("year") or "n.d.")]
     if c.get("section"):
         bits.append(f"section “{esc(c['section'])}”")
-    if c.get("page"):
-        bits.append(f"page {esc(c['page'])}")
+    if c.get("pages") or c.get("page"):
+        bits.append(f"pages {esc(c['pages'])}" if c.get("pages") else f"page {esc(c['page'])}")
+    if c.get("added_locally"):
+        bits.append(f"added locally on {esc(c['added_locally'])}")
     return " · ".join(bits)
 
 
@@ -186,15 +188,16 @@ def status_html(status: dict) -> str:
     who = status.get("answerer", "offline")
     label = ("Offline answers (sentences quoted from the reports; no language model)" if who == "offline"
              else f"Language model: {who.removeprefix('llm:')}")
+    span = f' ({esc(status["span"])})' if status.get("span") else ""
     return (f'<p class="fa-status" role="status"><strong>Answering with:</strong> {esc(label)} · '
-            f'<strong>{esc(status.get("documents", 0))}</strong> documents · '
+            f'<strong>{esc(status.get("documents", 0))}</strong> documents{span} · '
             f'<strong>{esc(status.get("chunks", 0))}</strong> passages indexed</p>')
 
 
 def documents_rows(documents: Sequence[dict]) -> list[list]:
-    """Rows for the library table: title, publisher, year, passages, file."""
-    return [[d.get("title", ""), d.get("publisher", ""), d.get("year") or "", d.get("chunks", 0), d.get("filename", "")]
-            for d in documents]
+    """Rows for the library table: title, publisher, year, passages, file, and when it was added locally."""
+    return [[d.get("title", ""), d.get("publisher", ""), d.get("year") or "", d.get("chunks", 0), d.get("filename", ""),
+             f"added locally {d['added']}" if d.get("added") else "published library"] for d in documents]
 
 
 def upload_report_md(saved: Sequence[str], rejected: Sequence[tuple[str, str]], report) -> str:
@@ -269,7 +272,7 @@ def _blocks_html(text: str, refs: dict[int, bool], prefix: str) -> str:
 
 
 def _document(obj, prefix: str, body: str) -> str:
-    """Title, date, the 2013–2018 note and highlighted warnings above `body`, the numbered references below."""
+    """Title, date, the library's dates note and highlighted warnings above `body`, the numbered references below."""
     o = obj.outline()
     refs = {c.n: c.supported for c in obj.references}
     warnings = ""
@@ -284,9 +287,9 @@ def _document(obj, prefix: str, body: str) -> str:
         for c in obj.references)
     references = (f'<section class="fa-refs" aria-labelledby="{prefix}-refs-h"><h3 id="{prefix}-refs-h">References</h3>'
                   f"<ol>{entries}</ol></section>" if entries else "")
+    note = f'<p class="fa-date-note"><strong>Note:</strong> {esc(o.note)}</p>' if o.note else ""
     return (f'<article class="fa-doc" aria-labelledby="{prefix}-title"><h2 id="{prefix}-title">{esc(o.title)}</h2>'
-            f'<p class="fa-meta">{esc(o.meta)}</p><p class="fa-date-note"><strong>Note:</strong> {esc(DATE_NOTE)}</p>'
-            f"{warnings}{body}{references}</article>")
+            f'<p class="fa-meta">{esc(o.meta)}</p>{note}{warnings}{body}{references}</article>')
 
 
 def briefing_html(note) -> str:

@@ -7,13 +7,16 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.collection import Collection
 from assistant.errors import InputError
 from assistant.answering.prompts import as_data
 
-HELP = (
-    "I answer questions on forming GP federations and other at-scale models of general practice, "
-    "their governance and conflicts of interest, from a library of NHS reports (2013 to 2018)."
-)
+
+def help_text(collection: Collection | None = None) -> str:
+    """What the assistant answers, with the library's dates when they are known."""
+    span = collection.span() if collection else ""
+    return ("I answer questions on forming GP federations and other at-scale models of general practice, "
+            f"their governance and conflicts of interest, from a library of NHS reports{f' ({span})' if span else ''}.")
 
 _CLINICAL = re.compile(
     r"\b(dose|dosage|dosing|mg|mcg|milligram|prescrib\w*|antibiotic\w*|amoxicillin|penicillin|statin\w*|insulin|"
@@ -106,39 +109,20 @@ def check_history(history: Sequence, *, max_turns: int, max_chars: int) -> None:
                              "conversation.")
 
 
-def check_scope(question: str) -> ScopeDecision:
+def check_scope(question: str, collection: Collection | None = None) -> ScopeDecision:
     """Rule-based scope check run before retrieval; 'unrelated' is decided later from retrieval evidence."""
+    about = help_text(collection)
     if _PATIENT.search(question) or _NHS_NUMBER.search(question) or _DOB.search(question):
         return ScopeDecision(False, "patient", "I can't advise on an individual patient; please use clinical "
-                             "guidance and your clinical colleagues for that. " + HELP)
+                             "guidance and your clinical colleagues for that. " + about)
     if _CLINICAL.search(question) and not re.search(r"\b(federation|practice|network|commission|governance|organisation)", question, re.I):
         return ScopeDecision(False, "clinical", "I can't give clinical advice such as diagnosis, treatment or dosing; "
-                             "please check NICE guidance or the BNF. " + HELP)
+                             "please check NICE guidance or the BNF. " + about)
     if _LEGAL.search(question):
         return ScopeDecision(False, "legal", "I can't give legal advice on a specific contract or dispute; please "
                              "ask your LMC or a solicitor. I can say what the reports describe about legal forms "
-                             "and contracts in general. " + HELP)
+                             "and contracts in general. " + about)
     return ScopeDecision(True)
-
-
-_LATER_YEAR = re.compile(r"\b(20(19|[2-9]\d))(/\d{2})?\b")
-
-
-_ICB_ITSELF = re.compile(
-    r"\b(duties|powers|statutory|responsibilit\w+|functions?)\b.{0,40}\b(integrated care boards?|ICBs?)\b|"
-    r"\b(integrated care boards?|ICBs?)\b.{0,20}\b(duties|powers|statutory)\b", re.IGNORECASE)
-
-
-def beyond_the_reports(question: str) -> str:
-    """A reason the reports cannot answer (they date from 2013 to 2018), or '' when there is none."""
-    if _ICB_ITSELF.search(question):
-        return ("The reports date from 2013 to 2018, before integrated care boards replaced CCGs in 2022, "
-                "so they say nothing about ICBs' own duties; they do describe what CCGs did.")
-    year = _LATER_YEAR.search(question)
-    if year:
-        return (f"The reports date from 2013 to 2018, so they cannot say anything about {year.group(0)}; "
-                "since then Primary Care Networks (2019) and integrated care boards (2022, replacing CCGs) have arrived.")
-    return ""
 
 
 def salient_terms(question: str) -> list[str]:

@@ -14,7 +14,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +27,7 @@ from langchain_openai import ChatOpenAI
 from assistant.answering import llm_server
 from assistant.answering.protocol import NOT_COVERED
 from assistant.answering.citations import MARKER
+from assistant.collection import Collection
 from assistant.errors import ConfigError, LLMError
 from assistant.schema import Generation, Passage, Turn
 from assistant.answering.prompts import PromptLibrary, Prompts, as_data, format_history, format_passages
@@ -104,6 +105,8 @@ class OpenAIAnswerer:
         self.encoding = encoding
         self.name = f"llm:{settings.model}"
         self.base_url = settings.openai_base_url or "the default OpenAI endpoint"
+        # The library the system prompt describes (its count, years, publishers); the Assistant sets its own.
+        self.library: Callable[[], Collection] = Collection
         # Attempts are made here (max_retries=0 below), so that they are counted and the deadline holds across them.
         common: dict[str, Any] = dict(model=settings.model, api_key=settings.openai_api_key,
                                       base_url=settings.openai_base_url, timeout=settings.llm_timeout_s,
@@ -153,6 +156,11 @@ class OpenAIAnswerer:
                 out.append(HumanMessage(turn.content))
         return out
 
+    def library_facts(self) -> dict[str, str]:
+        """The system prompt's $library and $dates_note, from the indexed documents."""
+        values = self.library().prompt_values()
+        return {"library": values["library"], "dates_note": values["dates_note"]}
+
     def build_messages(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = (),
                        budget: int | None = None) -> tuple[list[BaseMessage], int]:
         """(messages, how many leading passages were kept) fitted to `budget` (default llm_context_tokens).
@@ -162,7 +170,7 @@ class OpenAIAnswerer:
         is truncated. ConfigError when not even that fits.
         """
         budget = self.settings.llm_context_tokens if budget is None else budget
-        system = SystemMessage(self.prompts.render("system", not_covered=NOT_COVERED))
+        system = SystemMessage(self.prompts.render("system", not_covered=NOT_COVERED, **self.library_facts()))
         turns = list(history)[-HISTORY_TURNS:]
 
         def prompt(kept: Sequence[Passage]) -> HumanMessage:

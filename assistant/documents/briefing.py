@@ -11,6 +11,7 @@ from typing import NamedTuple
 from assistant.answering.citations import MARKER, split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question, salient_terms
 from assistant.answering.protocol import NOT_COVERED, Answerer
+from assistant.collection import Collection
 from assistant.documents.figures import disagreement_warning, disagreements, known_organisations, named_in
 from assistant.documents.library import Library
 from assistant.documents.outline import Outline, ReferenceBook, applies_now, prepared, reference_entries
@@ -45,11 +46,13 @@ class BriefingNote:
     topic: str = ""
     answerer: str = "offline"
     created: date = field(default_factory=date.today)
+    library: Collection = field(default_factory=Collection)  # the documents it was written from
 
     def outline(self) -> Outline:
-        """Title, date line, warnings, the sections in order, and the reference entries."""
-        return Outline(self.title, prepared(self.created, self.answerer), list(self.warnings),
-                       [(s.heading, s.text) for s in self.sections], reference_entries(self.references))
+        """Title, date line, warnings, the sections in order, the reference entries and the library's dates note."""
+        return Outline(self.title, prepared(self.created, self.answerer, self.library), list(self.warnings),
+                       [(s.heading, s.text) for s in self.sections], reference_entries(self.references),
+                       note=self.library.date_note())
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,10 @@ def section_queries(topic: str, orgs: dict[str, str] | None = None) -> list[tupl
     return [(p.heading, f"{topic}{extra} {p.terms}".strip()) for p in PLAN]
 
 
-def _write(writer: Answerer, plan: SectionPlan, topic: str, passages: Sequence[Passage]) -> str:
+def _write(writer: Answerer, plan: SectionPlan, topic: str, passages: Sequence[Passage],
+           last_year: str = "the latest document") -> str:
     """The model's raw text with [n] markers for one section; LLMError is left to the caller."""
-    llm = prompted(writer, "brief", section=plan.heading, instruction=plan.instruction)
+    llm = prompted(writer, "brief", section=plan.heading, instruction=plan.instruction, last_year=last_year)
     return "".join(llm.stream(topic, passages)).strip()
 
 
@@ -170,7 +174,7 @@ def _section(plan: SectionPlan, raw: str, passages: Sequence[Passage], book: Ref
 
 
 def _written(library: Library, writer: Answerer, topic: str, found: Sequence[tuple[SectionPlan, str, Retrieval]],
-             book: ReferenceBook, notes: dict[str, list[str]]) -> list[Section]:
+             book: ReferenceBook, notes: dict[str, list[str]], *, last_year: str = "the latest document") -> list[Section]:
     """Every planned section: by the model from its section's passages, else (or after a failure) offline."""
     roles: dict[str, list[Candidate]] | None = None
     sections = []
@@ -178,7 +182,7 @@ def _written(library: Library, writer: Answerer, topic: str, found: Sequence[tup
         passages: Sequence[Passage] = r.passages
         if not writer.extractive and "failed" not in notes:
             try:
-                sections.append(_section(plan, _write(writer, plan, topic, passages), passages, book, notes))
+                sections.append(_section(plan, _write(writer, plan, topic, passages, last_year), passages, book, notes))
                 continue
             except LLMError as exc:
                 notes["failed"] = [f"The language model failed while writing “{plan.heading}” ({exc}); from there "
@@ -208,7 +212,8 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
                    today: date | None = None) -> BriefingNote:
     """A briefing note on `topic`: each section retrieved, written, verified, and numbered into one reference list."""
     q = clean_question(topic, library.settings.max_question_chars)
-    scope = check_scope(q)
+    collection = library.collection()
+    scope = check_scope(q, collection)
     if not scope.in_scope:
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # the Assistant's own choice: ConfigError when llm is not configured
@@ -224,7 +229,7 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
         raise InputError(f"{NOT_COVERED}, so no briefing note can be drafted.{why} They cover forming GP "
                          "federations and other at-scale models, their governance and conflicts of interest.")
     book, notes = ReferenceBook(), dict[str, list[str]]()
-    sections = _written(library, writer, q, found, book, notes)
+    sections = _written(library, writer, q, found, book, notes, last_year=collection.prompt_values()["last_year"])
     now = applies_now(" ".join(MARKER.sub("", s.text) for s in sections))
     if now:  # computed from what the note says: only bodies it names
         sections.append(Section("How this applies now", "\n".join(f"- {x}" for x in now)))
@@ -239,4 +244,4 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
     warnings += figure_warnings(library, q, cited, book)
     return BriefingNote(title=f"Briefing note: {q.rstrip('.?!')}", sections=tuple(sections),
                         references=book.references(), warnings=tuple(warnings), topic=q,
-                        answerer=writer.name, created=today or date.today())
+                        answerer=writer.name, created=today or date.today(), library=collection)

@@ -11,7 +11,8 @@ from datetime import date
 from pathlib import Path
 
 from assistant.answering.sentences import strip_footnotes
-from assistant.documents.outline import DATE_NOTE, Document, Outline, prepared, reference_entries
+from assistant.collection import Collection
+from assistant.documents.outline import Document, Outline, prepared, reference_entries
 from assistant.errors import InputError
 from assistant.schema import Answer
 
@@ -22,23 +23,27 @@ _LABELLED = re.compile(r"^([A-Z][\w ’'-]{1,40}?):\s+(.+)$", re.S)
 CARD = "Case-study card"
 
 
-def answer_outline(answer: Answer, today: date | None = None) -> Outline:
-    """An Answer as a one-section document: the question as title, its notices as warnings, sources in number order."""
+def answer_outline(answer: Answer, today: date | None = None, collection: Collection | None = None) -> Outline:
+    """An Answer as a one-section document: the question as title, its notices as warnings, sources in number order;
+    the date line and note describe `collection` (the library the answer came from) when it is given."""
     refs = tuple(sorted(answer.citations, key=lambda c: c.n))
-    return Outline(answer.question, prepared(today or date.today(), answer.answerer), list(answer.notices),
-                   [("Answer", answer.text)], reference_entries(refs))
+    library = collection or Collection()
+    return Outline(answer.question, prepared(today or date.today(), answer.answerer, library), list(answer.notices),
+                   [("Answer", answer.text)], reference_entries(refs), note=library.date_note())
 
 
-def outline(obj: Document | Answer, today: date | None = None) -> Outline:
-    """The common shape of an Answer or a document, with footnote digits taken out of the quoted text."""
+def outline(obj: Document | Answer, today: date | None = None, collection: Collection | None = None) -> Outline:
+    """The common shape of an Answer or a document (a BriefingNote or a WorkshopPack gives its own), with footnote
+    digits taken out of the quoted text."""
     if isinstance(obj, Answer):
-        o = answer_outline(obj, today)
+        o = answer_outline(obj, today, collection)
     elif isinstance(obj, Document):
         o = obj.outline()
     else:
         raise InputError(f"Cannot export a {type(obj).__name__}; export an Answer, a BriefingNote or a WorkshopPack.")
     return Outline(o.title, o.meta, [strip_footnotes(w) for w in o.warnings],
-                   [(h, strip_footnotes(t)) for h, t in o.sections], [strip_footnotes(r) for r in o.references])
+                   [(h, strip_footnotes(t)) for h, t in o.sections], [strip_footnotes(r) for r in o.references],
+                   note=o.note)
 
 
 def no_html(text: str) -> str:
@@ -46,11 +51,12 @@ def no_html(text: str) -> str:
     return _RAW_HTML.sub(r"\\<", text or "")
 
 
-def to_markdown(obj: Document | Answer, today: date | None = None) -> str:
-    """Markdown: title, date, the 2013–2018 note, warnings, sections, and a numbered reference list; raw HTML from a
-    question or a document is escaped."""
-    o = outline(obj, today)
-    lines = [f"# {no_html(o.title)}", "", f"*{no_html(o.meta)}*", "", f"> **Note:** {DATE_NOTE}", ""]
+def to_markdown(obj: Document | Answer, today: date | None = None, collection: Collection | None = None) -> str:
+    """Markdown: title, date, the library's dates note, warnings, sections, and a numbered reference list; raw HTML
+    from a question or a document is escaped."""
+    o = outline(obj, today, collection)
+    lines = [f"# {no_html(o.title)}", "", f"*{no_html(o.meta)}*", ""] + \
+        ([f"> **Note:** {no_html(o.note)}", ""] if o.note else [])
     if o.warnings:
         lines += ["## Warnings", "", *[f"- {no_html(w)}" for w in o.warnings], ""]
     for heading, text in o.sections:
@@ -76,14 +82,15 @@ def private_folder(root: Path, *, keep_s: float) -> Path:
                          "directory is writable.") from exc
 
 
-def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None) -> Path:
+def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None,
+            collection: Collection | None = None) -> Path:
     """Write a board-ready Word file: A4, title and date in the header, page numbers, the date note as a callout,
     case cards as tables, and the references as the document's one numbered list."""
     import docx  # python-docx is only needed when a DOCX is written
 
     from assistant.documents import docx_layout as layout
 
-    o = outline(obj, today)
+    o = outline(obj, today, collection)
     when = getattr(obj, "created", None) or today or date.today()
     doc = docx.Document()
     doc.core_properties.title = o.title
@@ -92,7 +99,8 @@ def to_docx(obj: Document | Answer, path: str | Path, today: date | None = None)
     layout.header_and_footer(doc, title=o.title, when=f"{when.day} {when:%B %Y}")
     doc.add_heading(o.title, level=0)
     doc.add_paragraph(o.meta)
-    layout.callout(doc, "Note:", DATE_NOTE)
+    if o.note:
+        layout.callout(doc, "Note:", o.note)
     if o.warnings:
         doc.add_heading("Warnings", level=1)
         for w in o.warnings:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from assistant.answering.protocol import Answerer
+from assistant.collection import Collection
 from assistant.schema import Chunk
 from assistant.search.retrieval import Retrieval
 from assistant.settings import Settings
@@ -15,6 +16,10 @@ class Library(Protocol):
     """Settings, every indexed passage, search, and the answerer a choice resolves to (assistant.pipeline.Assistant)."""
 
     settings: Settings
+
+    def collection(self) -> Collection:
+        """The indexed documents and the facts about them (their number, their years)."""
+        ...
 
     def chunks(self) -> Sequence[Chunk]:
         """Every indexed passage."""

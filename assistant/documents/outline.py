@@ -10,11 +10,9 @@ from typing import Protocol, runtime_checkable
 
 from assistant.answering.citations import renumber
 from assistant.errors import InputError
-from assistant.schema import Citation, Passage
+from assistant.collection import Collection
+from assistant.schema import Chunk, Citation, Passage
 
-DATE_NOTE = ("The reports date from 2013 to 2018. Primary care networks arrived in 2019, and clinical commissioning "
-             "groups (CCGs) were replaced by integrated care boards (ICBs) in July 2022: read what the reports say "
-             "about CCGs as background for ICBs, not as current duties.")
 # Bodies the reports name that have since been replaced: (pattern in a document's text, what replaced them and when).
 SUCCESSORS = (
     (r"\bCCGs?\b|clinical commissioning groups?", "Clinical commissioning groups (CCGs) were abolished on 1 July 2022; "
@@ -44,6 +42,7 @@ class Outline:
     warnings: list[str] = field(default_factory=list)
     sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, text with '- ' bullet lines)
     references: list[str] = field(default_factory=list)  # in order: entry i is reference [i + 1]
+    note: str = ""  # the library's dates and what changed since (Collection.date_note)
 
 
 @runtime_checkable
@@ -59,16 +58,26 @@ class Document(Protocol):
         ...
 
 
-def prepared(when: date, answerer: str) -> str:
-    """The line under a document's title: when and how it was written."""
-    return f"Prepared {when.day} {when:%B %Y} by Federation Advisor ({answerer}), from five NHS-related reports."
+def prepared(when: date, answerer: str, collection: Collection) -> str:
+    """The line under a document's title: when and how it was written, from how large a library of which years."""
+    span = collection.span()
+    library = f"its library of {collection.count_words()}" + (f" ({span})" if span else "") if collection.documents \
+        else "its library"
+    return f"Prepared {when.day} {when:%B %Y} by Federation Advisor ({answerer}), from {library}."
+
+
+def where(chunk: Chunk) -> str:
+    """Section, page (or pages) and, for a document added locally, when: 'section “X”, p. 4, added locally on ...'."""
+    page = f"pp. {chunk.pages}" if chunk.pages else f"p. {chunk.page}" if chunk.page else ""
+    added = f"added locally on {chunk.added}" if chunk.added else ""
+    return ", ".join(x for x in (f"section “{chunk.section}”" if chunk.section else "", page, added) if x)
 
 
 def reference_label(c: Citation) -> str:
-    """Report, publisher, year, section and page of a citation, as a reference list shows them."""
+    """Report, publisher, year, section, page and provenance of a citation, as a reference list shows them."""
     ch = c.passage.chunk
-    where = ", ".join(x for x in (f"section “{ch.section}”" if ch.section else "", f"p. {ch.page}" if ch.page else "") if x)
-    return f"{ch.title} ({ch.publisher or 'unknown publisher'}, {ch.year or 'n.d.'})" + (f", {where}" if where else "")
+    place = where(ch)
+    return f"{ch.title} ({ch.publisher or 'unknown publisher'}, {ch.year or 'n.d.'})" + (f", {place}" if place else "")
 
 
 def reference_entry(c: Citation) -> str:

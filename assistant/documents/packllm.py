@@ -41,12 +41,13 @@ def _checked(statement: str, passages: Sequence[Passage], book: ReferenceBook) -
     return f"{book.localise(text, citations)[0]} {questions}".strip()
 
 
-def llm_parts(writer: Answerer, subject: str, card: CaseCard, passages: Sequence[Passage], book: ReferenceBook):
+def llm_parts(writer: Answerer, subject: str, card: CaseCard, passages: Sequence[Passage], book: ReferenceBook,
+              dated: str):
     """Discussion, quiz and note written by the model from `passages`; items that fail checking are left out."""
     refs = {c.n: c for c in book.references()}
     local = {p.chunk.chunk_id: i for i, p in enumerate(passages, start=1)}
     card_lines = "\n".join(f"{f.label}: {f.value} [{local.get(refs[f.n].passage.chunk.chunk_id, '?')}]" for f in card.facts)
-    raw = "".join(prompted(writer, "workshop", card=card_lines).stream(subject, passages))
+    raw = "".join(prompted(writer, "workshop", card=card_lines, dated=dated).stream(subject, passages))
     parts = _parse_llm(raw)
     discussion = [x for x in (_checked(ln, passages, book) for ln in parts["DISCUSSION"]) if x]
     quiz, question = [], ""

@@ -15,7 +15,8 @@ from assistant.documents.cards import (SHOWN, CardFact, CaseCard, case_studies, 
 from assistant.documents.exercises import QuizItem, blanked, discussion_question, fact_questions, multiple_choice
 from assistant.documents.figures import disagreement_warning, disagreements, display_name, known_organisations
 from assistant.documents.library import Library
-from assistant.documents.outline import DATE_NOTE, Outline, ReferenceBook, prepared, reference_entries
+from assistant.collection import Collection
+from assistant.documents.outline import Outline, ReferenceBook, prepared, reference_entries
 from assistant.documents.selection import Candidate, candidates, pick, topic_terms
 from assistant.documents.packllm import llm_parts
 from assistant.errors import InputError, LLMError
@@ -44,11 +45,12 @@ class WorkshopPack:
     related: tuple[str, ...] = ()  # a theme pack: one cited line for each case study that discusses the theme
     answerer: str = "offline"
     created: date = field(default_factory=date.today)
+    library: Collection = field(default_factory=Collection)  # the documents it was written from
 
     def outline(self) -> Outline:
         """Title, date line, warnings, the trainer's parts in order, and the reference entries."""
-        return Outline(self.title, prepared(self.created, self.answerer), list(self.warnings), pack_sections(self),
-                       reference_entries(self.references))
+        return Outline(self.title, prepared(self.created, self.answerer, self.library), list(self.warnings),
+                       pack_sections(self), reference_entries(self.references), note=self.library.date_note())
 
 
 TIMING = ("Suggested use (about 60 minutes): 10 minutes on the card, 25 on the discussion questions in small groups, "
@@ -241,7 +243,8 @@ def _facilitator_note(library: Library, pool: Sequence[Passage], query: str, boo
         cited = [f"- Comparison, from other organisations’ experience: {x}"
                  for x in _cited(_statements(found, comparison, names, seen, 2, None, direct=True), book)]
     key = "Key messages to draw out:\n" + "\n".join(cited) if cited else ""
-    return "\n\n".join(x for x in (TIMING, key, f"Context for participants: {DATE_NOTE}") if x)
+    note = library.collection().date_note()
+    return "\n\n".join(x for x in (TIMING, key, note and f"Context for participants: {note}") if x)
 
 
 def _case_parts(library: Library, subject: str, book: ReferenceBook, seen: set[str],
@@ -296,7 +299,7 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
         raise InputError("Give either a case study (--case \"Suffolk GP Federation\") or a theme "
                          "(--theme \"conflicts of interest\").")
     subject = clean_question(given, library.settings.max_question_chars)
-    scope = check_scope(subject)
+    scope = check_scope(subject, library.collection())
     if not scope.in_scope:
         raise InputError(scope.message)
     writer = library.answerer(answerer)  # ConfigError when the LLM is asked for but not configured
@@ -315,7 +318,8 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
     if not writer.extractive:
         sources = list({p.chunk.chunk_id: p for p in used}.values())[:10]
         try:
-            llm_discussion, llm_quiz, llm_note = llm_parts(writer, topic, card, sources, book)
+            llm_discussion, llm_quiz, llm_note = llm_parts(writer, topic, card, sources, book,
+                                                           library.collection().prompt_values()["dated"])
             if not (llm_discussion or llm_quiz or llm_note):
                 prepared_by = library.answerer("offline").name  # nothing of the model's is in the pack
                 warnings.append("None of the language model's items could be checked against the passages; the "
@@ -324,7 +328,8 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
             discussion = (llm_discussion + [d for d in offline_discussion if d not in llm_discussion])[:5]
             quiz = (llm_quiz + quiz)[:5]
             if llm_note:
-                note = "\n\n".join((TIMING, llm_note, f"Context for participants: {DATE_NOTE}"))
+                context = library.collection().date_note()
+                note = "\n\n".join(x for x in (TIMING, llm_note, context and f"Context for participants: {context}") if x)
         except LLMError as exc:
             prepared_by = library.answerer("offline").name  # the pack must not say the model prepared it
             warnings.append(f"{exc} This pack is the offline extractive version.")
@@ -336,7 +341,7 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
     return WorkshopPack(title=f"Workshop pack: {card.organisation if case else subject}", subject=subject, card=card,
                         discussion=tuple(discussion), quiz=tuple(quiz), facilitator_note=note,
                         references=book.references(), warnings=tuple(warnings), related=tuple(related),
-                        answerer=prepared_by, created=today or date.today())
+                        answerer=prepared_by, created=today or date.today(), library=library.collection())
 
 
 def pack_sections(pack: WorkshopPack) -> list[tuple[str, str]]:

@@ -58,9 +58,10 @@ class Chunker:
         buf: list[str] = []
         key: tuple[str, str] | None = None
         page: int | None = None
+        end = 0  # the last page the buffered text reaches
 
         def flush() -> None:
-            nonlocal buf
+            nonlocal buf, end
             if not buf:
                 return
             text = "\n".join(buf).strip()
@@ -72,9 +73,10 @@ class Chunker:
                     Chunk(
                         chunk_id=cid, doc_id=meta.doc_id, title=meta.title, year=meta.year, section=section,
                         page=page, text=text, case_study=case, publisher=meta.publisher, position=len(out),
+                        added=meta.added, pages=f"{page}-{end}" if page and end > page else "",
                     )
                 )
-            buf = []
+            buf, end = [], 0
 
         for block in blocks:
             block_key = (block.section, block.case_study)
@@ -91,6 +93,7 @@ class Chunker:
                     buf[0] = first
                     key = block_key
                     buf.append(joined)
+                    end = max(end, block.last_page or block.page or 0)
                     continue
                 if block_key != key:
                     flush()
@@ -105,6 +108,7 @@ class Chunker:
                 if not buf and page is None:
                     page = block.page
                 buf.append(piece)
+                end = max(end, block.last_page or block.page or 0)
         flush()
         return out
 

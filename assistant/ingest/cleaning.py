@@ -6,6 +6,7 @@ import bisect
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from itertools import accumulate
 
 from assistant.schema import Block
@@ -35,11 +36,15 @@ _CAPTION_RE = re.compile(r"(figure|fig\.|table|chart|source|notes?|graph|diagram
 _DROP_RE = re.compile(r"(\d{1,2}\s+)?<?(https?://|www\.)\S+>?|(section|chapter|part)\s+(\d+|one|two|three|four|five|"
                       r"six|seven|eight|nine|ten)|(table of )?contents", re.I)  # bare links, part numbers, contents
 _STOP = set("a an and or of to in for with by the from at on as is are be that which".split())  # never end a heading
+_PARA_NUMBER_RE = re.compile(r"\d{1,2}(?:\.\d{1,2})+\.?\s+[A-Z]")  # "1.3. An objective", "3.2 Managing"
 _NUMBERED_RE = re.compile(r"(box|design principle|chapter|section|appendix)\s+\d", re.I)
 
 
-def clean_text(raw: str) -> list[Block]:
-    """Repair extraction artefacts and split a document into paragraphs under their headings."""
+def clean_text(raw: str, page_numbers: Sequence[int] | None = None) -> list[Block]:
+    """Repair extraction artefacts and split a document into paragraphs under their headings.
+
+    With `page_numbers`, `raw` is a paged document's pages joined by form feeds (running headers and footers
+    already removed, see pages.py), and page k's lines are on page `page_numbers[k]`."""
     if not isinstance(raw, str) or not raw.strip():
         return []
     text = _normalise(raw)
@@ -48,11 +53,12 @@ def clean_text(raw: str) -> list[Block]:
         parts = re.split(r"(\s+)", text)
         text = "".join(_repair_word(p, vocab, k == 0 or "\n" in parts[k - 1]) if "\ufffd" in p else p
                        for k, p in enumerate(parts))
-    lines = _prepare_lines(text)
-    _assign_pages(lines)
+    lines = _prepare_lines(text, page_numbers)
+    if page_numbers is None:
+        _assign_pages(lines)
     # The most frequent hyphenated spelling of each word, to restore hyphens lost at line ends.
     hyphened = {w.replace("-", ""): (w, n) for w, n in sorted(vocab.items(), key=lambda x: x[1]) if "-" in w}
-    units = _segment(lines)
+    units = _segment(lines, paged=page_numbers is not None)
     for u in units:
         u.text = _render(u, vocab, hyphened)
     units = [u for u in units if u.text]
@@ -69,6 +75,8 @@ def _normalise(raw: str) -> str:
     cats = {"Co": "\u2022", "Zs": " ", "Zl": "\n", "Zp": "\n"}
     text = "".join(ch if ch in "\n\t\f" or (c := unicodedata.category(ch))[0] not in "CZ" else cats.get(c, "")
                    for ch in raw.replace("\r\n", "\n").translate(_CHARMAP))
+    # A Markdown heading ("## About the federation") stands alone between blank lines, where headings are found.
+    text = re.sub(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", r"\n\1\n", text)
     text = re.sub(r"\*\*([^*\n]+(?:\n[^*\n]+)?)\*\*", r"\1", text)  # **bold**, possibly wrapped once
     text = re.sub(r"(?<![\w*])\*([^*\n]+?)\*(?![\w*])", r"\1", text)  # *italic*
     text = re.sub(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)", r"\1 (\2)", text)
@@ -98,10 +106,12 @@ def _head_candidates(t: str) -> list[tuple[str, int]]:
     return [(t.lower(), 0), (rest.lower(), int(num))]
 
 
-def _prepare_lines(text: str) -> list[Line]:
+def _prepare_lines(text: str, page_numbers: Sequence[int] | None = None) -> list[Line]:
     """Drop running heads, page numbers, contents lines, separators and lone bullets; mark gaps and breaks."""
-    raw = []
+    raw, parts, part = [], [], 0
     for line in text.split("\n"):
+        part += line.count("\f")
+        parts.append(part)
         brk = line.startswith("\f") or (line.startswith(" ") and not line.startswith("  ") and line.strip() != "")
         if "\t" in line and re.fullmatch(r"[^\t]*\t\s*\d*\s*", line):
             line = ""  # table of contents entry: text TAB page
@@ -141,7 +151,8 @@ def _prepare_lines(text: str) -> list[Line]:
         elif not re.search(r"\w", t) or _DROP_RE.fullmatch(t):
             gap = gap or not re.search(r"\w", t)
         else:
-            out.append(Line(t, brk, gap, bullets, anchor))
+            page = page_numbers[min(parts[i], len(page_numbers) - 1)] if page_numbers else None
+            out.append(Line(t, brk, gap, bullets, anchor, page))
             gap, bullets, anchor = False, 0, None
     return out
 
@@ -180,7 +191,7 @@ def _heading_shape(t: str) -> bool:
     words = t.split()
     if not 1 <= len(words) <= 14 or len(t) > 110 or t[-1] in ".,;:-" or not (t[0].isupper() or t[0].isdigit()):
         return False
-    if (t[0].isdigit() and not re.match(r"\d{1,2}\.?\s+[A-Z]", t)) or _CAPTION_RE.match(t) or LABEL_RE.match(t):
+    if (t[0].isdigit() and not re.match(r"\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z]", t)) or _CAPTION_RE.match(t) or LABEL_RE.match(t):
         return False
     if re.search(r"[@/]|www\.|\. [A-Z]", t[3:]) or t.count(",") >= 2 or re.search(r"\b(19|20)\d\d$", t):
         return False  # addresses, sentences, name lists and attributions ("King's Fund, 2016")
@@ -204,7 +215,7 @@ def _heading_lines(lines: list[Line], i: int, width: int) -> int:
     return int(closed(t) and (nxt.gap or (_fits(t, nxt.text, width) and short)))
 
 
-def _continues(cur: Unit, ln: Line, lines: list[Line], i: int, width: int, in_fields: bool) -> bool:
+def _continues(cur: Unit, ln: Line, lines: list[Line], i: int, width: int, in_fields: bool, paged: bool) -> bool:
     """Whether line i carries on the current unit (a wrapped line) rather than starting a new one."""
     prev, t = (cur.lines[-1] if cur.lines else cur.label), ln.text
     if len(cur.lines) == 1 and _CAPTION_RE.match(prev) and ":" in prev:
@@ -218,10 +229,15 @@ def _continues(cur: Unit, ln: Line, lines: list[Line], i: int, width: int, in_fi
         return True
     if not is_terminal(prev):  # a wrapped line, unless a page opens with a title
         return not (ln.brk and (in_fields or _heading_lines(lines, i, width)))
+    if paged and (_PARA_NUMBER_RE.match(t) or _heading_lines(lines, i, width)):
+        # After a full stop, a numbered paragraph ("1.3. An objective ...") or a heading starts afresh: PDF text
+        # has no blank lines between paragraphs. Paged sources only: on the seed reports' text it would re-cut
+        # 5 chunks of one report (finding its heading "Learning from past experience"), and they are kept as indexed.
+        return False
     return not ln.brk and not _fits(prev, t, width)
 
 
-def _segment(lines: list[Line]) -> list[Unit]:
+def _segment(lines: list[Line], paged: bool = False) -> list[Unit]:
     """Re-flow lines into units: headings, paragraphs, list items, table cells and case-study fields."""
     widths = [max(len(ln.text) for ln in lines[max(0, i - 4): i + 5]) for i in range(len(lines))]
     wide = sorted(len(ln.text) for ln in lines)[int(len(lines) * 0.9)] if lines else 0
@@ -244,15 +260,17 @@ def _segment(lines: list[Line]) -> list[Unit]:
                 units.append(cur)
             else:
                 cur.lines.append(t)
+                cur.end = ln.page
             continue
         bullet = _BULLET_RE.fullmatch(t)
         fieldm = _FIELD_RE.fullmatch(t) if appendix else None  # case-study tables live in appendices
-        if cur and cur.kind != "heading" and not bullet and not fieldm and _continues(cur, ln, lines, i, width, in_fields):
+        if cur and cur.kind != "heading" and not bullet and not fieldm and _continues(cur, ln, lines, i, width, in_fields, paged):
             cur.lines.append(t)
+            cur.end = ln.page
             continue
         take = 0 if bullet or fieldm or (in_fields and ":" not in t) else _heading_lines(lines, i, width)
-        if take and units and units[-1].text.startswith(("“", '"', "‘")):
-            take = 0  # the attribution line under a quotation
+        if take and units and units[-1].text.startswith(("“", '"', "‘")) and not re.match(r"\d{1,2}(\.\d{1,2})*\.?\s", t):
+            take = 0  # the attribution line under a quotation (a numbered heading is none)
         if bullet and bullet.group(1):
             cur = Unit("item", [bullet.group(1)], ln)
         elif fieldm:
@@ -321,7 +339,7 @@ def _render(u: Unit, vocab: Counter, hyphened: dict[str, tuple[str, int]]) -> st
 
 def _build_blocks(units: list[Unit]) -> list[Block]:
     """Merge short units of one section and case study into blocks of natural size."""
-    blocks: list[list] = []  # [texts, section, page, case, words]
+    blocks: list[list] = []  # [texts, section, page, case, words, last page]
     for u in units:
         if u.kind == "heading" or not u.text:
             continue
@@ -330,6 +348,8 @@ def _build_blocks(units: list[Unit]) -> list[Block]:
                 and (last[0][-1].endswith(":") or last[4] < MIN_WORDS or w < MIN_WORDS)):
             last[0].append(u.text)
             last[4] += w
+            last[5] = max(last[5], u.end or u.first.page or 0)
         else:
-            blocks.append([[u.text], u.section, u.first.page, u.case, w])
-    return [Block(text="\n".join(b[0]), section=b[1], page=b[2], case_study=b[3]) for b in blocks]
+            blocks.append([[u.text], u.section, u.first.page, u.case, w, u.end or u.first.page or 0])
+    return [Block(text="\n".join(b[0]), section=b[1], page=b[2], case_study=b[3],
+                  last_page=b[5] if b[2] is not None and b[5] > b[2] else None) for b in blocks]

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.ingest.chunking import Chunker, window_parts
 from assistant.ingest.cleaning import clean_text
 from assistant.search.embeddings import embed_windows, has_token_vectors, vector_layout
-from assistant.errors import IndexError_
+from assistant.errors import IndexError_, KnowledgeError
 from assistant.ingest.loading import Limits, LoadedDocument, Skipped, load_directory
-from assistant.schema import Block, Chunk
+from assistant.ingest.entries import drop_local_entry
+from assistant.ingest.frontmatter import front_matter, year_of
+from assistant.ingest.pages import split_pages, strip_running_lines
+from assistant.ingest.sections import is_terminal
+from assistant.schema import Block, Chunk, DocumentMeta
 from assistant.search.store import Records, VectorStore
 
 # Bump when cleaning or chunking changes so every document is re-chunked (embeddings of unchanged chunks are reused).
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -46,15 +52,46 @@ class IngestReport:
         )
 
 
+def document_blocks(doc: LoadedDocument) -> tuple[DocumentMeta, list[Block]]:
+    """Clean one document, and its metadata completed from its front matter.
+
+    A paged one (a PDF, or text with form feeds or "Page N of M" footers) is cleaned as a whole: running headers
+    and footers found across all its pages, paragraphs and sections carried over page breaks, printed page numbers."""
+    pages = split_pages(doc.pages[0]) if len(doc.pages) == 1 and not doc.paged else list(doc.pages)
+    paged = doc.paged or len(pages) > 1
+    numbers = None
+    if paged:
+        pages, numbers = strip_running_lines(pages)
+    pages, facts = front_matter(pages, paged=paged)
+    meta = with_facts(doc.meta, facts, doc.given)
+    blocks = clean_text("\f".join(pages), numbers) if paged else clean_text(pages[0])
+    first = blocks[0] if blocks else None
+    if first and not first.section and first.text in (meta.title, doc.meta.title) and not is_terminal(first.text):
+        blocks = blocks[1:]  # the title line above the text says nothing a passage should quote
+    return meta, blocks
+
+
+def with_facts(meta: DocumentMeta, facts: dict[str, str], given: frozenset[str]) -> DocumentMeta:
+    """`meta` with the title, publisher and year the front matter gives, where no entry or property gave them."""
+    title = facts.get("Document name") or facts.get("Title")
+    year = year_of(facts)
+    kept = tuple((k, v) for k, v in facts.items() if k not in ("Title", "Date", "Publisher", "Document name"))
+    return replace(meta, title=meta.title if "title" in given or not title else title,
+                   publisher=meta.publisher if "publisher" in given or "Publisher" not in facts else facts["Publisher"],
+                   year=meta.year if "year" in given or year is None else year, facts=kept)
+
+
+def document_record(meta: DocumentMeta, sha256: str) -> dict:
+    """The record of an indexed document: file, content hash and its metadata (front-matter facts included)."""
+    return {"doc_id": meta.doc_id, "filename": meta.filename, "sha256": sha256,
+            "meta": {"title": meta.title, "publisher": meta.publisher, "year": meta.year, "kind": meta.kind,
+                     **({"added": meta.added} if meta.added else {}), **({"facts": dict(meta.facts)} if meta.facts else {})}}
+
+
 def document_chunks(doc: LoadedDocument, chunker: Chunker) -> list[Chunk]:
-    """Clean and chunk one loaded document; PDF pages give each block its page number."""
-    blocks: list[Block] = []
-    for number, page_text in enumerate(doc.pages, start=1):
-        for block in clean_text(page_text):
-            if doc.paged and block.page is None:
-                block = Block(text=block.text, section=block.section, page=number, case_study=block.case_study)
-            blocks.append(block)
-    return chunker.chunk(doc.meta, blocks)
+    """Clean and chunk one loaded document."""
+    meta, blocks = document_blocks(doc)
+    return chunker.chunk(meta, blocks)
 
 
 class Indexer:
@@ -114,17 +151,17 @@ class Indexer:
             if old and reusable and old["sha256"] == doc.sha256 and old["filename"] == doc.meta.filename:
                 report.unchanged.append(doc.meta.filename)
                 continue
+            if doc.meta.added and old and old["meta"].get("added"):  # a local document keeps the date it was first added
+                doc = replace(doc, meta=replace(doc.meta, added=old["meta"]["added"]))
             try:
-                chunks = document_chunks(doc, self._chunker)
+                meta, blocks = document_blocks(doc)
+                chunks = self._chunker.chunk(meta, blocks)
             except Exception as exc:  # noqa: BLE001 - one document's failure is reported, the rest indexed
                 report.skipped.append(Skipped(doc.meta.filename, f"{doc.meta.filename}: could not be split into "
                                                                  f"passages ({type(exc).__name__}: {exc})"))
                 continue
             (report.updated if old else report.added).append(doc.meta.filename)
-            record = {"doc_id": doc.meta.doc_id, "filename": doc.meta.filename, "sha256": doc.sha256,
-                      "meta": {"title": doc.meta.title, "publisher": doc.meta.publisher, "year": doc.meta.year,
-                               "kind": doc.meta.kind}}
-            changes.append((record, chunks))
+            changes.append((document_record(meta, doc.sha256), chunks))
             if progress:
                 progress("chunk", i + 1, len(docs))
         return changes
@@ -166,10 +203,40 @@ class Indexer:
             if progress:
                 progress("embed", min(start + embed_batch, len(windows)), len(windows))
 
+    def remove(self, directory: Path, filename: str) -> IngestReport:
+        """Take one document out: its file is hidden from ingest, one commit drops its passages, then the file goes.
+
+        Until the commit the previous index answers; if the commit fails the file is put back as it was."""
+        started = time.perf_counter()
+        self.check_model()
+        known = self._records.documents()
+        doc_id = next((d for d, r in sorted(known.items()) if r["filename"] == filename), None)
+        if doc_id is None:
+            names = ", ".join(sorted(r["filename"] for r in known.values())) or "none"
+            raise KnowledgeError(f"{filename} is not an indexed document (indexed: {names}); give its file name")
+        path, hidden = directory / filename, directory / f".removing-{filename}"
+        if path.exists():
+            os.replace(path, hidden)  # hidden files are never ingested: a crash after this leaves it out
+        try:
+            self._records.commit([], [doc_id], {"generation": str(time.time_ns())})
+        except BaseException:
+            if hidden.exists():
+                os.replace(hidden, path)
+            raise
+        hidden.unlink(missing_ok=True)
+        drop_local_entry(directory, filename)
+        self._prune()
+        return IngestReport(removed=[filename], chunks_total=self._records.count(),
+                            seconds=time.perf_counter() - started)
+
     def _commit(self, changes: list[tuple[dict, list[Chunk]]], removed: list[str], layout: str) -> None:
         """Make the changes visible in one commit, then drop the vectors and word pieces no active chunk uses."""
         self._records.commit(changes, removed, {"embedding_model": self._model, "fingerprint": self._fingerprint,
                                                 "vectors": layout, "generation": str(time.time_ns())})
+        self._prune()
+
+    def _prune(self) -> None:
+        """Drop the vectors and word pieces no active chunk uses (after a commit)."""
         # Only after the commit do stale vectors go; a crash before this leaves harmless orphans.
         active = self._records.active_ids()
         # Vectors of removed chunks, and any of an older layout (whole-chunk ids without '#'), go.

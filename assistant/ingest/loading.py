@@ -8,6 +8,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from assistant.errors import KnowledgeError
@@ -48,6 +49,7 @@ class LoadedDocument:
     pages: tuple[str, ...]  # one entry for text files; one per page for PDFs
     sha256: str
     paged: bool = False
+    given: frozenset[str] = frozenset()  # the fields (title, publisher, year) its entry or file properties gave
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,23 @@ def default_meta(path: Path, text: str) -> DocumentMeta:
         publisher="Unknown publisher",
         year=int(year.group(0)) if year else None,
         kind="user document",
+        added=date.today().isoformat(),  # no entry in the metadata file: added locally (the index keeps the first date)
     )
 
 
-def meta_for(path: Path, entry: dict | None, text: str) -> DocumentMeta:
-    """Metadata from the file's entry, falling back to defaults for missing fields."""
+def usable_title(title: str | None) -> str:
+    """A title from a file's own properties, or '' when it is a converter's placeholder ("Microsoft Word - x.docx")."""
+    t = " ".join((title or "").split())
+    bad = len(t) < 4 or len(t) > 200 or re.search(r"\.(docx?|pdf|txt|html?)\b|^microsoft word|^untitled|^file:", t, re.I)
+    return "" if bad else t
+
+
+def meta_for(path: Path, entry: dict | None, text: str, title: str = "") -> DocumentMeta:
+    """Metadata from the file's entry, else its own title property (`title`), falling back to defaults."""
     base = default_meta(path, text)
+    if title:
+        base = DocumentMeta(doc_id=base.doc_id, filename=base.filename, title=title, publisher=base.publisher,
+                            year=base.year, kind=base.kind, added=base.added)
     if not entry:
         return base
     year = entry.get("year", base.year)
@@ -116,6 +129,8 @@ def meta_for(path: Path, entry: dict | None, text: str) -> DocumentMeta:
         publisher=str(entry.get("publisher") or base.publisher),
         year=int(year) if isinstance(year, (int, str)) and str(year).isdigit() else None,
         kind=str(entry.get("kind") or base.kind),
+        # An entry without an "added" date is one of the published library's documents.
+        added=str(entry.get("added") or ""),
     )
 
 
@@ -133,7 +148,8 @@ def _too_much_text(name: str, limits: Limits) -> KnowledgeError:
                           "(ASSISTANT_UPLOAD_MAX_TEXT_CHARS); split it")
 
 
-def _read_pdf(path: Path, limits: Limits) -> list[str]:
+def _read_pdf(path: Path, limits: Limits) -> tuple[list[str], str]:
+    """The text of each page, and the title in the PDF's properties ('' when none)."""
     from pypdf import PdfReader
 
     try:
@@ -148,7 +164,10 @@ def _read_pdf(path: Path, limits: Limits) -> list[str]:
             chars += len(pages[-1])
             if chars > limits.max_text_chars:
                 raise _too_much_text(path.name, limits)
-        return pages
+        # Only the title is taken from the properties: a creation date is when it was printed or exported
+        # (a browser's print of a 2019 page says 2026), and an author is a person, not the publisher.
+        title = usable_title(reader.metadata.title if reader.metadata else "")
+        return pages, title
     except (KnowledgeError, MemoryError):
         raise
     # A PDF is untrusted input: any parser failure (pypdf's LimitReachedError, a RecursionError in a cyclic
@@ -175,7 +194,8 @@ def check_zip(path: Path, limits: Limits) -> None:
                              "re-save it without embedded media or split it")
 
 
-def _read_docx(path: Path, limits: Limits) -> str:
+def _read_docx(path: Path, limits: Limits) -> tuple[str, str]:
+    """The paragraphs (headings on lines of their own), and the title in the document's properties."""
     import docx
 
     check_zip(path, limits)
@@ -192,7 +212,7 @@ def _read_docx(path: Path, limits: Limits) -> str:
     except Exception as exc:  # noqa: BLE001
         raise KnowledgeError(f"{path.name}: not a readable DOCX ({type(exc).__name__}: {exc}); re-save it "
                              "from Word") from exc
-    return "\n\n".join(lines)
+    return "\n\n".join(lines), usable_title(document.core_properties.title)
 
 
 def check_size(path: Path, limits: Limits) -> None:
@@ -219,12 +239,13 @@ def load_file(path: Path, entry: dict | None = None, limits: Limits | None = Non
         raise KnowledgeError(f"{path.name}: cannot be read ({exc.strerror})") from exc
     if not data.strip():
         raise KnowledgeError(f"{path.name}: empty file")
-    paged = False
+    paged, title = False, ""
     if suffix == ".pdf":
-        pages = _read_pdf(path, limits)
+        pages, title = _read_pdf(path, limits)
         paged = True
     elif suffix == ".docx":
-        pages = [_read_docx(path, limits)]
+        body, title = _read_docx(path, limits)
+        pages = [body]
     else:
         pages = [_read_text(data, path.name)]
     text = "\n".join(pages)
@@ -233,7 +254,9 @@ def load_file(path: Path, entry: dict | None = None, limits: Limits | None = Non
     if len(re.findall(r"[A-Za-z]{2,}", text)) < 5:
         raise KnowledgeError(f"{path.name}: no readable text found (scanned PDF or empty document?)")
     digest = hashlib.sha256(data + json.dumps(entry or {}, sort_keys=True).encode()).hexdigest()
-    return LoadedDocument(meta=meta_for(path, entry, text), pages=tuple(pages), sha256=digest, paged=paged)
+    given = frozenset(k for k in ("title", "publisher", "year") if (entry or {}).get(k) or (k == "title" and title))
+    return LoadedDocument(meta=meta_for(path, entry, text, title), pages=tuple(pages), sha256=digest, paged=paged,
+                          given=given)
 
 
 def discover(directory: Path) -> list[Path]:

@@ -28,3 +28,4 @@ class Unit:
     text: str = ""
     section: str = ""
     case: str = ""
+    end: int | None = None   # the page of its last line, when it runs on from its first

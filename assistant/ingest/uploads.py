@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.audit import AuditLog
-from assistant.errors import KnowledgeError
+from assistant.errors import InputError, KnowledgeError
+from assistant.ingest.entries import save_entry
 from assistant.ingest.indexing import IngestReport
 from assistant.ingest.loading import (METADATA_FILE, Limits, LoadedDocument, check_size, read_metadata, reserved,
                                       unsupported)
@@ -97,7 +98,7 @@ def _existing(knowledge_dir: Path) -> dict[str, str]:
 
 
 def _read_staged(picked: list[tuple[str, Path]], batch: Path, settings: Settings, limits: Limits,
-                 rejected: list[tuple[str, str]]) -> list[tuple[LoadedDocument, Path]]:
+                 rejected: list[tuple[str, str]], entry: dict | None = None) -> list[tuple[LoadedDocument, Path]]:
     """Copy each upload into the staging folder under its safe name and read it in a bounded worker."""
     batch.mkdir(parents=True, exist_ok=True)
     read = []
@@ -105,7 +106,7 @@ def _read_staged(picked: list[tuple[str, Path]], batch: Path, settings: Settings
         staged = batch / safe
         try:
             shutil.copyfile(path, staged)
-            doc = read_isolated(staged, None, limits, seconds=settings.upload_worker_seconds,
+            doc = read_isolated(staged, entry, limits, seconds=settings.upload_worker_seconds,
                                 memory_mb=settings.upload_worker_memory_mb)
         except OSError as exc:
             rejected.append((path.name, f"could not be staged ({exc.strerror or exc})"))
@@ -162,15 +163,19 @@ def _sweep(staging_dir: Path) -> None:
 
 
 def add_uploads(paths: Sequence[str | Path], *, settings: Settings, audit: AuditLog, user: str,
-                documents: Callable[[], Sequence[dict]], ingest: Ingest, lock: threading.RLock) -> UploadOutcome:
-    """Check, read (bounded worker), index and only then install uploaded files; every outcome goes to `audit`."""
+                documents: Callable[[], Sequence[dict]], ingest: Ingest, lock: threading.RLock,
+                entry: dict | None = None) -> UploadOutcome:
+    """Check, read (bounded worker), index and only then install uploaded files; every outcome goes to `audit`.
+    `entry`, the details typed in for a single file, is saved as its metadata entry when it is installed."""
+    if entry and len(paths or []) > 1:
+        raise InputError("Title, publisher, year and kind describe one document; add files with details one at a time.")
     _sweep(settings.staging_dir)
     limits = Limits.from_settings(settings)
     out = UploadOutcome()
     batch = settings.staging_dir / uuid.uuid4().hex
     try:
         read = _read_staged(_screen(paths, settings.knowledge_dir, audit.uploaded(), limits, out.rejected),
-                            batch, settings, limits, out.rejected)
+                            batch, settings, limits, out.rejected, entry)
         with lock:  # one ingest at a time; reading above runs beside other uploads and questions
             uploaded = audit.uploaded()
             read = _still_free(read, settings.knowledge_dir, uploaded, documents(), out.rejected)
@@ -180,9 +185,12 @@ def add_uploads(paths: Sequence[str | Path], *, settings: Settings, audit: Audit
                 name = doc.meta.filename
                 replacing = (settings.knowledge_dir / name).exists()
                 try:
+                    if entry:  # saved with the file, so a later ingest reads the same details
+                        save_entry(settings.knowledge_dir, name, entry)
                     digest = _install(staged, settings.knowledge_dir)
-                except OSError as exc:
-                    out.rejected.append((name, f"indexed but not saved in the library folder ({exc.strerror or exc}); "
+                except (OSError, InputError) as exc:
+                    out.rejected.append((name, f"indexed but not saved in the library folder "
+                                               f"({getattr(exc, 'strerror', None) or exc}); "
                                                "it will leave the index at the next ingest"))
                     continue
                 audit.record(user=user, action="replace" if replacing else "add", filename=name, sha256=digest,
