@@ -138,7 +138,8 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
     # the paragraph on conflicts of interest, though it never says 'conflict'.
     strong = {c.passage.chunk.chunk_id for c in fitting}
     fitting += [c for c in every if c.score < 0.45 * ranked[0].score and c.passage.chunk.chunk_id in strong]
-    prose = [c for c in on_topic if not c.unit.fact and not is_advice(c)]
+    # Findings are what the reports conclude; a case study's own account is an example, not a finding.
+    prose = [c for c in on_topic if not c.unit.fact and not is_advice(c) and not c.unit.case_study]
     used: set[str] = set()
     roles = {"Summary": pick(prose, used, SUMMARY_SENTENCES, per_passage=1)}
     # Recommendations are few (about 20 sentences in the library): any that touches the topic, best first.

@@ -84,7 +84,10 @@ def topic_terms(topic: str) -> dict[str, float]:
 _TABLE_LABELS = frozenset("model|legal status|governance|scope|main purpose|examples from case studies|potential "
                           "strengths|potential weaknesses|founding aims|organisational type|primary purpose of "
                           "organisation|key features|various models".split("|"))
-_LEANS_EARLY = re.compile(r"^(?:\w+,?\s+){0,4}such\s", re.I)  # "In the early days, such support was ..."
+# "In the early days, such support was ...", "With no easy way to resolve this dilemma, ...": leaning on what came before.
+_LEANS_EARLY = re.compile(r"^(?:\w+,?\s+){0,6}(?:such|(?:this|that|these) (?:dilemma|issue|problem|approach|"
+                          r"tension|paradox|question|concern|model|case)s?)\b|^(?:in|by) contrast\b|^on the other hand\b",
+                          re.I)
 
 
 # A connective before a sentence that stands on its own words ("Conversely, it was harder to build ..."): dropped.
@@ -239,19 +242,29 @@ def is_advice(c: Candidate) -> bool:
     return bool(ADVICE_SECTIONS.search(c.passage.chunk.section or "")) and bool(_ADVICE.search(c.text))
 
 
+def _near(a: set[str], b: set[str]) -> bool:
+    """Whether two sentences say much the same: 60% of the shorter one's content words are in the other."""
+    return bool(a and b) and len(a & b) >= 0.6 * min(len(a), len(b))
+
+
 def pick(pool: Sequence[Candidate], used: set[str], limit: int, *, min_score: float = 0.0,
          per_passage: int = 2) -> list[Candidate]:
-    """Up to `limit` of `pool` in order, none used elsewhere in the document, at most `per_passage` from one passage."""
+    """Up to `limit` of `pool` in order, none used elsewhere in the document nor saying much the same as one
+    that was ('New board members were sometimes appointed ...' after 'Appointments were typically made ...'),
+    at most `per_passage` from one passage."""
     chosen: list[Candidate] = []
     per: dict[str, int] = {}
+    said = [set(tokenize(k)) for k in used]
     for c in pool:
         key = re.sub(r"[^a-z0-9]+", " ", c.text.lower()).strip()
         pid = c.passage.chunk.chunk_id
         if len(chosen) == limit or c.score < min_score:
             break
-        if key in used or per.get(pid, 0) >= per_passage:
+        words = set(tokenize(key))
+        if key in used or per.get(pid, 0) >= per_passage or any(_near(words, w) for w in said):
             continue
         used.add(key)
+        said.append(words)
         per[pid] = per.get(pid, 0) + 1
         chosen.append(c)
     return chosen
