@@ -95,12 +95,12 @@ def _answer(question: str) -> Answer:
 
 
 def test_downloads_of_an_answer_have_no_user_text_in_their_name_or_path_and_live_in_a_private_folder(tmp_path):
-    from ui.modes import answer_files
+    from ui.turns import answer_files
 
     settings = make_settings(tmp_path)
     question = "Mrs Jones, NHS number 943 476 5919, asks how federations are governed"
     answers = [_answer("What is a federation?").to_json(), _answer(question).to_json()]
-    md, docx = (u["value"] for u in answer_files(answers, settings))
+    md, docx = (u["value"] for u in answer_files(answers, None, settings=settings))
     for path in (md, docx):
         assert not any(w in path.lower() for w in ("jones", "943", "5919", "governed", "federations-are")), path
         assert Path(path).name in ("federation-advisor-answer-2.md", "federation-advisor-answer-2.docx")
@@ -142,15 +142,24 @@ def test_markdown_downloads_show_raw_html_from_questions_and_documents_as_text()
     assert "\\<script>" in text and "\\<img src=x" in text and "Boards are elected." in text
 
 
-def test_document_addresses_are_shown_as_text_not_made_into_links():
+def test_typed_addresses_are_text_and_an_answers_links_show_their_whole_address():
+    import html as entities
+    import re
+
     from ui.render import answer_markdown, md_text
 
     shown = md_text("Email help@evil.example or see https://evil.example/login and www.evil.example.")
     for raw in ("https://", "www.", "@evil"):
         assert raw not in shown, shown
     assert "evil.example" in shown  # the domain is still shown plainly
+    # A link in an answer (issue #16 wants them to work) reads as the address it opens, domain and all, in a new
+    # tab without the page's context: no link text that hides where it goes.
     html = answer_markdown({"answer": "See https://evil.example/x [1].", "citations": []}, 1)
-    assert "https://" not in html
+    links = re.findall(r'<a class="fa-url" href="([^"]+)"[^>]*>(.*?)</a>', html)
+    assert links, html
+    for href, text in links:
+        assert entities.unescape(text) == href == "https://evil.example/x"
+    assert 'rel="noopener noreferrer"' in html
 
 
 def test_the_question_log_hash_is_keyed_with_a_private_key(tmp_path, index_dir):

@@ -127,7 +127,7 @@ def test_regenerate_edit_and_resend_copy_and_download_any_answer(served, browser
     page.wait_for_function("(document.querySelector('#fa-answer-docx') || {}).innerText?.includes('answer 1')")
     with page.expect_download() as info:
         page.locator("#fa-answer-docx").click()
-    assert info.value.suggested_filename.startswith("answer-1-what-legal-forms")
+    assert info.value.suggested_filename == "federation-advisor-answer-1.docx"  # numbered, not named by the question
     assert docx.Document(str(Path(info.value.path()))).paragraphs[0].text == Q1
 
     # Copy answer 1 with its sources as plain text.

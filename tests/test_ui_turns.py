@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from conftest import make_settings
 
 ANSWER = {
@@ -33,7 +36,9 @@ def test_a_web_address_in_an_answer_is_a_link_without_the_bracket_after_it():
 
     md = answer_markdown(ANSWER, 1)
     assert '<a class="fa-url" href="https://example.org/a_b/" target="_blank" rel="noopener noreferrer">' in md
-    assert "https://example.org/a&#95;b/</a>&#93;." in md  # the "]" is text after the link, not part of it
+    # The link reads as its whole address (escaped so Markdown makes no second link of it); the "]" is text after it.
+    text = re.search(r'<a class="fa-url" href="https://example.org/a_b/"[^>]*>(.*?)</a>&#93;\.', md)
+    assert text and html.unescape(text.group(1)) == "https://example.org/a_b/"
     assert "<strong>vary</strong>" in md and 'href="#ans1-src2"' in md
     hostile = answer_markdown({"answer": 'Go to https://x.org/"onmouseover=alert(1) now', "citations": []}, 1)
     assert 'href="https://x.org/" target' in hostile and '</a>"onmouseover=alert(1) now' in hostile  # text, not an attribute
@@ -59,3 +64,18 @@ def test_bullet_lines_of_an_answer_are_a_list_and_other_markup_stays_text():
         {"n": 1, "supported": True}]}, 1)
     assert "\n- Companies <a" in md and "\n- Partnerships" in md
     assert "\n&#35; not a heading" in md and "\n&#45;no space" in md
+
+
+def test_a_regenerate_that_cannot_be_answered_keeps_the_answer_it_was_to_replace(tmp_path):
+    from assistant.pipeline import Assistant
+    from ui.handlers import FAILED, Chat
+    from ui.turns import Turns
+
+    # A conversation at its length limit: asking the last question again is refused before anything is read.
+    chat = Chat(Assistant.from_settings(make_settings(tmp_path, max_history_turns=2)))
+    answers = [dict(ANSWER, question="First?"), dict(ANSWER, question="Second?")]
+    outputs = list(Turns(chat).regenerate([], answers))
+    messages, _, kept, *_, error = outputs[-1]
+    assert str(error).startswith(FAILED)
+    assert [a["question"] for a in kept] == ["First?", "Second?"]
+    assert len(messages) == 4

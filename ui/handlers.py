@@ -22,6 +22,8 @@ from .library import stage_label
 from .limits import RateLimit, visitor
 
 HELPFUL, NOT_HELPFUL = "👍 Helpful", "👎 Not helpful"
+# How the error line under the chat begins when a question could not be answered (nothing is added to the chat).
+FAILED = "**Could not answer:**"
 
 
 def history_turns(answers: list[dict]) -> list[Turn]:
@@ -82,7 +84,7 @@ class Chat:
         question = question if isinstance(question, str) else ""
         if refusal := self._refusal(question, answers):
             gr.Warning(refusal)
-            yield gr.skip(), gr.skip(), answers, gr.skip(), gr.skip(), f"**Could not answer:** {render.md_text(refusal)}"
+            yield gr.skip(), gr.skip(), answers, gr.skip(), gr.skip(), f"{FAILED} {render.md_text(refusal)}"
             return
         if not question.strip():
             gr.Warning("Please type a question first.")
@@ -108,7 +110,7 @@ class Chat:
             gr.Warning(str(exc))
             # The failed turn leaves the chat; the question goes back in the box to edit or retry.
             yield (messages[:-2], question, answers, gr.skip(), gr.skip(),
-                   f"**Could not answer:** {render.md_text(str(exc))}")
+                   f"{FAILED} {render.md_text(str(exc))}")
 
     def ask(self, question: str, history: str | list[dict] | None = None) -> dict:
         """Answer a question from the reports; history: earlier {role, content} messages, as a list or JSON text."""

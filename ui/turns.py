@@ -9,7 +9,7 @@ from assistant.errors import AssistantError
 from assistant.settings import Settings
 
 from . import render
-from .handlers import answer_choices
+from .handlers import FAILED, answer_choices
 from .modes import ANSWER_NAME, HIDDEN, answer_from_json, export_files
 
 # On a phone the sources are a drawer over the chat: a button under the chat opens it, one in it goes back.
@@ -115,8 +115,13 @@ class Turns:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         question = str(answers[-1].get("question", ""))
-        yield from self.chat.respond(question, messages_of(answers[:-1]), answers[:-1],
-                                     self.other_answerer(answers[-1].get("answerer", "")))
+        last = None
+        for last in self.chat.respond(question, messages_of(answers[:-1]), answers[:-1],
+                                      self.other_answerer(answers[-1].get("answerer", ""))):
+            yield last
+        if last is not None and str(last[5]).startswith(FAILED):
+            # The new answer failed: the one it was to replace stays, nothing lost; the error line says why.
+            yield messages_of(answers), "", answers, gr.skip(), gr.skip(), last[5]
 
     def edit(self, messages, answers, data: gr.EditData):
         """A question edited in the chat is asked again; the answers after it are dropped."""
