@@ -175,7 +175,8 @@ def test_a_failing_llm_server_gives_the_offline_note_and_says_so(index_dir):
                                                     llm_max_retries=0, llm_timeout_s=5))
         note = build_briefing(llm, TOPIC, "llm")
     assert len(fake.completions) == 1  # the failed server is not asked again for every section
-    assert any("language model failed" in w for w in note.warnings)
+    warning = next(w for w in note.warnings if w.startswith("While writing"))
+    assert warning.count("The language model") == 1 and "offline extractive text" in warning
     assert all(s.citations for s in note.sections[1:3])
 
 
@@ -191,3 +192,17 @@ def test_topics_the_reports_cannot_brief_on_are_refused(assistant, topic):
 def test_cli_refusal_is_a_red_message_and_exit_code_2(index_dir):
     out = _run(["brief", "Brexit fishing quotas", "--answerer", "offline"], index_dir)
     assert out.returncode == 2 and "Error:" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_a_section_the_model_cut_off_at_its_token_cap_is_named_in_a_warning(index_dir, assistant):
+    passages = assistant.retrieve(section_queries(TOPIC, known_organisations(assistant.chunks()))[0][1], 5).passages
+    quote = next(s for s in split_sentences(passages[0].chunk.text) if len(s.split()) > 8)
+    replies = [Reply(f"- {quote} [1]\n- The federation", finish="length")] + [Reply(f"- {quote} [1]")] * 6
+    with running_fake_openai(replies) as fake:
+        llm = Assistant.from_settings(make_settings(index_dir, openai_api_key="x", openai_base_url=fake.url,
+                                                    llm_max_retries=0, llm_timeout_s=10))
+        note = build_briefing(llm, TOPIC, "llm")
+    [warning] = [w for w in note.warnings if "cut off" in w]
+    assert "“Summary”" in warning and "ASSISTANT_LLM_BRIEF_TOKENS" in warning
+    assert not any("cut off" in w and "Key findings" in w for w in note.warnings)

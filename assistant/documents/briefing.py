@@ -17,7 +17,7 @@ from assistant.documents.library import Library
 from assistant.documents.outline import Outline, ReferenceBook, applies_now, prepared, reference_entries
 from assistant.documents.selection import (Candidate, candidates, is_advice, is_example,
                                            is_open_question, is_option, pick, topic_terms)
-from assistant.documents.writing import prompted
+from assistant.documents.writing import drained, prompted
 from assistant.errors import InputError, LLMError
 from assistant.organisations import ALIASES, canonical, org_key
 from assistant.schema import Citation, Passage
@@ -102,11 +102,15 @@ def section_queries(topic: str, orgs: dict[str, str] | None = None) -> list[tupl
     return [(p.heading, f"{topic}{extra} {p.terms}".strip()) for p in PLAN]
 
 
-def _write(writer: Answerer, plan: SectionPlan, topic: str, passages: Sequence[Passage],
+def _write(writer: Answerer, plan: SectionPlan, topic: str, passages: Sequence[Passage], notes: dict[str, list[str]],
            last_year: str = "the latest document") -> str:
-    """The model's raw text with [n] markers for one section; LLMError is left to the caller."""
+    """The model's raw text with [n] markers for one section (a section cut off at its token cap or the deadline is
+    noted); LLMError is left to the caller."""
     llm = prompted(writer, "brief", section=plan.heading, instruction=plan.instruction, last_year=last_year)
-    return "".join(llm.stream(topic, passages)).strip()
+    text, generation = drained(iter(llm.stream(topic, passages)))
+    if getattr(generation, "truncated", False):
+        notes.setdefault("cut", []).append(f"“{plan.heading}” ({getattr(generation, 'cut_off', 'cut off')})")
+    return text.strip()
 
 
 def _quoted(plan: SectionPlan, chosen: Sequence[Candidate]) -> tuple[str, list[Passage]]:
@@ -183,11 +187,14 @@ def _written(library: Library, writer: Answerer, topic: str, found: Sequence[tup
         passages: Sequence[Passage] = r.passages
         if not writer.extractive and "failed" not in notes:
             try:
-                sections.append(_section(plan, _write(writer, plan, topic, passages, last_year), passages, book, notes))
+                sections.append(_section(plan, _write(writer, plan, topic, passages, notes, last_year), passages, book,
+                                         notes))
                 continue
             except LLMError as exc:
-                notes["failed"] = [f"The language model failed while writing “{plan.heading}” ({exc}); from there "
-                                   "on the note is the offline extractive text from the same library."]
+                # The model's own message says what failed and how often it was tried: one notice, not one inside
+                # another ("The language model failed ... (The language model answered ...)").
+                notes["failed"] = [f"While writing “{plan.heading}”: {exc} From there on the note is the offline "
+                                   "extractive text from the same library."]
         if roles is None:
             roles = offline_roles(library, topic, [p for _, _, x in found for p in x.passages])
         sections.append(_section(plan, *_quoted(plan, roles.get(plan.heading, [])), book, notes))
@@ -238,6 +245,9 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
     if notes.get("single"):
         warnings.append("These sections rest on a single report; treat them as that report's view: "
                         + "; ".join(notes["single"]) + ".")
+    if notes.get("cut"):
+        warnings.append("The language model's text was cut off in " + "; ".join(notes["cut"]) + " (its token cap is "
+                        "ASSISTANT_LLM_BRIEF_TOKENS); what came was checked against its passages.")
     if notes.get("unverified"):
         warnings.append("Some sentences in " + ", ".join(notes["unverified"]) + " are not supported by the passage "
                         "they cite and are marked (unverified).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 from assistant.answering.citations import MARKER, split_sentences
@@ -77,3 +78,14 @@ def drop_repeats(raw: str, seen: set[str], limit: int) -> str:
             seen.add(key)
             kept.append(sentence)
     return " ".join(kept)
+
+
+def drained(stream: Iterator[str]) -> tuple[str, object]:
+    """All the text of an answerer's stream, and what the stream returned (the LLM's Generation: finish reason,
+    tokens; None offline)."""
+    parts: list[str] = []
+    while True:
+        try:
+            parts.append(next(stream))
+        except StopIteration as stop:
+            return "".join(parts), stop.value
