@@ -77,6 +77,10 @@ class QueueClient:
         return Outcome(joined=True, success=False, error="the stream ended without a result")
 
 
+# The Library tab's title, publisher, year and kind, left empty: inputs of the "Add to library" event after the files.
+NO_DETAILS = ["", "", "", None]
+
+
 def event(config: dict, elem_id: str, trigger: str) -> tuple[int, int]:
     """(fn_index, trigger component id) of the event `trigger` ("click", "submit") on the component `elem_id`."""
     ids = [c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id]

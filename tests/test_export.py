@@ -118,7 +118,8 @@ def test_docx_is_board_ready_a4_header_page_numbers_references_without_ids_card_
     refs = REFS + (fused,)
     sections = (Section("Key points", "Boards answer [1]. The college supported practices RCGP.1 In this project "
                                       "17 practices joined in 2016.3 [3]", refs),)
-    note = BriefingNote("Briefing note: boards", sections, refs, (), "boards", "offline", DAY)
+    library = Collection.from_records([{"filename": "a.txt", "year": 2013}, {"filename": "b.txt", "year": 2018}])
+    note = BriefingNote("Briefing note: boards", sections, refs, (), "boards", "offline", DAY, library=library)
     document = docx.Document(str(to_docx(note, tmp_path / "board.docx")))
     section = document.sections[0]
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)  # A4, not US Letter
@@ -134,7 +135,7 @@ def test_docx_is_board_ready_a4_header_page_numbers_references_without_ids_card_
     assert len(numbered) == 3 and not any("passage" in r or "chunk" in r for r in numbered)
     assert numbered[2] == ("Report Three (Nuffield Trust, 2016), section “Governance”. "
                            "Quote: “The college supported practices RCGP. In this project 17 practices joined.”")
-    note_para = next(p for p in document.paragraphs if p.text.startswith("Note: The reports date from 2013"))
+    note_para = next(p for p in document.paragraphs if p.text.startswith("Note: The documents date from 2013 to 2018"))
     assert 'w:fill="E8F1FA"' in note_para._p.xml and "<w:pBdr>" in note_para._p.xml  # the currency note is a callout
     pack = docx.Document(str(to_docx(_pack(), tmp_path / "pack.docx")))
     assert len(pack.tables) == 1 and pack.tables[0].rows[0].cells[0].text == "Organisation"

@@ -122,13 +122,21 @@ def test_the_library_tab_lists_only_local_documents_for_removal_and_removes_them
     assistant = Assistant.from_settings(make_settings(library))
     sources = render.sources_html([assistant.ask(QUESTION).to_json()])
     assert "added locally on 2026-12-01" in sources and "page 5" in sources
-    tab = Library(assistant, make_settings(library))
+    from types import SimpleNamespace
+
+    from ui.access import Access
+
+    tab = Library(assistant, Access(make_settings(library, allow_local_changes=True)))
+    here = SimpleNamespace(username=None, client=SimpleNamespace(host="127.0.0.1"))  # a request from this machine
     assert tab.removable() == ["nhse-2020-network-contract-des.pdf"]
     rows = {r[4]: r[5] for r in tab.library_rows()}
     assert rows["nhse-2020-network-contract-des.pdf"] == "added locally 2026-12-01"
     assert rows["nuffield-2016-is-bigger-better-large-scale-general-practice.txt"] == "published library"
     with pytest.raises(gr.Error, match="not a document added here"):
-        tab.remove_document("nuffield-2016-is-bigger-better-large-scale-general-practice.txt")
-    message, rows_after, status, _ = tab.remove_document("nhse-2020-network-contract-des.pdf")
+        tab.remove_document("nuffield-2016-is-bigger-better-large-scale-general-practice.txt", here)
+    with pytest.raises(gr.Error, match="cannot remove documents"):  # from another computer, without a login
+        tab.remove_document("nhse-2020-network-contract-des.pdf", SimpleNamespace(username=None, client=SimpleNamespace(
+            host="192.0.2.7")))
+    message, rows_after, status, _ = tab.remove_document("nhse-2020-network-contract-des.pdf", here)
     assert "Removed" in message and len(rows_after) == 5 and "(2013 to 2018)" in status
     assert tab.removable() == []

@@ -145,6 +145,6 @@ def test_a_workshop_pack_that_fell_back_does_not_say_the_model_prepared_it(index
 
     with running_fake_openai(default=Status(500)) as fake:
         pack = build_workshop(_llm_assistant(index_dir, fake.url), case="Suffolk GP Federation", answerer="llm")
-    assert pack.answerer == "offline" and "(offline)" in prepared(pack.created, pack.answerer)
+    assert pack.answerer == "offline" and "(offline)" in prepared(pack.created, pack.answerer, pack.library)
     (failed,) = [w for w in pack.warnings if "HTTP 500" in w]
     assert failed.count("The language model") == 1 and "offline extractive version" in failed

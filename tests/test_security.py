@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_settings
-from gradio_queue import QueueClient, event
+from gradio_queue import NO_DETAILS, QueueClient, event
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -69,7 +69,13 @@ def client(url: str, user: str | None = None) -> QueueClient:
 def add(c: QueueClient, config: dict, *paths: Path):
     """Run the Library tab's "Add to library" event straight through the queue, with these files uploaded."""
     fn, trigger = event(config, "fa-add", "click")
-    return c.run(fn, [[c.upload(p) for p in paths]], trigger)
+    return c.run(fn, [[c.upload(p) for p in paths], *NO_DETAILS], trigger)
+
+
+def remove(c: QueueClient, config: dict, filename: str):
+    """Run the Library tab's "Remove from library" event straight through the queue."""
+    fn, trigger = event(config, "fa-remove", "click")
+    return c.run(fn, [filename], trigger)
 
 
 def export(c: QueueClient, config: dict):
@@ -92,8 +98,9 @@ def test_with_login_only_admins_can_add_documents_or_export_feedback_even_throug
         config = admin.config()
         fn_add, _ = event(config, "fa-add", "click")
         fn_export, _ = event(config, "fa-export", "click")
+        fn_remove, _ = event(config, "fa-remove", "click")
         # Anonymous: the queue itself turns them away.
-        for fn in (fn_add, fn_export):
+        for fn in (fn_add, fn_export, fn_remove):
             refused = anonymous.run(fn, [])
             assert not refused.joined and refused.status == 401
         # A signed-in member: the handler refuses, nothing changes.
@@ -109,6 +116,9 @@ def test_with_login_only_admins_can_add_documents_or_export_feedback_even_throug
         riverside.write_text(RIVERSIDE + "Its chair is elected every two years.\n", encoding="utf-8")
         replaced = add(admin, config, riverside)  # a document an upload added may be replaced by an upload
         assert replaced.success and "Updated: riverside-collaborative.txt" in replaced.output[0]
+        refused = remove(member, config, riverside.name)  # a member cannot remove what an upload added either
+        assert refused.joined and not refused.success and "Only an administrator" in refused.error
+        assert (knowledge / riverside.name).exists()
         exported = export(admin, config)
         assert exported.success, exported.error
         assert Path(exported.output[0]["value"]["path"]).read_text(encoding="utf-8").startswith("id,created_at")

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import make_settings
 from docmaker import write_docx_bomb, write_pdf, write_pdf_over_pypdf_limit
-from gradio_queue import QueueClient, api_event, event, peak_rss_mb
+from gradio_queue import NO_DETAILS, QueueClient, api_event, event, peak_rss_mb
 from tests.servers import free_port
 
 # The server's whole resident memory, model and index included; a bomb read in the server itself took 4.3 GB.
@@ -85,7 +85,7 @@ def test_bombs_are_refused_by_the_worker_while_another_user_is_answered_and_serv
     sampler.start()
     added: dict = {}
     uploading = threading.Thread(target=lambda: added.update(
-        outcome=admin.run(fn_add, [files], trigger), ended=time.monotonic()))
+        outcome=admin.run(fn_add, [files, *NO_DETAILS], trigger), ended=time.monotonic()))
     started = time.monotonic()
     uploading.start()
     answer = reader.run(api_event(config, "ask"), ["How should a GP federation manage conflicts of interest?", ""])

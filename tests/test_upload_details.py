@@ -34,42 +34,54 @@ def test_a_title_without_letters_or_too_long_is_refused():
         upload_entry(title="x" * 201, today=DAY)
 
 
+@pytest.mark.slow
 def test_an_upload_with_details_is_indexed_under_them_and_the_curated_entries_stay(tmp_path):
-    from ui.library import add_files
+    from assistant.pipeline import Assistant
+    from conftest import make_settings
 
     library = tmp_path / "knowledge"
     library.mkdir()
     curated = {"report.txt": {"title": "A published report", "year": 2016}}
     (library / "metadata.json").write_text(json.dumps(curated))
     (library / "report.txt").write_text(TEXT)
+    assistant = Assistant.from_settings(make_settings(tmp_path / "data", knowledge_dir=library))
+    assistant.ingest()
     upload = tmp_path / "pcn-notes.txt"
-    upload.write_text(TEXT)
+    upload.write_text(TEXT.replace("four", "five"))
     entry = upload_entry(title="PCN notes", publisher="Riverside PCN", year="2021", kind="minutes", today=DAY)
-    kept, rejected, report = add_files([upload], library, [], ingest=lambda: "ingested", entry=entry)
-    assert (kept, rejected, report) == (["pcn-notes.txt"], [], "ingested")
-    docs = {d.meta.filename: d.meta for d in load_directory(library)[0]}
+    out = assistant.add_documents([upload], user="tester", entry=entry)
+    assert (out.kept, out.rejected) == (["pcn-notes.txt"], [])
+    indexed = {d["filename"]: d for d in assistant.documents()}
+    assert (indexed["pcn-notes.txt"]["title"], indexed["pcn-notes.txt"]["year"]) == ("PCN notes", 2021)
+    docs = {d.meta.filename: d.meta for d in load_directory(library)[0]}  # what the next ingest reads
     assert (docs["pcn-notes.txt"].title, docs["pcn-notes.txt"].year, docs["pcn-notes.txt"].added) == (
         "PCN notes", 2021, "2026-12-01")
     assert docs["report.txt"].title == "A published report" and docs["report.txt"].added == ""
-    # A published document's details are never overwritten by an upload of the same name.
-    replacement = tmp_path / "report.txt"
+    # A published document is never replaced by an upload of the same name, nor its details overwritten.
+    replacement = tmp_path / "upload" / "report.txt"
+    replacement.parent.mkdir()
     replacement.write_text(TEXT)
-    kept, rejected, _ = add_files([replacement], library, [], ingest=lambda: None, entry=entry)
-    assert kept == [] and "published library" in dict(rejected)["report.txt"]
+    out = assistant.add_documents([replacement], user="tester", entry=entry)
+    assert out.kept == [] and "library's own document" in dict(out.rejected)["report.txt"]
     drop_local_entry(library, "pcn-notes.txt")
     drop_local_entry(library, "report.txt")
     assert json.loads((library / "metadata.json").read_text()) == curated
 
 
 def test_details_for_several_files_at_once_are_refused(tmp_path):
-    from ui.library import add_files
+    from assistant.audit import AuditLog
+    from assistant.ingest.uploads import add_uploads
+    from conftest import make_settings
 
     paths = []
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text(TEXT)
         paths.append(tmp_path / name)
+    settings = make_settings(tmp_path / "data")
     with pytest.raises(InputError, match="one at a time"):
-        add_files(paths, tmp_path / "knowledge", [], ingest=lambda: None, entry=upload_entry(title="A", today=DAY))
+        add_uploads(paths, settings=settings, audit=AuditLog(settings.audit_db), user="tester", documents=list,
+                    ingest=lambda docs: None, lock=__import__("threading").RLock(),
+                    entry=upload_entry(title="A", today=DAY))
 
 
 def test_an_unreadable_metadata_file_is_not_overwritten(tmp_path):

@@ -205,8 +205,10 @@ def _library_tab(library: Library, access: Access) -> SimpleNamespace:
         upload_result = gr.Markdown("", elem_id="fa-upload-result")
         gr.Markdown("## Remove a document\nA document added here can be taken out again: its passages leave the "
                     "index at once, and later answers never cite it. The published reports stay.")
+        # The handler, not the list's choices, decides (the list is as old as the page): it checks the user and
+        # that the file is one an upload added, whatever name is sent.
         removable = gr.Dropdown(choices=library.removable(), value=None, label="Document added locally",
-                                elem_id="fa-remove-choice")
+                                elem_id="fa-remove-choice", allow_custom_value=True)
         remove_btn = gr.Button("Remove from library", variant="stop", elem_id="fa-remove")
         remove_result = gr.Markdown("", elem_id="fa-remove-result")
         gr.Markdown("## Feedback received")

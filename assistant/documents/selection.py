@@ -238,8 +238,10 @@ def is_open_question(c: Candidate) -> bool:
 
 
 def is_advice(c: Candidate) -> bool:
-    """A recommendation or lesson: from the reports' recommendation, lessons or conclusions sections, saying what to do."""
-    return bool(ADVICE_SECTIONS.search(c.passage.chunk.section or "")) and bool(_ADVICE.search(c.text))
+    """A recommendation or lesson: from the reports' recommendation, lessons or conclusions sections, saying what to do
+    (a question, "What should the role of CCGs be?", recommends nothing, nor does what answers it alongside)."""
+    return bool(ADVICE_SECTIONS.search(c.passage.chunk.section or "")) and bool(_ADVICE.search(c.text)) \
+        and "?" not in c.text
 
 
 def _near(a: set[str], b: set[str]) -> bool:
