@@ -38,9 +38,22 @@ def same_organisation(a: str, b: str) -> bool:
     return bool(x and y) and (x.startswith(y) or y.startswith(x))
 
 
+# "NHS Midlands and East", "the Midlands and East region", "East Midlands": a region, not the Midlands Health Network.
+_REGION_AFTER = re.compile(r"\s+and\s+(?:the\s+)?(?:East|West|North|South)\b")
+_REGION_BEFORE = re.compile(r"\b(?:NHS|East|West|North|South)\s+$")
+
+
+def writes(text: str, word: str) -> bool:
+    """Whether a text writes an organisation's word ("Midlands") as that organisation's, not in a region's name."""
+    return any(not _REGION_AFTER.match(text, m.end()) and not _REGION_BEFORE.search(text[:m.start()][-8:])
+               for m in re.finditer(rf"\b{re.escape(word)}\b", text))
+
+
 def mentions(text: str, keys: Iterable[str]) -> list[tuple[int, str]]:
-    """(offset, canonical key) of every organisation key a text writes as a name is written ("Hurley")."""
-    return sorted((m.start(), canonical(k)) for k in keys for m in re.finditer(rf"\b{k.capitalize()}\b", text))
+    """(offset, canonical key) of every organisation key a text writes as a name is written ("Hurley"), not as part
+    of a region's name ("NHS Midlands and East")."""
+    return sorted((m.start(), canonical(k)) for k in keys for m in re.finditer(rf"\b{k.capitalize()}\b", text)
+                  if not _REGION_AFTER.match(text, m.end()) and not _REGION_BEFORE.search(text[:m.start()][-8:]))
 
 
 def named_in(text: str, organisations: Iterable[str]) -> tuple[str, ...]:

@@ -298,3 +298,27 @@ def test_a_question_the_reports_do_not_cover_names_real_topics_nearby(assistant)
     answer = assistant.ask("How much does each practice pay to be a member?")
     assert answer.refused and "The nearest passages are about " in answer.text
     assert "Appendix" not in answer.text and "?." not in answer.text
+
+
+def test_a_region_is_not_taken_for_the_organisation_sharing_its_word():
+    from assistant.organisations import named_in, writes
+
+    region = "Research in the Midlands and East region, for the former NHS Midlands and East SHA, in the East Midlands."
+    assert named_in(region, ["Midlands Health Network"]) == () and not writes(region, "Midlands")
+    network = "The Midlands Health Network (New Zealand) provides 24/7 primary care through its out-of-hours centres."
+    assert named_in(network, ["Midlands Health Network"]) == ("Midlands Health Network",)
+
+
+def test_pointers_elsewhere_and_columns_run_together_are_not_quoted():
+    text = ("ICSs can be considered as advanced forms of Sustainability and Transformation Partnerships (see definition "
+            "below).\nZIO network Potential strengths in Enables the provision of services, which are coordinated and "
+            "community-based. high-quality care Retains local practice location and identity.\n"
+            "The network agreed shared standards for diabetes care across all of its practices.")
+    assert [u.text for u in passage_units(1, _passage(1, text))] == [
+        "The network agreed shared standards for diabetes care across all of its practices."]
+
+
+def test_a_sentence_leaning_on_one_that_leans_on_a_heading_is_not_quoted():
+    text = ("These networks are formed by practices coming together to serve populations of 30,000-50,000 people. "
+            "Those that do exist are largely at an early stage of development.")
+    assert passage_units(1, _passage(1, text, section="Primary Care Networks (PCNs)")) == []

@@ -107,19 +107,23 @@ def names_itself(label: str, case: str) -> bool:
 _LINK = re.compile(r"https?://\S+|www\.\S+")
 _CITING = re.compile(r"^(available (at|from)|accessed|retrieved|see|source|supplemented by|adapted from|based on "
                      r"information)\b", re.I)
+_POINTER = re.compile(r"\(\s*(?:see|cf\.?)\b[^)]*\b(?:below|above|overleaf)\b[^)]*\)", re.I)
 # "Whether these organisations have had an impact on quality of care.": a clause with no sentence around it.
 _CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
 
 
 def _reference(sentence: str) -> bool:
-    """Whether a sentence is a reference or a link rather than something a report says."""
-    return bool(_CITING.match(sentence)) or bool(_LINK.search(sentence)) and \
+    """Whether a sentence is a reference, a link or a pointer elsewhere in its document ("(see definition below)")
+    rather than something a report says."""
+    return bool(_CITING.match(sentence)) or bool(_POINTER.search(sentence)) or bool(_LINK.search(sentence)) and \
         len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
 
 
 _JOIN = re.compile(r"(?:(?<=\))|\b(?P<before>[a-z][a-z'’-]*)) (?P<word>[A-Z][a-z]+)\b")
 # "... (see Figure 3) a significant increase ...": list items whose bullets were lost, run into one line.
 _BULLETS_LOST = re.compile(r"\) (a|an) [a-z]+")
+# "... coordinated and community-based. high-quality care Retains ...": a full stop then lower case, columns mixed.
+_CELLS_STOPPED = re.compile(r"\b(?!etc\.)[a-z][a-z-]{2,}\.\s+[a-z]{3,}")
 _TABLE_TITLE = re.compile(r"\b(Table|Figure|Box|Chart) \d+[a-z]?:")
 _AFTER_COUNTRY = re.compile(r"\b(?:UK|US|USA) ([A-Z][a-z]+)\b")
 # Words before which a capitalised ordinary word starts a name ("the Primary Care Networks"), not a new cell.
@@ -129,7 +133,7 @@ _NAME_OPENERS = frozenset("the a an of and for in by to with from our its their 
 def run_together(text: str, lower_words: set[str]) -> bool:
     """Whether table cells or slide lines ran together: an ordinary word with a capital straight after a lower-case
     word or a bracket ("... studies Potential strengths", "... 3 CCGs) Legal status")."""
-    if _BULLETS_LOST.search(text) or _TABLE_TITLE.search(text):
+    if _BULLETS_LOST.search(text) or _TABLE_TITLE.search(text) or _CELLS_STOPPED.search(text):
         return True
     if any(ordinary(m.group(1), lower_words) for m in _AFTER_COUNTRY.finditer(text)):
         return True  # "Tower Hamlets, UK Professional chambers; ...": a flattened table's rows
@@ -241,7 +245,8 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
             # "This meant ...": only with the sentence it leans on (kept even when that one is short).
             if kept:
                 units[-1] = replace(units[-1], text=f"{units[-1].text} {text}")
-            elif before.endswith(".") and re.match(r"[A-Z]", before) and len(_WORD.findall(before)) >= 3:
+            elif before.endswith(".") and re.match(r"[A-Z]", before) and len(_WORD.findall(before)) >= 3 and \
+                    (not _LEANS.match(before) or _SELF.match(before)):  # not onto one that leans on nothing itself
                 units.append(Unit(n, pos * 100 + k - 1, f"{before} {text}", case))
                 kept = True
             before = piece

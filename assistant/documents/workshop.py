@@ -20,7 +20,7 @@ from assistant.documents.outline import Outline, ReferenceBook, prepared, refere
 from assistant.documents.selection import Candidate, candidates, pick, topic_terms
 from assistant.documents.packllm import llm_parts
 from assistant.errors import InputError, LLMError
-from assistant.organisations import ALIASES, canonical, org_key, same_organisation
+from assistant.organisations import ALIASES, canonical, org_key, same_organisation, writes
 from assistant.schema import Citation, Passage
 from assistant.search.ranking import score_key
 from assistant.text import tokenize
@@ -77,7 +77,7 @@ class Focus(NamedTuple):
             return False
         if c.passage.chunk.chunk_id in self.own:
             return True
-        names = any(re.search(rf"\b{w}\b", c.text) for w in self.words)
+        names = any(writes(c.text, w) for w in self.words)
         others = [n for n in c.names if not any(w.lower() in n.lower() for w in self.words)]
         return names and not others
 
@@ -160,7 +160,7 @@ def build_card(library: Library, name: str, book: ReferenceBook, seen: set[str])
     focus = _focus(library, matches, own)._replace(items=frozenset(i.lower() for r in table(own) for i in r.items))
     # Reports also discuss an organisation outside its case study: every passage naming it is a source.
     named = [Passage(rank=0, chunk=c, score=0.0) for c in library.chunks()
-             if any(re.search(rf"\b{w}\b", c.text) for w in focus.words)]
+             if any(writes(c.text, w) for w in focus.words)]
     pool = tuple({p.chunk.chunk_id: p for p in [*own, *named]}.values())
     every = sorted(cases)
     did = _cited(_statements(pool, "services delivered developed created provide run grew", every, seen, 3, focus), book)
@@ -224,7 +224,7 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
              *(w for w in {org_key(card.organisation).capitalize(), *(org_key(f).capitalize() for f in card.formerly)})]
     for statement in statements:
         statement = statement[:max((m.end() for m in MARKER.finditer(statement)), default=0)]  # no question after it
-        if any(n and re.search(rf"\b{re.escape(n)}\b", statement) for n in names):
+        if any(n and writes(statement, n) for n in names):
             markers = "".join(m.group(0) for m in MARKER.finditer(statement))
             items.append(multiple_choice(f"Which organisation does this describe: “{blanked(statement, names)}”?",
                                          names[0], [o for o in sorted(others, key=lambda h: -len(others[h])) if others[o]],
