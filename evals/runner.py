@@ -23,8 +23,8 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "refusal_accuracy": (">=", 0.90),
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),
-    # Floors a little under the golden set's figures (0.783, 0.583, 0.947, 6 fragments, 0 misattributed; held-out
-    # 0.706, 0.500, 0.857, 4, 0). One two-part question more or less moves parts covered by 0.083.
+    # Floors a little under the golden set's figures (0.791, 0.583, 0.947, 4 fragments, 0 misattributed; held-out
+    # 0.706, 0.500, 0.857, 3, 0). One two-part question more or less moves parts covered by 0.083.
     "evidence_stated": (">=", 0.75),
     "parts_covered": (">=", 0.50),
     "near_miss_declined": (">=", 0.85),
