@@ -322,3 +322,9 @@ def test_a_sentence_leaning_on_one_that_leans_on_a_heading_is_not_quoted():
     text = ("These networks are formed by practices coming together to serve populations of 30,000-50,000 people. "
             "Those that do exist are largely at an early stage of development.")
     assert passage_units(1, _passage(1, text, section="Primary Care Networks (PCNs)")) == []
+
+
+def test_a_contrast_is_quoted_with_the_sentence_it_answers():
+    text = ("Relationships with CCGs developed over time where the organisation could address population health need. "
+            "Conversely, it was harder to build trust where CCG staff saw the organisation as a private company.")
+    assert [u.text for u in passage_units(1, _passage(1, text))] == [text]
