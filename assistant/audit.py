@@ -8,6 +8,7 @@ from contextlib import closing
 from pathlib import Path
 
 from assistant.errors import StoreError
+from assistant.sqlite_files import connect
 
 # Actions that put a file into the library: the documents uploads added, and so may replace.
 ADDED = ("add", "replace")
@@ -34,15 +35,7 @@ class AuditLog:
         self._timeout = timeout
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=self._timeout)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-        except BaseException:
-            con.close()
-            raise
-        return con
+        return connect(self.path, _SCHEMA, timeout=self._timeout)
 
     def record(self, *, user: str, action: str, filename: str = "", sha256: str = "", detail: str = "") -> None:
         """Append one entry; StoreError when it cannot be written (the change is then not made)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from assistant.answering.guardrails import redact
 from assistant.errors import InputError, StoreError
+from assistant.sqlite_files import connect
 
 MAX_TITLE_CHARS = 120
 _DAY_S = 86_400
@@ -58,15 +59,7 @@ class ConversationStore:
         self._timeout = timeout
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=self._timeout)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-        except BaseException:
-            con.close()
-            raise
-        return con
+        return connect(self.path, _SCHEMA, timeout=self._timeout)
 
     def _run(self, action: str, sql: str, args: tuple = ()) -> list[tuple]:
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from assistant.answering.guardrails import redact
 from assistant.errors import InputError, StoreError
+from assistant.sqlite_files import connect
 
 RATINGS = ("up", "down")
 COLUMNS = ("id", "created_at", "rating", "comment", "question", "answer", "citations_json")
@@ -58,15 +59,7 @@ class FeedbackStore:
         )
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=self._timeout)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
-        except BaseException:
-            con.close()
-            raise
-        return con
+        return connect(self.path, _SCHEMA, timeout=self._timeout)
 
     def add(self, question: str, answer_text: str, citations_json: str, rating: str, comment: str = "") -> int:
         """Store one piece of feedback, personal data redacted, and return its id; StoreError when it cannot be written."""
