@@ -10,7 +10,6 @@ import importlib.util
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,24 +59,16 @@ def serve(port: int, n_ctx: int, api_key: str = "") -> None:
 def llamacpp_server(log_dir: Path, n_ctx: int = 2048, api_key: str = "test-key",
                     timeout: float = 120.0) -> Iterator[LlamaServer]:
     """Run the server at a free port until the block ends; RuntimeError (naming the log) if it does not start."""
-    from tests.servers import free_port
+    from tests.servers import free_port, wait_until_up
 
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     log = open(log_dir / f"llamacpp-{port}.log", "wb")
     proc = subprocess.Popen([sys.executable, __file__, str(port), str(n_ctx), api_key], stdout=log,
                             stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the llama.cpp server did not start: see {log.name}")
-                time.sleep(0.2)
+        wait_until_up(f"http://127.0.0.1:{port}/health", proc, timeout=timeout,
+                      failure=f"the llama.cpp server did not start: see {log.name}")
         yield LlamaServer(f"http://127.0.0.1:{port}/v1", proc, n_ctx, api_key)
     finally:
         proc.kill()

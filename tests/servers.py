@@ -27,6 +27,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, *, timeout: float, failure: str) -> None:
+    """Poll `url` until it answers 200; RuntimeError(`failure`) if `proc` exits or `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(failure)
+            time.sleep(0.2)
+
+
 @contextmanager
 def chroma_server(path: Path, port: int | None = None, timeout: float = 60.0) -> Iterator[RunningServer]:
     """Run `chroma run` with its data under `path` until the block ends; RuntimeError if it does not start."""
@@ -37,17 +51,8 @@ def chroma_server(path: Path, port: int | None = None, timeout: float = 60.0) ->
     proc = subprocess.Popen([str(binary), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not start: see {log.name}")
-                time.sleep(0.2)
+        wait_until_up(f"{url}/api/v2/heartbeat", proc, timeout=timeout, failure=f"chroma run did not start: see {log.name}")
         yield RunningServer(url, proc.pid)
     finally:
         proc.terminate()
