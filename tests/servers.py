@@ -61,3 +61,16 @@ def chroma_server(path: Path, port: int | None = None, timeout: float = 60.0) ->
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def running_app(assistant, settings) -> Iterator[str]:
+    """The Gradio app over `assistant` on 127.0.0.1 at a free port, until the block ends; yields its URL."""
+    from ui.app import build_app, launch
+
+    app = build_app(assistant, settings)
+    _, url, _ = launch(app, settings, port=free_port(), prevent_thread_lock=True)
+    try:
+        yield url
+    finally:
+        app.close()

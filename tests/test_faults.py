@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from assistant.ingest.chunking import sentence_windows
-from tests.servers import free_port
+from tests.servers import free_port, running_app
 from assistant.errors import IndexError_, StoreError
 from assistant.feedback import FeedbackStore
 from assistant.pipeline import Assistant
@@ -154,19 +154,6 @@ def test_a_full_disk_when_saving_feedback_raises_store_error_and_keeps_earlier_r
 
 
 # The UI ----------------------------------------------------------------------------------------------------------
-@contextmanager
-def running_app(assistant, settings):
-    """The Gradio app on 127.0.0.1 at a free port; yields its URL."""
-    from ui.app import build_app, launch
-
-    app = build_app(assistant, settings)
-    _, url, _ = launch(app, settings, port=free_port(), prevent_thread_lock=True)
-    try:
-        yield url
-    finally:
-        app.close()
-
-
 @pytest.mark.slow
 def test_the_ui_with_a_dead_model_answers_offline_and_outlives_an_empty_question(index_dir):
     from gradio_client import Client

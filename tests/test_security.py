@@ -14,7 +14,7 @@ import pytest
 
 from conftest import make_settings
 from gradio_queue import NO_DETAILS, QueueClient, event
-from tests.servers import free_port
+from tests.servers import running_app
 
 pytestmark = pytest.mark.slow
 
@@ -47,15 +47,8 @@ def assistant(site):
 @contextmanager
 def serving(assistant, **overrides) -> Iterator[str]:
     """The app over `assistant` with these UI settings (auth, admins, allow_local_changes), on a free port."""
-    from ui.app import build_app, launch
-
-    settings = make_settings(assistant.settings.data_dir.parent, **overrides)
-    app = build_app(assistant, settings)
-    _, url, _ = launch(app, settings, port=free_port(), prevent_thread_lock=True)
-    try:
+    with running_app(assistant, make_settings(assistant.settings.data_dir.parent, **overrides)) as url:
         yield url
-    finally:
-        app.close()
 
 
 def client(url: str, user: str | None = None) -> QueueClient:
