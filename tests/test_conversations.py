@@ -93,3 +93,18 @@ def test_an_unwritable_store_raises_a_store_error(tmp_path):
         store.save("browser:x", None, [_answer("Q?")])
     with pytest.raises(InputError, match="owner"):
         ConversationStore(tmp_path / "c.sqlite3").save("", None, [])
+
+
+def test_a_page_load_with_nothing_to_reopen_leaves_the_chat_alone(tmp_path):
+    # The load event can run after a question asked while the page was loading: it must not clear that answer.
+    import gradio as gr
+
+    from assistant.conversations import ConversationStore
+    from conftest import make_settings
+    from ui.conversations import Conversations
+
+    saved = Conversations(ConversationStore(tmp_path / "conversations.sqlite3"), make_settings(tmp_path))
+    outputs = saved.restore({}, None)
+    chat_outputs, browser = outputs[:8], outputs[-1]
+    assert all(o == gr.skip() for o in chat_outputs)
+    assert browser["id"]  # the browser still gets its id for the next turn to be saved under

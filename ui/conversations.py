@@ -68,7 +68,11 @@ class Conversations:
         except AssistantError as exc:
             gr.Warning(str(exc))
             answers = None
-        return self._show(who, browser["current"] if answers else "", answers or [], browser)
+        if not answers:
+            # Nothing to reopen: the chat is left as it is, for a question asked while this page was loading may
+            # already be on it (this event can run after that question's answer).
+            return (*[gr.skip()] * 8, self.picker(who, None), browser)
+        return self._show(who, browser["current"], answers, browser)
 
     def open(self, cid, browser, request: gr.Request):
         """Reopen one of the owner's saved conversations."""
