@@ -160,9 +160,17 @@ def named_documents(text: str, passages: Sequence[Passage]) -> set[str]:
     bags = {p.chunk.doc_id: set(tokenize(" ".join((p.chunk.title, p.chunk.publisher, str(p.chunk.year or ""),
                                                    p.chunk.doc_id.replace("-", " "))))) for p in passages}
     asked = set(tokenize(text))
-    hits = {doc: {t for t in asked & bag if sum(t in b for b in bags.values()) < len(bags)} for doc, bag in bags.items()}
-    best = max((len(h) for h in hits.values()), default=0)
-    return {doc for doc, h in hits.items() if best and len(h) == best}
+    # What kind of document it is ("slides", "survey") or its year names it first; then words other documents'
+    # names lack ("London"); words of a title ("new models of primary care") only break ties.
+    kinds = set(tokenize(" ".join(m.group(0) for m in _DOCUMENT_CUE.finditer(text)))) | \
+        {t for t in asked if re.fullmatch(r"(19|20)\d\d", t)}
+
+    def named(bag: set[str]) -> tuple[int, int]:
+        own = {t for t in asked & bag if sum(t in b for b in bags.values()) < len(bags)}
+        return len(own & kinds), len(own)
+    score = {doc: named(bag) for doc, bag in bags.items()}
+    best = max(score.values(), default=(0, 0))
+    return {doc for doc, s in score.items() if best[1] and s == best}
 
 
 def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passage]], docs: Sequence[set[str]],

@@ -167,12 +167,19 @@ def _item(line: str) -> bool:
         and bool(re.match(r"[A-Za-z0-9‘“\"(]", line))
 
 
-def _run_end(lines: Sequence[str], start: int) -> int:
-    """Where a run of list items starting at `start` ends (== start when there is none)."""
+def _run_end(lines: Sequence[str], start: int, *, stops: bool = False) -> int:
+    """Where a run of list items starting at `start` ends (== start when there is none); with `stops`, a short
+    line closed by a full stop is an item too (a slide's bullets under its title)."""
     end = start
-    while end < len(lines) and _item(lines[end]):
+    while end < len(lines) and (_item(lines[end]) or stops and _item(lines[end].rstrip(".")) and
+                                len(split_sentences(lines[end])) == 1):
         end += 1
     return end
+
+
+# "Common Federation Objectives: Common Federation Objectives": a slide's title, which the chunker writes after
+# its section when a small section joins the next one. It leads the bullets under it.
+_TITLE_TWICE = re.compile(r"^(?P<title>[^:]{3,80}): (?P=title)$", re.I)
 
 
 def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, lower_words: set[str]) -> Unit | None:
@@ -184,7 +191,7 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
     lead = lead.strip().rstrip(":")
     if any(run_together(i, lower_words) or _table_row(i) for i in items):
         return None  # columns of a flattened table ("Year founded", "2004", "2006"), not a list
-    body = "; ".join(soften(i.strip(" ;,•-")) for i in items if i.strip(" ;,•-:") != lead)
+    body = "; ".join(soften(i.strip(" ;,•-").rstrip(".")) for i in items if i.strip(" ;,•-:") != lead)
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
 
 
@@ -275,6 +282,12 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     case = chunk.case_study
     lower_words = {w for w in _WORD.findall(chunk.text) if w.islower()}
     lines = [tidy(raw) for raw in chunk.text.splitlines()]
+    titles = set()
+    for k, line in enumerate(lines):
+        title = _TITLE_TWICE.match(line)
+        if title:
+            lines[k] = title.group("title") + ":"
+            titles.add(k)
     units: list[Unit] = []
     i, last = 0, -1  # last: the line the last unit came from
     while i < len(lines):
@@ -289,7 +302,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
                 units.extend(_line_units(n, i, _merge_items(lines[i], items), case=case, lower_words=lower_words))
             i = end
             continue
-        end = _run_end(lines, i)
+        end = _run_end(lines, i, stops=i - 1 in titles)
         lead = lines[i - 1] if i and lines[i - 1].endswith(":") else ""
         if end - i >= (2 if lead else 3):
             listed = _list_unit(n, i * 100, lines[i:end], lead=lead or chunk.section, case=case,
