@@ -150,6 +150,10 @@ _DOCUMENT_CUE = re.compile(r"\b(slides?|report|survey|study|paper|document|visio
 # Sentences from other documents than the one a question names weigh this much (golden / held-out evidence stated:
 # 1.0 (none) 0.783 / 0.706; 0.6: 0.791 / 0.735; 0.4: 0.783 / 0.735).
 OTHER_DOCUMENT = 0.6
+# Sentences of lower-ranked passages weigh 1 / (1 + PASSAGE_RANK * (rank - 1)): the rerank put the evidence first
+# more often than words and meaning alone do. Evidence stated, golden / held-out: 0 (none) 0.809 / 0.706;
+# 0.05: 0.826 / 0.706; 0.1: 0.835 / 0.706; 0.2: 0.826 / 0.706; 0.35: 0.809 / 0.676 (parts covered 0.50).
+PASSAGE_RANK = 0.1
 
 
 def named_documents(text: str, passages: Sequence[Passage]) -> set[str]:
@@ -202,7 +206,8 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
         # "What kind of organisation is X?" is answered first by the sentence saying what X is.
         lead = 1.0 if kind == "define" and defines(unit.text, question.subject) else 0.0
-        picks.append(Pick((lead + mixed * _cue(kind, unit.text)) * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
+        rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1))
+        picks.append(Pick((lead + mixed * _cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
                                                                   else 1.0), unit))
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
 

@@ -18,7 +18,7 @@ from assistant.text import STOPWORDS
 # "Legal status: Community interest company." in a case-study table.
 _FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
 # Openings that lean on the sentence before: kept only together with it.
-_LEANS = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|may|can|will|"
+_LEANS = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|may|can|will|e\.g\.|"
                     r"would|could|should|he|she|there|here|in addition|additionally|meanwhile|conversely|in contrast|"
                     r"by contrast|on the other hand|similarly|likewise|nevertheless|nonetheless|instead|"
                     r"(many|some|most|several|others|few)(?= (have|had|are|were|will|would|can|also)\b))\b", re.I)
