@@ -78,6 +78,7 @@ class Assistant:
 
             llm = OpenAIAnswerer(settings, PromptLibrary(settings.prompts_dir), encoding)
             llm.library = assistant.collection  # the system prompt states the library's own count and years
+            llm.organisations = assistant.organisations  # the prompt names whom the question is about
             return llm
 
         # Sentences are scored by meaning from the word-piece vectors stored at ingest, where the model keeps them.

@@ -148,8 +148,8 @@ def test_a_server_killed_mid_stream_falls_back_to_the_offline_answer(index_dir, 
 
 
 def test_eval_with_the_llm_reports_llm_only_metrics_fallbacks_and_judge_failures(index_dir, llama, tmp_path):
-    # An 8-token cap cuts SmolLM2 off before its first [n] marker (its "not covered" sentence takes 10), so answers
-    # fall back; a 32-token judge cap cuts the judge's JSON off. Both must show in the report, with their reasons.
+    # An 8-token cap cuts SmolLM2 off before its first [n] marker (its "not covered" sentence takes 10), or it stops
+    # short without one, so answers fall back; a 32-token judge cap cuts the judge's JSON off. Both must show in the report, with their reasons.
     rows = [r for r in load_jsonl(ROOT / "evals" / "datasets" / "smoke.jsonl")][:2]
     dataset = tmp_path / "three.jsonl"
     dataset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -176,7 +176,9 @@ def test_eval_with_the_llm_reports_llm_only_metrics_fallbacks_and_judge_failures
         assert (r["generation"] is not None) == (r["answered_by"] == "model")
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## What answered (our system)" in report and f"fell back to the offline answerer: {by['fallback']}" in report
-    assert by["fallback"] and all("cut off at its 8-token limit" in f["notice"] for f in summary["fallback_reasons"])
+    # Cut off at 8 tokens, or (told a two-part question's parts) a short "not given" reply with no marker.
+    assert by["fallback"] and all("cut off at its 8-token limit" in f["notice"] or "no [n] citation markers" in f["notice"]
+                                  for f in summary["fallback_reasons"]), summary["fallback_reasons"]
     for fallback in summary["fallback_reasons"]:
         assert fallback["notice"][:60] in report
     assert summary["judge_failures"] and "judge call(s) failed" in summary["judge"]

@@ -347,3 +347,31 @@ def test_the_context_check_states_the_tokens_it_needs(tmp_path, enc):
         a.build_messages(QUESTION, big, budget=needed - 1)
     messages, kept = a.build_messages(QUESTION, big, budget=needed)  # exactly what it said is enough
     assert kept == 1 and a._tokens(messages) <= needed
+
+
+def test_prompt_names_each_part_and_the_organisation_asked_about(tmp_path, enc):
+    a = answerer("http://127.0.0.1:9/v1", tmp_path, enc)
+    a.organisations = lambda: ["Suffolk GP Federation", "Hurley Group"]
+    messages, _ = a.build_messages("How many practices are in Suffolk GP Federation, and what services does it "
+                                   "provide?", [passage(1, "Suffolk GP Federation has 60 practices.")])
+    prompt = str(messages[-1].content)
+    assert "2 parts" in prompt and "(1) How many practices are in Suffolk GP Federation" in prompt
+    assert "(2) what services does it provide?" in prompt
+    assert "about Suffolk GP Federation" in prompt and "Hurley" not in prompt
+    assert "The reports don't give" in prompt
+
+
+def test_prompt_for_a_follow_up_takes_the_organisation_from_the_conversation(tmp_path, enc):
+    a = answerer("http://127.0.0.1:9/v1", tmp_path, enc)
+    a.organisations = lambda: ["Suffolk GP Federation", "Hurley Group"]
+    history = [Turn("user", "How big is the Hurley Group?"), Turn("assistant", "It has 18 practices. [1]")]
+    messages, _ = a.build_messages("And who runs it?", [passage(1, "Four partners run the Hurley Group.")], history)
+    prompt = str(messages[-1].content)
+    assert "about Hurley Group" in prompt and "parts" not in prompt.split("<question>")[1]
+
+
+def test_prompt_for_a_plain_question_adds_no_guide(tmp_path, enc):
+    a = answerer("http://127.0.0.1:9/v1", tmp_path, enc)
+    a.organisations = lambda: ["Suffolk GP Federation"]
+    messages, _ = a.build_messages("What is a GP federation?", [passage(1, "Federations share staff.")])
+    assert "</question>\n\nAnswer in UK English" in str(messages[-1].content)

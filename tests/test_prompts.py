@@ -38,7 +38,7 @@ def test_all_three_prompts_render_with_their_variables(library):
     system = library.render("system", not_covered=NOT_COVERED, **FACTS)
     answer = library.render(
         "answer", passages=format_passages([passage(1, "Federations share staff.")]),
-        question="What do federations share?", not_covered=NOT_COVERED,
+        question="What do federations share?", not_covered=NOT_COVERED, guide="Answer each part.",
     )
     condense = library.render("condense", history=format_history([Turn("user", "Hi")]), question="And them?")
     for text in (system, answer, condense):
@@ -54,13 +54,13 @@ def test_all_three_prompts_render_with_their_variables(library):
 def test_prompt_variables_are_as_the_code_fills_them(library):
     assert library.variables("system") == {"not_covered", "library", "dates_note"}
     assert {"last_year"} <= library.variables("brief") and {"dated"} <= library.variables("workshop")
-    assert library.variables("answer") == {"passages", "question", "not_covered"}
+    assert library.variables("answer") == {"passages", "question", "not_covered", "guide"}
     assert library.variables("condense") == {"history", "question"}
 
 
 def test_missing_variable_raises_config_error_naming_it(library):
     with pytest.raises(ConfigError, match=r"\$question"):
-        library.render("answer", passages="", not_covered=NOT_COVERED)
+        library.render("answer", passages="", not_covered=NOT_COVERED, guide="")
 
 
 def test_unknown_variable_raises_config_error_naming_it(library):

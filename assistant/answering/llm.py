@@ -26,11 +26,12 @@ from langchain_openai import ChatOpenAI
 
 from assistant.answering import llm_server
 from assistant.answering.protocol import NOT_COVERED
+from assistant.answering.question import analyse
 from assistant.answering.citations import MARKER
 from assistant.collection import Collection
 from assistant.errors import ConfigError, LLMError
 from assistant.schema import Generation, Passage, Turn
-from assistant.answering.prompts import PromptLibrary, Prompts, as_data, format_history, format_passages
+from assistant.answering.prompts import PromptLibrary, Prompts, as_data, format_guide, format_history, format_passages
 from assistant.settings import Settings
 
 HISTORY_TURNS = 6  # the last three exchanges go with each answer request
@@ -46,6 +47,7 @@ PROBE_TIMEOUT_S = 5.0
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _UNKNOWN = -1
+_EARLIER_MARKER = re.compile(r"[ \t]*" + MARKER.pattern)
 
 
 def check_output(text: str, generation: Generation | None = None) -> None:
@@ -72,11 +74,6 @@ def check_output(text: str, generation: Generation | None = None) -> None:
 def tries(n: int) -> str:
     """'tried once' or 'tried N times': the attempts actually made."""
     return "tried once" if n == 1 else f"tried {n} times"
-
-
-def _strip_markers(text: str) -> str:
-    """Earlier answers without their [n] markers, which referred to other passages."""
-    return re.sub(r"[ \t]*" + MARKER.pattern, "", text)
 
 
 class UnusableAnswer(LLMError):
@@ -107,6 +104,8 @@ class OpenAIAnswerer:
         self.base_url = settings.openai_base_url or "the default OpenAI endpoint"
         # The library the system prompt describes (its count, years, publishers); the Assistant sets its own.
         self.library: Callable[[], Collection] = Collection
+        # Whom a question can be about (the library's case studies); the Assistant sets its own.
+        self.organisations: Callable[[], Sequence[str]] = lambda: ()
         # Attempts are made here (max_retries=0 below), so that they are counted and the deadline holds across them.
         common: dict[str, Any] = dict(model=settings.model, api_key=settings.openai_api_key,
                                       base_url=settings.openai_base_url, timeout=settings.llm_timeout_s,
@@ -151,7 +150,7 @@ class OpenAIAnswerer:
         out: list[BaseMessage] = []
         for turn in history:
             if turn.role == "assistant":
-                out.append(AIMessage(_strip_markers(turn.content)))
+                out.append(AIMessage(_EARLIER_MARKER.sub("", turn.content)))  # they referred to other passages
             else:
                 out.append(HumanMessage(turn.content))
         return out
@@ -173,9 +172,12 @@ class OpenAIAnswerer:
         system = SystemMessage(self.prompts.render("system", not_covered=NOT_COVERED, **self.library_facts()))
         turns = list(history)[-HISTORY_TURNS:]
 
+        guide = format_guide(analyse(question, organisations=self.organisations(), history=history))
+
         def prompt(kept: Sequence[Passage]) -> HumanMessage:
             text = self.prompts.render(
-                "answer", passages=format_passages(kept), question=as_data(question.strip()), not_covered=NOT_COVERED
+                "answer", passages=format_passages(kept), question=as_data(question.strip()), not_covered=NOT_COVERED,
+                guide=guide,
             )
             return HumanMessage(text)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from string import Template
 from typing import Protocol
 
+from assistant.answering.protocol import NOT_GIVEN
+from assistant.answering.question import Question
 from assistant.errors import ConfigError
 from assistant.schema import Passage, Turn
 
@@ -119,3 +121,20 @@ def format_history(history: Sequence[Turn]) -> str:
         who = "User" if turn.role == "user" else "Assistant"
         lines.append(f"{who}: {as_data(turn.content.strip())}")
     return "\n\n".join(lines)
+
+
+def format_guide(asked: Question) -> str:
+    """The answer prompt's $guide: a question's parts and subject, as the offline answerer reads them, and how to say
+    that the passages don't give one part ("" for a one-part question about no organisation)."""
+    # Only where there is something to say: SmolLM2-135M, told how to say "not given" on a one-part question its
+    # passage answers ("What is a GP federation?"), declined it instead (tests/test_llamacpp.py, both tries).
+    lines = []
+    if len(asked.parts) > 1:
+        listed = " ".join(f"({i}) {as_data(part.strip())}" for i, part in enumerate(asked.parts, start=1))
+        lines.append(f"The question has {len(asked.parts)} parts; answer each in turn: {listed}")
+        lines.append(f'Where the passages do not answer one part, say so in one sentence starting "{NOT_GIVEN}" '
+                     "and answer the other parts.")
+    if asked.subject:
+        lines.append(f"It is about {as_data(asked.subject_name)}: use what the passages say about it, and write "
+                     "anything about another organisation as a comparison, naming that organisation.")
+    return "".join(f"{line}\n" for line in lines)

@@ -48,6 +48,8 @@ class _TemplatePrompts:
     def render(self, name: str, /, **values: str) -> str:
         """Render `name`, swapping 'answer' for the template with the extra values filled in."""
         if name == "answer":
+            # A document's template is its own brief: the guide to a chat question's parts does not apply.
+            values = {k: v for k, v in values.items() if k != "guide"}
             return self._library.render(self._template, **values, **self._extra)
         return self._library.render(name, **values)
 
