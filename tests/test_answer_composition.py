@@ -110,6 +110,24 @@ def test_a_follow_up_naming_another_organisation_keeps_the_last_question():
     assert q.parts == ("What legal form could we choose for a federation?",)
 
 
+def test_a_follow_up_asking_something_new_about_the_same_organisation_asks_that_not_the_last_question():
+    history = [Turn("user", "How many practices are in Suffolk GP Federation?"), Turn("assistant", "60 [1].")]
+    q = analyse("And what services does it provide?", organisations=ORGS, history=history)
+    assert q.subject == ("Suffolk GP Federation",) and q.parts == ("And what services does it provide?",)
+    assert analyse("And the Hurley Group?", organisations=ORGS, history=history).parts == \
+        ("How many practices are in Suffolk GP Federation?",)
+
+
+def test_a_follow_up_asking_something_new_is_not_answered_with_the_last_topic():
+    board = _passage(1, "Suffolk GP Federation has a board of six GPs elected by the member practices each year.",
+                     case="Suffolk GP Federation")
+    patients = _passage(2, "Suffolk GP Federation asks a patient panel to review each new service before it starts.",
+                        case="Suffolk GP Federation")
+    history = [Turn("user", "How is Suffolk GP Federation's board elected?"), Turn("assistant", "...")]
+    text = _answer("And how does it involve its patients?", [board, patients], history)
+    assert text.startswith("Suffolk GP Federation asks a patient panel")
+
+
 def test_a_follow_up_with_a_pronoun_takes_the_subject_of_the_conversation():
     history = [Turn("user", "Tell me about the Hurley Group."), Turn("assistant", "It is a partnership [1].")]
     assert analyse("Who runs it?", organisations=ORGS, history=history).subject == ("Hurley Group",)

@@ -177,10 +177,25 @@ def named_documents(text: str, passages: Sequence[Passage]) -> set[str]:
     return {doc for doc, s in score.items() if best[1] and s == best}
 
 
+def with_context(part: str, question: Question) -> str:
+    """The words a part is scored with: a follow-up that asks little of its own ("Why?", "Say more about the last
+    one") borrows the question it follows; one that asks something new ("And how does it involve its patients?")
+    does not, so the last topic's sentences stay out."""
+    if not question.context:
+        return part
+    own = set(query_terms(part)) - named_terms(question.subject) - _FOLLOW_UP_WORDS
+    return part if len(own) >= 2 else f"{part} {question.context}"
+
+
+# Words a follow-up uses to point back, not to ask something new ("Say more about the last one - why is that a problem?").
+_FOLLOW_UP_WORDS = frozenset(tokenize("say more tell explain expand detail last first one point mean meant problem "
+                                      "issue why example examples"))
+
+
 def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passage]], docs: Sequence[set[str]],
                *, meaning: dict[Unit, float], prefer: frozenset[str] | set[str] = frozenset()) -> list[Pick]:
     """Units (all about the question's subject) that share words with a part, best first by words and meaning."""
-    said = f"{part} {question.context}" if question.context else part
+    said = with_context(part, question)
     named = named_terms(question.subject)
     terms = [t for t in query_terms(expand_query(said)) if t not in named]
     weight = _weights(terms, docs)
@@ -212,13 +227,19 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
 
 
+RELATIVE_FLOOR = 0.5
+
+
 def choose(picks: Sequence[Pick], *, limit: int, per_passage: int, said: set[frozenset[str]]) -> list[Pick]:
     """The best picks, at most `per_passage` from one passage, none repeating a sentence already said."""
     chosen: list[Pick] = []
     per: dict[int, int] = {}
+    best = max((p.score for p in picks), default=0.0)
     for pick in picks:
         if len(chosen) >= limit:
             break
+        if len(chosen) >= 2 and pick.score < RELATIVE_FLOOR * best:
+            break  # the rest say little about this part: padding, not answer
         key = frozenset(tokenize(pick.unit.text))
         if per.get(pick.unit.n, 0) >= per_passage or any(len(key & k) >= 0.7 * max(1, min(len(key), len(k)))
                                                           for k in said):
@@ -269,7 +290,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
     prefer = named_documents(question.text, passages)
     for part in parts:
         ranked = rank_units(part, question, units, docs, prefer=prefer,
-                            meaning=meanings(without_subject(f"{part} {question.context}".strip(), question.subject),
+                            meaning=meanings(without_subject(with_context(part, question).strip(), question.subject),
                                              units, passages, similarity))
         # Only a question about a named organisation can ask a fact the reports leave out about it.
         keys, need = specific_ask(part, question.subject)

@@ -25,7 +25,11 @@ _KINDS = (
     ("yesno", re.compile(r"^(is|are|was|were|do|does|did|can|could|should|would|will|has|have)\b", re.I)),
 )
 # A follow-up that keeps the last question and only changes whom it is about: "And how did Suffolk do it?"
-_SAME_QUESTION = re.compile(r"\b(do|did|does|done|doing) (it|that|this|so|the same)\b|\bthe same\b|^(and|what about|how about) \w+", re.I)
+# "How did Suffolk do it?", "Did Hurley do the same?": "do" as the verb asked about ("does it provide" is not).
+_SAME_QUESTION = re.compile(r"\b(do|did|does|done|doing) (it|that|this|so|the same)\b"
+                            r"(?=\s*([?.!,]|$|(too|also|as well|in|at|there|then|differently)\b))|\bthe same\b", re.I)
+# "And Suffolk?", "What about the Hurley Group?": only a new subject, nothing else asked.
+_ONLY_SUBJECT = re.compile(r"^(and|what about|how about)\b", re.I)
 _PRONOUN = re.compile(r"\b(they|them|their|it|its|he|she|this organisation|the same)\b", re.I)
 
 
@@ -78,7 +82,8 @@ def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Tu
         before = named_in(previous, organisations) or named_in(" ".join(t.content for t in history), organisations)
         if not subject and (_PRONOUN.search(text) or FOLLOWING in question):
             subject = before
-        if subject and _SAME_QUESTION.search(text) and len(set(tokenize(text)) - _subject_terms(subject)) <= 2:
+        new = set(tokenize(text)) - _subject_terms(subject)
+        if subject and (_SAME_QUESTION.search(text) and len(new) <= 2 or _ONLY_SUBJECT.match(text) and not new):
             parts = split_parts(previous)  # "And how did Suffolk do it?": the last question, about Suffolk
         elif FOLLOWING in question or _PRONOUN.search(text):
             context = previous  # "And how should they declare them?" is scored with what it follows
