@@ -3,6 +3,8 @@ keys, the chat's login, malformed requests and the guardrails answer in OpenAI's
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -21,7 +23,9 @@ ERROR_FIELDS = {"message", "type", "param", "code"}
 @pytest.fixture(scope="module")
 def keyed(assistant, index_dir):
     """The app with two API keys set, served for the module's tests; yields the API's base URL."""
-    with running_app(assistant, make_settings(index_dir, api_keys=",".join(KEYS))) as url:
+    # Wrong keys here are tests, not guesses: the wait after failed keys is tested on its own server below.
+    settings = make_settings(index_dir, api_keys=",".join(KEYS), login_free_failures=50)
+    with running_app(assistant, settings) as url:
         yield url + "v1"
 
 
@@ -208,3 +212,16 @@ def test_the_api_follows_the_chats_login(assistant, index_dir):
         reply = client(url + "v1", "unused").chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": QUESTION}])
         assert reply.model_extra["federation_advisor"]["citations"]
+
+
+@pytest.mark.slow
+def test_wrong_keys_make_the_next_tries_wait_as_wrong_chat_passwords_do(assistant, index_dir):
+    with running_app(assistant, make_settings(index_dir, api_keys=KEYS[0], login_free_failures=1)) as url:
+        models = f"{url}v1/models"
+        for _ in range(2):
+            assert httpx.get(models, headers={"Authorization": "Bearer guess"}).status_code == 401
+        waiting = httpx.get(models, headers={"Authorization": f"Bearer {KEYS[0]}"})  # even the right key waits
+        assert waiting.status_code == 429 and error_of(waiting)["code"] == "rate_limit_exceeded"
+        assert "try again in 1 s" in error_of(waiting)["message"]
+        time.sleep(1.2)
+        assert httpx.get(models, headers={"Authorization": f"Bearer {KEYS[0]}"}).status_code == 200

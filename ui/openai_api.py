@@ -4,7 +4,6 @@ over the one Assistant with the chat's guardrails and limits, a bearer-key login
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import re
 import secrets
@@ -24,6 +23,7 @@ from assistant.settings import Settings
 
 from .access import Access
 from .api import parse_history
+from .limits import LoginThrottle
 from .turns import plain_text, text_of_plain
 
 OWNER = "federation-advisor"
@@ -58,12 +58,16 @@ def bad(message: str, param: str | None = None) -> ApiError:
 
 class Keys:
     """Who may call the API: a bearer key from ASSISTANT_API_KEYS. With no key set, nobody while the chat has a
-    login (ASSISTANT_AUTH), so the API is never the open door beside a guarded chat; anybody when it has none."""
+    login (ASSISTANT_AUTH), so the API is never the open door beside a guarded chat; anybody when it has none. Wrong
+    keys wait as wrong chat passwords do (the chat's LoginThrottle, per key tried and per address)."""
 
     def __init__(self, settings: Settings) -> None:
         spec = settings.api_keys.get_secret_value() if settings.api_keys is not None else ""
-        self.keys = [key.strip().encode() for key in spec.split(",") if key.strip()]
+        self.keys = [key.strip() for key in spec.split(",") if key.strip()]
         self.login = Access(settings).login
+        # Each key signs in as itself: the throttle compares in constant time and counts failures.
+        self.throttle = LoginThrottle([(key, key) for key in self.keys], free=settings.login_free_failures,
+                                      max_wait_s=settings.login_max_wait_s)
 
     def check(self, authorization: str | None) -> None:
         """Nothing when the request may be served; ApiError 401 saying what to do when it may not."""
@@ -76,8 +80,12 @@ class Keys:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "You didn't provide an API key: send the header `Authorization: Bearer <key>` with a "
                            "key the operator set in ASSISTANT_API_KEYS.", code="invalid_api_key")
-        given = token.strip().encode()
-        if not sum(hmac.compare_digest(given, key) for key in self.keys):  # every key compared: timing says nothing
+        try:
+            allowed = self.throttle(token.strip(), token.strip())
+        except HTTPException as exc:
+            raise ApiError(429, f"{exc.detail} (too many wrong API keys from this address)",
+                           code="rate_limit_exceeded", kind="requests") from exc
+        if not allowed:
             raise ApiError(401, "Incorrect API key provided. Ask the operator for a key from ASSISTANT_API_KEYS.",
                            code="invalid_api_key")
 
