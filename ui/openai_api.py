@@ -112,8 +112,9 @@ def message_text(message: object, i: int) -> tuple[str, str]:
     if content is None and role == "assistant":
         content = ""
     if isinstance(content, list):
-        texts = [part.get("text") for part in content if isinstance(part, dict) and part.get("type") == "text"]
-        if len(texts) != len(content) or not all(isinstance(t, str) for t in texts):
+        texts = [part["text"] for part in content
+                 if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)]
+        if len(texts) != len(content):
             raise bad(f"messages[{i}].content holds a part that is not text; the assistant reads text only: send a "
                       'string, or parts like {"type": "text", "text": "..."}.', "messages")
         content = "\n".join(texts)
