@@ -225,3 +225,32 @@ def test_wrong_keys_make_the_next_tries_wait_as_wrong_chat_passwords_do(assistan
         assert "try again in 1 s" in error_of(waiting)["message"]
         time.sleep(1.2)
         assert httpx.get(models, headers={"Authorization": f"Bearer {KEYS[0]}"}).status_code == 200
+
+
+@pytest.mark.slow
+def test_with_a_language_model_both_answerers_are_listed_and_its_answers_are_checked(index_dir, assistant):
+    from assistant.answering.citations import split_sentences
+    from assistant.pipeline import Assistant
+    from fake_openai import Reply, running_fake_openai
+
+    question = "How did the case-study organisations manage conflicts of interest when bidding for new services?"
+    top = assistant.retrieve(question).passages[0]
+    sentence = next(s for s in split_sentences(top.chunk.text) if len(s.split()) > 8)
+    with running_fake_openai(default=Reply(f"{sentence} [1] The moon is made of cheese [9].")) as fake:
+        settings = make_settings(index_dir, openai_api_key="x", openai_base_url=fake.url, llm_max_retries=0,
+                                 llm_timeout_s=5)
+        with running_app(Assistant.from_settings(settings), settings) as url:
+            api = client(url + "v1", "unused")
+            cards = api.models.list().data
+            assert [m.id for m in cards] == ["federation-advisor-llm", MODEL]  # the configured default first
+            assert [m.model_extra["answerer"] for m in cards] == [f"llm:{settings.model}", "offline"]
+            ask = [{"role": "user", "content": question}]
+            reply = api.chat.completions.create(model="federation-advisor-llm", messages=ask)
+            extra, content = reply.model_extra["federation_advisor"], reply.choices[0].message.content
+            assert extra["answerer"] == f"llm:{settings.model}" and [c["n"] for c in extra["citations"]] == [1]
+            assert "[9]" not in content and "(unverified)" in content  # the model's words, checked as in the chat
+            streamed = api.chat.completions.create(model="federation-advisor-llm", messages=ask, stream=True)
+            assert "".join(c.choices[0].delta.content or "" for c in streamed) == content
+            offline = api.chat.completions.create(model=MODEL, messages=ask).model_extra["federation_advisor"]
+            assert offline["answerer"] == "offline" and offline["citations"]
+        assert fake.completions  # the model was asked
