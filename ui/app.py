@@ -20,11 +20,11 @@ from assistant.ingest.loading import SUPPORTED
 from assistant.settings import Settings
 
 from . import conversations, modes, render, turns
-from .openai_api import openai_app
 from .access import Access
 from .conversations import Conversations
 from .handlers import HELPFUL, NOT_HELPFUL, Chat, Feedback, Library, new_conversation
 from .limits import ClientAddress, LoginThrottle
+from .openai_api import openai_app
 from .turns import Turns
 
 HERE = Path(__file__).resolve().parent

@@ -44,7 +44,7 @@ def plain_text(answer: dict) -> str:
 
 def text_of_plain(text: str) -> str:
     """The answer's own text from plain_text's form of it (its notice lines and list of sources left off), as a
-    conversation sent back by a client carries it; other text unchanged."""
+    conversation sent back by a client carries it; other text unchanged but for the blank space around it."""
     lines = text.split("\n")
     while len(lines) > 1 and lines[0].startswith(NOTE):
         lines.pop(0)
