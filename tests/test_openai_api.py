@@ -166,8 +166,9 @@ def test_malformed_requests_get_400_in_openais_shape_and_the_server_keeps_answer
         assert response.status_code == 400, (body, response.text)
         error = error_of(response)
         assert says in error["message"] and error["type"] == "invalid_request_error", (body, error)
-    not_json = httpx.post(f"{keyed}/chat/completions", content=b"{not json", headers=headers)
-    assert not_json.status_code == 400 and "not valid JSON" in error_of(not_json)["message"]
+    for not_json in (b"{not json", b"[" * 100_000, b'{"model": "\xff"}'):
+        refused = httpx.post(f"{keyed}/chat/completions", content=not_json, headers=headers)
+        assert refused.status_code == 400 and "not valid JSON" in error_of(refused)["message"]
     huge = httpx.post(f"{keyed}/chat/completions", content=b" " * (3 * settings.max_history_json_chars),
                       headers=headers)
     assert huge.status_code == 400 and "Please start a new conversation" in error_of(huge)["message"]

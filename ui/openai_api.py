@@ -219,8 +219,9 @@ class ChatCompletions:
                 raise too_long
         try:
             return json.loads(body)
-        except ValueError as exc:
-            raise bad(f"The request body is not valid JSON ({exc}); send an object with `model` and `messages`.")
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+            raise bad(f"The request body is not valid JSON ({type(exc).__name__}: {str(exc)[:200]}); send an object "
+                      "with `model` and `messages`.")
 
     async def chat(self, request: Request) -> JSONResponse | StreamingResponse:
         """POST /v1/chat/completions: the cited answer as the assistant's message, whole or as server-sent events."""
@@ -290,5 +291,10 @@ def openai_app(assistant, settings: Settings, *, concurrency: int) -> Mount:
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(AssistantError, on_assistant_error)
+    async def on_failure(request: Request, exc: Exception) -> JSONResponse:
+        return ApiError(500, "The server failed while answering; the request can be sent again, and the server's "
+                        "log says what went wrong.", kind="server_error").response()
+
     app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_failure)
     return Mount("/v1", app=app)
