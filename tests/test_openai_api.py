@@ -159,6 +159,8 @@ def test_malformed_requests_get_400_in_openais_shape_and_the_server_keeps_answer
         ({"model": MODEL, "messages": [ask, {"role": "assistant", "content": "y"}] * settings.max_history_turns
           + [ask]}, f"the maximum is {settings.max_history_turns}. Please start a new conversation"),
         ({"model": MODEL, "messages": [{"role": "user", "content": "???"}]}, "does not look like a question"),
+        ({"model": MODEL, "messages": [{"role": "user", "content": "???"}], "stream": True},
+         "does not look like a question"),  # refused as JSON before any event is sent
         ([ask], "must be a JSON object"),
     ]
     for body, says in cases:
