@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str | None = None  # "user:password,user2:password2"
+    # Bearer keys ("key1,key2") for the OpenAI-compatible API (/v1). Unset: the API is refused while a login
+    # (ASSISTANT_AUTH) guards the chat, and open, as the chat is, when there is no login either.
+    api_keys: SecretStr | None = None
     # With a login, only these users (comma-separated) may add documents and export feedback.
     admins: str | None = None
     # Without a login, library changes and the feedback export are off unless this is set (one person's machine;

@@ -1,11 +1,13 @@
-"""Load test: concurrent gradio_client sessions against the app in a subprocess, at several queue concurrency limits.
+"""Load test: concurrent gradio_client sessions against the app in a subprocess, at several queue concurrency limits,
+then the same load over the OpenAI-compatible endpoint.
 
-    python -m bench.load_test --sessions 20 --questions 10 --limits 1,2,4 [--data-dir .data]
+    python -m bench.load_test --sessions 20 --questions 10 --limits 1,2,4 [--data-dir .data] [--no-openai]
 
 Each limit starts a fresh server (offline answerer, question log off) on 127.0.0.1, warms it up, then runs
-`--sessions` threads, each with its own Client, asking `--questions` questions from the golden set. Latency per
-request, errors, throughput, the server's CPU time and peak resident memory (VmHWM) are written to
-bench/results/load.json and load.md.
+`--sessions` threads, each with its own Client, asking `--questions` questions from the golden set through the
+`ask` API. A last fresh server at the app's own answer concurrency takes the same questions as `openai` client
+requests to /v1/chat/completions (one client per session). Latency per request, errors, throughput, the server's
+CPU time and peak resident memory (VmHWM) are written to bench/results/load.json and load.md.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ from pathlib import Path
 
 from evals.metrics import percentile
 from tests.servers import free_port
+from ui.app import ANSWER_CONCURRENCY
+from ui.openai_api import FIELD as OPENAI_FIELD
+from ui.openai_api import MODEL_IDS
+
+OPENAI_MODEL = MODEL_IDS["offline"]
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "evals" / "datasets" / "golden.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results"
 WARM_UP = "How should conflicts of interest be managed in a GP federation?"
+API_LABELS = {"gradio": "Gradio `ask`", "openai": "OpenAI `/v1/chat/completions`"}
 
 
 # Server side: a child process, so its memory and CPU are those of one real app process. --------------------------
@@ -114,10 +122,29 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def run_sessions(url: str, sessions: int, questions: int, deadline: float, request_timeout: float, seed: int) -> list[dict]:
-    """Every request's outcome: session, latency (s), ok, refused, error."""
+def asker(url: str, api: str, request_timeout: float):
+    """A function (question, history JSON, seconds left) -> the answer's JSON, over `api` ("gradio" or "openai")."""
+    if api == "openai":
+        import openai
+
+        client = openai.OpenAI(base_url=f"{url.rstrip('/')}/v1", api_key="load-test", max_retries=0,
+                               timeout=request_timeout)
+
+        def chat(question: str, history: str, left: float) -> dict:
+            messages = [*json.loads(history or "[]"), {"role": "user", "content": question}]
+            reply = client.chat.completions.create(model=OPENAI_MODEL, messages=messages, timeout=left)
+            return (reply.model_extra or {})[OPENAI_FIELD]
+
+        return chat
     from gradio_client import Client
 
+    gradio = Client(url, verbose=False, download_files=False)
+    return lambda question, history, left: gradio.submit(question, history, api_name="/ask").result(timeout=left)
+
+
+def run_sessions(url: str, sessions: int, questions: int, deadline: float, request_timeout: float, seed: int,
+                 api: str = "gradio") -> list[dict]:
+    """Every request's outcome: session, latency (s), ok, refused, error."""
     pool = golden_questions()
     records: list[dict] = []
     lock = threading.Lock()
@@ -126,7 +153,7 @@ def run_sessions(url: str, sessions: int, questions: int, deadline: float, reque
     def session(i: int) -> None:
         chosen = random.Random(seed * 1000 + i).sample(pool, min(questions, len(pool)))
         try:
-            client = Client(url, verbose=False, download_files=False)
+            ask = asker(url, api, request_timeout)
         except Exception as exc:  # noqa: BLE001 - a session that cannot connect counts each question as an error
             with lock:
                 records.extend({"session": i, "latency_s": None, "ok": False, "error": f"connect: {exc}"[:200]}
@@ -144,7 +171,7 @@ def run_sessions(url: str, sessions: int, questions: int, deadline: float, reque
                 continue
             t0 = time.perf_counter()
             try:
-                out = client.submit(question, history, api_name="/ask").result(timeout=min(request_timeout, left))
+                out = ask(question, history, min(request_timeout, left))
                 rec = {"ok": True, "refused": bool(out["refused"]), "citations": len(out["citations"]),
                        "answer_ms": float(out["timings_ms"].get("total", 0.0))}
             except Exception as exc:  # noqa: BLE001 - every failure is a result here
@@ -161,15 +188,13 @@ def run_sessions(url: str, sessions: int, questions: int, deadline: float, reque
     return records
 
 
-def run_limit(limit: int, args, data_dir: Path, knowledge_dir: Path) -> dict:
-    """Start a server at one concurrency limit, load it, and summarise."""
+def run_limit(limit: int, args, data_dir: Path, knowledge_dir: Path, api: str = "gradio") -> dict:
+    """Start a server at one concurrency limit, load it through `api` ("gradio" or "openai"), and summarise."""
     load_before = os.getloadavg()
     proc, info = start_server(data_dir, knowledge_dir, limit)
     pid = info["pid"]
     try:
-        from gradio_client import Client
-
-        Client(info["url"], verbose=False, download_files=False).predict(WARM_UP, "", api_name="/ask")
+        asker(info["url"], api, args.request_timeout)(WARM_UP, "", args.request_timeout)
         rss_before = proc_status(pid)["VmRSS"]
         peak_rss = [rss_before]
         stop = threading.Event()
@@ -185,7 +210,7 @@ def run_limit(limit: int, args, data_dir: Path, knowledge_dir: Path) -> dict:
         sampler.start()
         cpu0, mine0, t0 = cpu_seconds(pid), cpu_seconds(os.getpid()), time.perf_counter()
         records = run_sessions(info["url"], args.sessions, args.questions, time.monotonic() + args.timeout,
-                               args.request_timeout, args.seed)
+                               args.request_timeout, args.seed, api)
         wall = time.perf_counter() - t0
         cpu, mine = cpu_seconds(pid) - cpu0, cpu_seconds(os.getpid()) - mine0
         stop.set()
@@ -197,7 +222,7 @@ def run_limit(limit: int, args, data_dir: Path, knowledge_dir: Path) -> dict:
     inside = [r["answer_ms"] for r in records if r["ok"]]
     errors = [r for r in records if not r["ok"]]
     return {
-        "limit": limit, "queue": {k: v for k, v in info.items() if k not in ("url", "pid")},
+        "api": api, "limit": limit, "queue": {k: v for k, v in info.items() if k not in ("url", "pid")},
         "requests": args.sessions * args.questions, "completed": len(ok), "errors": len(errors),
         "error_samples": sorted({r["error"] for r in errors})[:5], "refused": sum(r.get("refused", False) for r in records),
         # Percentiles interpolate linearly (as the evaluation's and bench/run.py's do); 0 when nothing finished.
@@ -211,7 +236,8 @@ def run_limit(limit: int, args, data_dir: Path, knowledge_dir: Path) -> dict:
 
 
 def best(runs: list[dict], tolerance: float = 0.05) -> dict:
-    """Among runs without errors, those within `tolerance` of the top throughput; of these the lowest p95."""
+    """Among the Gradio runs without errors, those within `tolerance` of the top throughput; of these the lowest p95."""
+    runs = [r for r in runs if r.get("api", "gradio") == "gradio"] or runs
     clean = [r for r in runs if r["errors"] == 0] or runs
     top = max(r["throughput_rps"] for r in clean)
     return min((r for r in clean if r["throughput_rps"] >= (1 - tolerance) * top), key=lambda r: r["p95_ms"])
@@ -225,15 +251,16 @@ def write_results(result: dict, out: Path) -> Path:
     lines = [
         "# Load test", "",
         f"{result['sessions']} concurrent sessions x {result['questions']} questions from the golden set, offline answerer, "
-        f"one gradio_client.Client per session; app in a subprocess on 127.0.0.1 ({result['finished']}).", "",
+        f"one gradio_client.Client (or `openai` client) per session; app in a subprocess on 127.0.0.1 "
+        f"({result['finished']}).", "",
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, gradio {m['gradio']}; index: `{result['data_dir']}`.", "",
-        "| answer concurrency_limit | requests | errors | p50 ms | p95 ms | max ms | throughput req/s "
+        "| API | answer concurrency_limit | requests | errors | p50 ms | p95 ms | max ms | throughput req/s "
         "| answer p50 / p95 ms (in the pipeline) | cores busy: server / load client | peak RSS MB (VmHWM) "
         "| load avg before → after |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in result["runs"]:
-        lines.append(f"| {r['limit']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
+        lines.append(f"| {API_LABELS[r.get('api', 'gradio')]} | {r['limit']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
                      f"{r['max_ms']:.0f} | {r['throughput_rps']:.2f} | {r['answer_p50_ms']:.0f} / {r['answer_p95_ms']:.0f} | "
                      f"{r['server_cores_busy']:.2f} / {r['client_cores_busy']:.2f} | {r['vmhwm_mb']:.0f} | "
                      f"{r['loadavg_before'][0]:.2f} → {r['loadavg_after'][0]:.2f} |")
@@ -242,12 +269,15 @@ def write_results(result: dict, out: Path) -> Path:
               "the pipeline's own time for the same requests. The load clients run on the same machine.", "",
               f"Queue: `app.queue(default_concurrency_limit={q['default_concurrency_limit']}, max_size={q['max_size']})`, "
               f"max_threads={q['max_threads']}; the `answer` events (chat and `ask` API) get the limit in the first column; "
-              f"ingest limit {q['ingest_concurrency_limit']}.", "",
+              f"ingest limit {q['ingest_concurrency_limit']}. The OpenAI row is the same load as non-streamed "
+              "`openai` client requests (one client per session), the answers written at most "
+              f"{ANSWER_CONCURRENCY} at once by the API's own limit.", "",
               f"Best here: **concurrency_limit={result['recommended']}** (no errors, throughput within 5% of the top, "
               "then the lowest p95)."]
     for r in result["runs"]:
         if r["error_samples"]:
-            lines.append(f"\nErrors at limit {r['limit']}: " + "; ".join(r["error_samples"]))
+            lines.append(f"\nErrors at limit {r['limit']} ({API_LABELS[r.get('api', 'gradio')]}): "
+                         + "; ".join(r["error_samples"]))
     path = out / "load.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -274,6 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--timeout", type=float, default=600.0, help="overall seconds per limit; later requests are not sent")
     p.add_argument("--request-timeout", type=float, default=120.0, help="seconds one request may take")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-openai", action="store_true", help="skip the run over the OpenAI-compatible endpoint")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -304,6 +335,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  p50 {run['p50_ms']:.0f} ms, p95 {run['p95_ms']:.0f} ms, max {run['max_ms']:.0f} ms, "
                   f"{run['throughput_rps']:.2f} req/s, {run['errors']} errors, peak RSS {run['vmhwm_mb']:.0f} MB, "
                   f"load avg {run['loadavg_before'][0]:.2f} → {run['loadavg_after'][0]:.2f}", flush=True)
+            runs.append(run)
+        if not args.no_openai:
+            print(f"OpenAI endpoint at concurrency {ANSWER_CONCURRENCY}: {args.sessions} clients x {args.questions} "
+                  "questions …", flush=True)
+            run = run_limit(ANSWER_CONCURRENCY, args, data_dir, args.knowledge_dir, api="openai")
+            print(f"  p50 {run['p50_ms']:.0f} ms, p95 {run['p95_ms']:.0f} ms, {run['throughput_rps']:.2f} answers/s, "
+                  f"{run['errors']} errors", flush=True)
             runs.append(run)
     finally:
         if temporary:

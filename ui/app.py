@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import weakref
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 from starlette.middleware import Middleware
+from starlette.routing import Mount
 
 from assistant.conversations import ConversationStore
 from assistant.errors import ConfigError
@@ -22,6 +24,7 @@ from .access import Access
 from .conversations import Conversations
 from .handlers import HELPFUL, NOT_HELPFUL, Chat, Feedback, Library, new_conversation
 from .limits import ClientAddress, LoginThrottle
+from .openai_api import openai_app
 from .turns import Turns
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +60,8 @@ ANSWER_CONCURRENCY = 2
 # (ASSISTANT_UPLOAD_WORKER_MEMORY_MB each) at most; indexing itself is one at a time (Assistant's ingest lock).
 UPLOAD_CONCURRENCY = 2
 SESSION_TTL_S = 6 * 3600
+# The OpenAI-compatible API (/v1) of each app built here, served by launch beside it (tests and benchmarks included).
+_OPENAI: weakref.WeakKeyDictionary[gr.Blocks, Mount] = weakref.WeakKeyDictionary()
 HEADER = ('<header class="fa-header"><h1>Federation Advisor</h1>'
           "<p>Answers with sources on GP federations, working at scale, governance and conflicts of "
           "interest, from a library of NHS-related reports and any documents you add.</p></header>")
@@ -115,6 +120,7 @@ def build_app(assistant, settings: Settings) -> gr.Blocks:
         _feedback_events(feedback, ask, answers, pending)
         _library_events(app, library, feedback, lib, status, access)
         gr.api(chat.ask, api_name="ask", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
+    _OPENAI[app] = openai_app(assistant, settings, concurrency=ANSWER_CONCURRENCY)
     return app
 
 
@@ -293,7 +299,8 @@ def _library_events(app: gr.Blocks, library: Library, feedback: Feedback, lib: S
 
 def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, prevent_thread_lock: bool = False,
            quiet: bool = True):
-    """Start the server on settings.host (127.0.0.1 unless told) with the theme, styles and optional login."""
+    """Start the server on settings.host (127.0.0.1 unless told) with the theme, styles, optional login and the
+    OpenAI-compatible API at /v1."""
     app.queue(default_concurrency_limit=ANSWER_CONCURRENCY)
     logins = parse_auth(settings.auth)
     # Failed sign-ins make the next ones wait, per user and per address (the middleware tells the check the address).
@@ -302,7 +309,8 @@ def launch(app: gr.Blocks, settings: Settings, *, port: int | None = None, preve
     try:
         return app.launch(
             server_name=settings.host, server_port=port or settings.port, auth=auth,
-            app_kwargs={"middleware": [Middleware(ClientAddress)]},
+            # The OpenAI-compatible API is routed before Gradio's own routes, with its own bearer-key login.
+            app_kwargs={"middleware": [Middleware(ClientAddress)], "routes": [m for m in [_OPENAI.get(app)] if m]},
             allowed_paths=[str(settings.exports_dir)],
             auth_message="Federation Advisor: please sign in.", prevent_thread_lock=prevent_thread_lock,
             quiet=quiet, show_error=False, footer_links=["api"], max_file_size=settings.upload_max_bytes, ssr_mode=False, pwa=False,

@@ -27,16 +27,30 @@ COPY_JS = """(text) => {
 }"""
 
 
+NOTE, SOURCES = "Note: ", "Sources:"  # how plain_text marks a notice line and begins the list of sources
+
+
 def plain_text(answer: dict) -> str:
     """An answer as plain text to paste elsewhere: notices, the text with its [n] markers, then numbered sources."""
     a = answer_from_json(answer)
-    lines = [f"Note: {n}" for n in a.notices] + [a.text.strip()]
+    lines = [f"{NOTE}{n}" for n in a.notices] + [a.text.strip()]
     if a.citations:
-        lines += ["", "Sources:"]
+        lines += ["", SOURCES]
         for c in sorted(a.citations, key=lambda c: c.n):
             flag = " (not verified)" if not c.supported else ""
             lines.append(f"[{c.n}] {reference_label(c)}. “{c.quote}”{flag}")
     return "\n".join(lines)
+
+
+def text_of_plain(text: str) -> str:
+    """The answer's own text from plain_text's form of it (its notice lines and list of sources left off), as a
+    conversation sent back by a client carries it; other text unchanged but for the blank space around it."""
+    lines = text.split("\n")
+    while len(lines) > 1 and lines[0].startswith(NOTE):
+        lines.pop(0)
+    if f"\n\n{SOURCES}\n[" in (body := "\n".join(lines)):
+        body = body[: body.rindex(f"\n\n{SOURCES}\n[")]
+    return body.strip()
 
 
 def _chosen(answers: list[dict], index) -> int:
