@@ -53,6 +53,7 @@ class Unit:
     text: str
     case_study: str
     fact: bool = False
+    table: bool = False  # from a passage holding a flattened table of several organisations, whose columns are lost
 
 
 _ASIDE = re.compile(r"\([^()]*\)")
@@ -318,4 +319,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             units[len(units) - (leaning is not None):] = found
             last = i
         i += 1
+    # "Location; London (working in 12 CCGs)", then each site's cell on its own line: whose cell is whose is lost.
+    if not case and any(";" in line and _table_row(line) for line in lines):
+        units = [replace(u, table=True) for u in units]
     return units
