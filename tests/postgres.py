@@ -38,6 +38,16 @@ class Postgres(NamedTuple):
                         "-U", USER, database], check=True, capture_output=True, cwd="/")
         return self.url(database)
 
+    def start(self) -> None:
+        """Start the server (again) on its port; RuntimeError with its log when it does not start."""
+        # fsync off: a test server's data is thrown away, and it makes each commit a memory write.
+        options = f"-p {self.port} -k {self.data.parent} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = self.data.parent / "server.log"
+        started = subprocess.run([*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(log),
+                                  "-w", "-t", "60", "-o", options, "start"], capture_output=True, cwd="/")
+        if started.returncode:
+            raise RuntimeError(f"PostgreSQL did not start: {log.read_text() if log.exists() else started.stderr!r}")
+
     def stop(self) -> None:
         """Stop the server before its block ends (to test a database that went away)."""
         subprocess.run([*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
@@ -85,17 +95,13 @@ def postgres_server(port: int | None = None) -> Iterator[Postgres]:
     base = Path(tempfile.mkdtemp(prefix="advisor-pg-"))
     if run_as:
         shutil.chown(base, user=run_as[2])
-    data, log = base / "data", base / "server.log"
+    data = base / "data"
     try:
         subprocess.run([*run_as, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "-E", "UTF8",
                         "--no-sync"], check=True, capture_output=True, cwd="/")
-        # fsync off: a test server's data is thrown away, and it makes each commit a memory write.
-        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        started = subprocess.run([*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
-                                  "-t", "60", "-o", options, "start"], capture_output=True, cwd="/")
-        if started.returncode:
-            raise RuntimeError(f"PostgreSQL did not start: {log.read_text() if log.exists() else started.stderr!r}")
-        yield Postgres(port, binaries, data, run_as)
+        server = Postgres(port, binaries, data, run_as)
+        server.start()
+        yield server
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run([*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
