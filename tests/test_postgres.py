@@ -125,3 +125,19 @@ def test_a_postgresql_server_that_stops_mid_session_gives_a_store_error_and_reco
         server.start()
         store.add("Q3", "A3", "[]", "down")
         assert [r["question"] for r in store.all()] == ["Q1", "Q3"]  # nothing was lost, nothing half written
+
+
+def test_replicas_opening_a_fresh_database_together_migrate_it_once(database_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_all(_: int) -> int:
+        Records(database_url)
+        return len(FeedbackStore(database_url).all()) + len(AuditLog(database_url).entries())
+
+    # Without the advisory lock, PostgreSQL fails concurrent CREATE TABLE IF NOT EXISTS of one table
+    # ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(open_all, range(8))) == [0] * 8
+    with psycopg.connect(database_url) as con:
+        assert sorted(con.execute("SELECT store, version FROM schema_version").fetchall()) == [
+            ("audit", 1), ("feedback", 1), ("records", 1)]
