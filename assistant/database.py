@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,24 +64,47 @@ def _driver_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseEx
 ERRORS, _SERVER_LOST = _driver_errors()
 
 
+def _lost(raw: Any, exc: BaseException) -> bool:
+    """Whether a PostgreSQL error means the connection is gone: the server stopped, restarted or is out of reach
+    (no SQLSTATE, class 08, or an administrator or crash shutdown), not a failed statement."""
+    state = getattr(exc, "sqlstate", None)
+    return bool(raw.broken or raw.closed or state is None or state.startswith("08")
+                or state in ("57P01", "57P02", "57P03"))
+
+
 class Connection:
     """One connection of either backend that takes the shared SQL (`?` placeholders)."""
 
-    def __init__(self, raw: Any, *, postgres: bool) -> None:
+    def __init__(self, raw: Any, *, postgres: bool, reopen: Callable[[], Any] | None = None) -> None:
         self.raw, self.postgres = raw, postgres
+        # A kept PostgreSQL connection may have died with a server restart: `reopen` replaces it at its first
+        # statement, when nothing of the transaction can be lost yet.
+        self._reopen = reopen
 
     def _sql(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s") if self.postgres else sql
 
+    def _first(self, run: Callable[[], Any]) -> Any:
+        try:
+            return run()
+        except _SERVER_LOST as exc:
+            reopen, self._reopen = self._reopen, None
+            if reopen is None or not _lost(self.raw, exc):
+                raise
+            self.raw.close()
+            self.raw = reopen()
+            return run()
+        finally:
+            self._reopen = None
+
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         """Run one statement; the driver's cursor (fetchone, fetchall, rowcount, iteration)."""
-        return self.raw.execute(self._sql(sql), tuple(args))
+        return self._first(lambda: self.raw.execute(self._sql(sql), tuple(args)))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each row of arguments."""
         if self.postgres:
-            with self.raw.cursor() as cur:
-                cur.executemany(self._sql(sql), rows)
+            self._first(lambda: self.raw.cursor().executemany(self._sql(sql), rows))
         else:
             self.raw.executemany(sql, rows)
 
@@ -117,9 +140,11 @@ class Database:
         try:
             yield con
             con.raw.commit()
-        except _SERVER_LOST as exc:  # the server stopped or restarted since this connection was opened
+        except _SERVER_LOST as exc:
             self._close(con)
-            raise self._unreachable(exc) from exc
+            if _lost(con.raw, exc):  # the server stopped or went out of reach mid-transaction; nothing was committed
+                raise self._unreachable(exc) from exc
+            raise
         except BaseException:
             self._close(con)
             raise
@@ -134,7 +159,7 @@ class Database:
             while self._idle:
                 raw = self._idle.pop()
                 if not (raw.closed or raw.broken):
-                    return Connection(raw, postgres=True)
+                    return Connection(raw, postgres=True, reopen=self._connect_server)
         con = self._open()
         try:
             if not self._migrated or (self.path is not None and not self.path.exists()):

@@ -113,18 +113,21 @@ def test_each_store_records_its_schema_version_and_reopening_applies_nothing(dat
     assert {"meta", "documents", "chunks", "piece_tokens", "feedback", "conversations", "library_changes"} <= tables
 
 
-def test_a_postgresql_server_that_stops_mid_session_gives_a_store_error_and_recovers_when_it_is_back(tmp_path):
+def test_a_postgresql_server_that_stops_gives_a_store_error_and_a_restart_costs_no_failed_call(tmp_path):
     with postgres_server() as server:
         url = server.create("advisor")
         store = FeedbackStore(url)
         store.add("Q1", "A1", "[]", "up")  # leaves an open connection kept for the next call
         server.stop()
-        for attempt in range(2):  # the kept connection is dead, then a new one cannot be made
+        for _ in range(2):  # the kept connection is dead and a new one cannot be made
             with pytest.raises(StoreError, match="start the server or check ASSISTANT_DATABASE_URL"):
                 store.add("Q2", "A2", "[]", "up")
         server.start()
         store.add("Q3", "A3", "[]", "down")
-        assert [r["question"] for r in store.all()] == ["Q1", "Q3"]  # nothing was lost, nothing half written
+        server.stop()
+        server.start()
+        store.add("Q4", "A4", "[]", "down")  # the connection kept from before the restart is replaced, not failed
+        assert [r["question"] for r in store.all()] == ["Q1", "Q3", "Q4"]  # nothing lost, nothing half written
 
 
 def test_replicas_opening_a_fresh_database_together_migrate_it_once(database_url):
