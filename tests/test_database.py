@@ -89,3 +89,12 @@ def test_a_postgresql_server_that_is_not_running_gives_a_store_error_naming_the_
     message = str(caught.value)
     assert f"postgresql://advisor:***@127.0.0.1:{url.rsplit(':', 1)[1]}" in message
     assert "start the server or check ASSISTANT_DATABASE_URL" in message and "hidden" not in message
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_without_a_postgresql_server_the_tests_skip_on_a_laptop_and_fail_in_ci(monkeypatch, ci, outcome):
+    from tests.postgres import missing_server
+
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="make db-deps"):
+        missing_server("PostgreSQL is not installed")
