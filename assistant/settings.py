@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     # PostgreSQL for the shared state of several replicas (postgresql://user:password@host:5432/advisor): when set,
     # the records, feedback, conversations and audit log all live there and the four *_path settings are unused.
-    database_url: str | None = None
+    database_url: SecretStr | None = None  # secret: it holds the password; messages show it as ***
     # Else SQLite files, in the data directory unless set (SQLite warns against network file systems for them).
     records_path: Path | None = None  # the record of what is indexed
     feedback_path: Path | None = None
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     @property
     def records_db(self) -> Path | str:
         """Record of indexed documents and chunks: the PostgreSQL URL when set, else a SQLite file."""
-        return self.database_url or self.records_path or self.data_dir / "records.sqlite3"
+        return self._database or self.records_path or self.data_dir / "records.sqlite3"
 
     @property
     def tiktoken_dir(self) -> Path:
@@ -143,7 +143,11 @@ class Settings(BaseSettings):
     @property
     def feedback_db(self) -> Path | str:
         """User feedback: the PostgreSQL URL when set, else a SQLite file."""
-        return self.database_url or self._feedback_file
+        return self._database or self._feedback_file
+
+    @property
+    def _database(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
 
     @property
     def _feedback_file(self) -> Path:
@@ -153,7 +157,7 @@ class Settings(BaseSettings):
     def audit_db(self) -> Path | str:
         """Record of every library change and feedback export (who, when, what, the file's hash): the PostgreSQL
         URL when set, else a SQLite file."""
-        return self.database_url or self.audit_path or self.data_dir / "audit.sqlite3"
+        return self._database or self.audit_path or self.data_dir / "audit.sqlite3"
 
     @property
     def staging_dir(self) -> Path:
@@ -178,7 +182,7 @@ class Settings(BaseSettings):
     @property
     def conversations_db(self) -> Path | str:
         """Saved conversations: the PostgreSQL URL when set, else a SQLite file next to the feedback file unless set."""
-        return self.database_url or self.conversations_path or self._feedback_file.with_name("conversations.sqlite3")
+        return self._database or self.conversations_path or self._feedback_file.with_name("conversations.sqlite3")
 
     @property
     def log_file(self) -> Path:

@@ -64,6 +64,7 @@ def test_a_database_url_puts_all_four_stores_in_postgresql(tmp_path):
     url = "postgresql://advisor:secret@db.example:5432/advisor"
     settings = make_settings(tmp_path, database_url=url, feedback_path=tmp_path / "ignored.sqlite3")
     assert settings.records_db == settings.feedback_db == settings.audit_db == settings.conversations_db == url
+    assert "secret" not in repr(settings) and "secret" not in str(settings.database_url)
 
 
 def test_a_password_in_the_database_url_is_never_shown():

@@ -109,9 +109,9 @@ def test_ingest_answer_and_upload_keep_their_state_in_postgresql_and_no_sqlite_f
     upload.write_text(minutes(), encoding="utf-8")
     assert assistant.add_documents([upload], user="tester").kept == ["moorfield-minutes.txt"]
     assert "moorfield" in assistant.retrieve(NEW_QUESTION).passages[0].chunk.doc_id
-    record = Records(settings.database_url or "")
+    record = Records(settings.records_db)
     assert len(record.documents()) == 3 and len(record.active_ids()) == assistant.status()["chunks"]
-    assert [(e["user"], e["action"], e["filename"]) for e in AuditLog(settings.database_url or "").entries()] == [
+    assert [(e["user"], e["action"], e["filename"]) for e in AuditLog(settings.audit_db).entries()] == [
         ("tester", "add", "moorfield-minutes.txt")]
     assert list((tmp_path / "data").rglob("*.sqlite3")) == []  # records, feedback, audit, chats: none in files
 
