@@ -11,7 +11,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index run serve test test-quick eval bench browser-deps clean
+.PHONY: install index run serve test test-quick eval bench browser-deps db-deps clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -34,8 +34,12 @@ run: index
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's PostgreSQL server for the shared-state tests (they start their own on a free port; nothing runs as a service).
+db-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 # Type checking of the product package (mypy, configured in pyproject.toml), then the whole test suite.
-test: install browser-deps
+test: install browser-deps db-deps
 	$(VENV)/bin/mypy
 	@tmp=$$(mktemp -d); HOME=$$tmp/home TIKTOKEN_CACHE_DIR=$$tmp/tiktoken $(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; rm -rf $$tmp; exit $$rc
 

@@ -1,35 +1,35 @@
-"""Saved conversations in SQLite, per owner (a signed-in user or a browser): list, open, rename, delete, expire."""
+"""Saved conversations in SQLite or PostgreSQL, per owner (a signed-in user or a browser): list, open, rename, delete, expire."""
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from assistant.answering.guardrails import redact
 from assistant.errors import InputError, StoreError
-from assistant.sqlite_files import connect
+from assistant.database import ERRORS, Database, Migration
 
 MAX_TITLE_CHARS = 120
 _DAY_S = 86_400
 # What a saved answer keeps of Answer.to_json(): the text people typed or read is redacted before it is stored.
 _REDACTED = ("question", "answer", "standalone_question")
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     title TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
+    created_at {real} NOT NULL,
+    updated_at {real} NOT NULL,
     answers_json TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS conversations_owner ON conversations (owner, updated_at);
 """
+# Times are epoch seconds: PostgreSQL's REAL has 24 bits, whole seconds lost past 2**24 s; DOUBLE PRECISION keeps them.
+MIGRATIONS = (Migration(sqlite=_TABLE.format(real="REAL"), postgres=_TABLE.format(real="DOUBLE PRECISION")),)
 
 
 def redacted(answer: dict[str, Any]) -> dict[str, Any]:
@@ -51,24 +51,21 @@ def title_of(answers: list[dict[str, Any]]) -> str:
 
 
 class ConversationStore:
-    """One row per conversation: its owner, title and answers (Answer.to_json() each); a fresh connection per call."""
+    """One row per conversation: its owner, title and answers (Answer.to_json() each); one transaction per call."""
 
-    def __init__(self, path: Path, retention_days: int = 90, timeout: float = 10.0) -> None:
-        self.path = Path(path)
+    def __init__(self, location: Path | str, retention_days: int = 90, timeout: float = 10.0) -> None:
+        self.db = Database(location, store="conversations", migrations=MIGRATIONS, timeout=timeout)
+        self.path = self.db.path
         self.retention_days = retention_days
-        self._timeout = timeout
-
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path, _SCHEMA, timeout=self._timeout)
 
     def _run(self, action: str, sql: str, args: tuple = ()) -> list[tuple]:
         try:
-            with closing(self._connect()) as con, con:
+            with self.db.transaction() as con:
                 cur = con.execute(sql, args)
                 return cur.fetchall() if cur.description else [(cur.rowcount,)]
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"Conversations could not be {action} at {self.path} ({exc}). Check that the data "
-                             "directory exists, is writable and the disk is not full.") from exc
+        except ERRORS as exc:
+            raise StoreError(f"Conversations could not be {action} at {self.db.where} ({exc}). " + self.db.advice(
+                "Check that the data directory exists, is writable and the disk is not full.")) from exc
 
     def save(self, owner: str, conversation_id: str | None, answers: list[dict[str, Any]]) -> str:
         """Store the answers (redacted) under the owner's conversation, a new one when the id is None; its id."""
@@ -118,7 +115,7 @@ class ConversationStore:
 
     def expire(self, now: float | None = None) -> int:
         """Delete every conversation untouched for retention_days (none when it is 0); how many went."""
-        if self.retention_days <= 0 or not self.path.exists():
+        if self.retention_days <= 0 or not self.db.exists():
             return 0
         cutoff = (time.time() if now is None else now) - self.retention_days * _DAY_S
         return self._run("expired", "DELETE FROM conversations WHERE updated_at < ?", (cutoff,))[0][0]

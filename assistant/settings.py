@@ -24,11 +24,14 @@ class Settings(BaseSettings):
 
     # Vector store: embedded (persistent) unless a Chroma server URL is given.
     chroma_url: str | None = None
-    # The record of what is indexed; put it on shared storage when several replicas serve one store.
-    records_path: Path | None = None
-    feedback_path: Path | None = None  # SQLite feedback file; shared storage when several replicas serve
-    audit_path: Path | None = None  # SQLite record of library changes; shared storage when several replicas serve
-    conversations_path: Path | None = None  # SQLite file of saved chats; shared storage like feedback
+    # PostgreSQL for the shared state of several replicas (postgresql://user:password@host:5432/advisor): when set,
+    # the records, feedback, conversations and audit log all live there and the four *_path settings are unused.
+    database_url: SecretStr | None = None  # secret: it holds the password; messages show it as ***
+    # Else SQLite files, in the data directory unless set (SQLite warns against network file systems for them).
+    records_path: Path | None = None  # the record of what is indexed
+    feedback_path: Path | None = None
+    audit_path: Path | None = None  # the record of library changes
+    conversations_path: Path | None = None  # saved chats
     conversation_retention_days: int = Field(90, ge=0)  # saved chats untouched this long are deleted; 0 keeps them
     collection: str = "federation_advisor"
 
@@ -131,9 +134,9 @@ class Settings(BaseSettings):
         return caps.get(use, self.llm_answer_tokens)
 
     @property
-    def records_db(self) -> Path:
-        """SQLite record of indexed documents and chunks."""
-        return self.records_path or self.data_dir / "records.sqlite3"
+    def records_db(self) -> Path | str:
+        """Record of indexed documents and chunks: the PostgreSQL URL when set, else a SQLite file."""
+        return self._database or self.records_path or self.data_dir / "records.sqlite3"
 
     @property
     def tiktoken_dir(self) -> Path:
@@ -141,14 +144,23 @@ class Settings(BaseSettings):
         return self.tiktoken_cache_dir or self.data_dir / "tiktoken"
 
     @property
-    def feedback_db(self) -> Path:
-        """SQLite file holding user feedback."""
+    def feedback_db(self) -> Path | str:
+        """User feedback: the PostgreSQL URL when set, else a SQLite file."""
+        return self._database or self._feedback_file
+
+    @property
+    def _database(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+    @property
+    def _feedback_file(self) -> Path:
         return self.feedback_path or self.data_dir / "feedback.sqlite3"
 
     @property
-    def audit_db(self) -> Path:
-        """SQLite record of every library change and feedback export (who, when, what, the file's hash)."""
-        return self.audit_path or self.data_dir / "audit.sqlite3"
+    def audit_db(self) -> Path | str:
+        """Record of every library change and feedback export (who, when, what, the file's hash): the PostgreSQL
+        URL when set, else a SQLite file."""
+        return self._database or self.audit_path or self.data_dir / "audit.sqlite3"
 
     @property
     def staging_dir(self) -> Path:
@@ -171,9 +183,9 @@ class Settings(BaseSettings):
         return self.data_dir / "log.key"
 
     @property
-    def conversations_db(self) -> Path:
-        """SQLite file holding saved conversations, next to the feedback file unless set."""
-        return self.conversations_path or self.feedback_db.with_name("conversations.sqlite3")
+    def conversations_db(self) -> Path | str:
+        """Saved conversations: the PostgreSQL URL when set, else a SQLite file next to the feedback file unless set."""
+        return self._database or self.conversations_path or self._feedback_file.with_name("conversations.sqlite3")
 
     @property
     def log_file(self) -> Path:

@@ -69,3 +69,20 @@ def assistant(index_dir):
 def load_jsonl(path: Path) -> list[dict]:
     """Rows of a JSON-lines file."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server on a free port for the whole session (skipped without one, except in CI)."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture()
+def database_url(postgres) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL server (one per test)."""
+    import uuid
+
+    return postgres.create(f"t{uuid.uuid4().hex[:12]}")

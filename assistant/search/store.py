@@ -1,4 +1,5 @@
-"""Chroma (embedded persistent, or a server when ASSISTANT_CHROMA_URL is set) and the SQLite record of what is indexed."""
+"""Chroma (embedded persistent, or a server when ASSISTANT_CHROMA_URL is set) and the record of what is indexed
+(SQLite, or PostgreSQL when ASSISTANT_DATABASE_URL is set)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 import sqlite3
 import threading
 from collections.abc import Container, Iterable, Sequence
-from contextlib import closing
+from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 
+from assistant.database import ERRORS, Connection, Database, Migration
 from assistant.errors import ConfigError, IndexError_, StoreError
 from assistant.schema import Chunk
 from assistant.search.embeddings import MINILM_DIM
@@ -20,14 +22,15 @@ from assistant.search.chroma_state import fresh_client, hnsw_damage
 from assistant.search.ranking import top_indices
 from assistant.settings import Settings
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, filename TEXT NOT NULL, sha256 TEXT NOT NULL, meta_json TEXT NOT NULL,
     chunk_ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, meta_json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS piece_tokens (key TEXT PRIMARY KEY, vectors BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS piece_tokens (key TEXT PRIMARY KEY, vectors {blob} NOT NULL);
 """
+MIGRATIONS = (Migration(sqlite=_TABLES.format(blob="BLOB"), postgres=_TABLES.format(blob="BYTEA")),)
 _READ_PAGE = 1000  # vectors per Chroma read for exact search (1,000 by id: 28 ms at 100x, 4 s for all 142,878)
 
 
@@ -258,45 +261,47 @@ class VectorStore:
 
 
 class Records:
-    """SQLite record of indexed documents and active chunks; one transaction makes an ingest visible."""
+    """The record of indexed documents and active chunks (SQLite, or PostgreSQL given a URL); one transaction makes
+    an ingest visible."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: Path | str) -> None:
+        self.db = Database(location, store="records", migrations=MIGRATIONS, timeout=30)
+        self.path = self.db.path
         try:
-            with closing(self._connect()) as con:
-                con.executescript(_SCHEMA)
+            with self.db.transaction():
+                pass  # opened once here, so the tables exist (and a corrupt file is reported) before any use
         except sqlite3.DatabaseError as exc:
-            raise IndexError_(f"The index record {path} is corrupt ({exc}); delete it and run `assistant ingest` "
-                             "(the stored vectors are reused).") from exc
+            raise IndexError_(f"The index record {self.db.where} is corrupt ({exc}); delete it and run "
+                              "`assistant ingest` (the stored vectors are reused).") from exc
+        except ERRORS as exc:
+            raise StoreError(f"The index record at {self.db.where} cannot be opened ({exc}). "
+                             + self.db.advice("Check that the data directory exists and is writable.")) from exc
 
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=30)
-        con.execute("PRAGMA journal_mode=WAL")
-        return con
+    def _connect(self) -> AbstractContextManager[Connection]:
+        return self.db.transaction()
 
     def get_meta(self, key: str) -> str | None:
         """A value from the meta table."""
-        with closing(self._connect()) as con:
+        with self._connect() as con:
             row = con.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
     def documents(self) -> dict[str, dict]:
         """Indexed documents by id: filename, sha256, metadata and chunk ids."""
-        with closing(self._connect()) as con:
+        with self._connect() as con:
             rows = con.execute("SELECT doc_id, filename, sha256, meta_json, chunk_ids FROM documents").fetchall()
         return {r[0]: {"filename": r[1], "sha256": r[2], "meta": json.loads(r[3]), "chunk_ids": json.loads(r[4])} for r in rows}
 
     def chunks(self) -> list[Chunk]:
         """Every active chunk, in document and reading order."""
-        with closing(self._connect()) as con:
+        with self._connect() as con:
             rows = con.execute("SELECT chunk_id, meta_json FROM chunks").fetchall()
         chunks = [Chunk.from_metadata(cid, json.loads(m)) for cid, m in rows]
         return sorted(chunks, key=lambda c: (c.doc_id, c.position, c.chunk_id))
 
     def active_ids(self) -> set[str]:
         """Ids of every active chunk (without loading the chunks)."""
-        with closing(self._connect()) as con:
+        with self._connect() as con:
             return {row[0] for row in con.execute("SELECT chunk_id FROM chunks")}
 
     def sample_ids(self, n: int) -> list[str]:
@@ -307,32 +312,36 @@ class Records:
 
     def count(self) -> int:
         """Number of active chunks."""
-        with closing(self._connect()) as con:
+        with self._connect() as con:
             return int(con.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def commit(self, upserts: Sequence[tuple[dict, Sequence[Chunk]]], removed: Iterable[str], meta: dict[str, str]) -> None:
         """Replace the changed documents' rows and drop removed ones, atomically."""
-        with closing(self._connect()) as con, con:
+        with self._connect() as con:
             for doc_id in removed:
                 con.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
                 con.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             for doc, chunks in upserts:
                 con.execute("DELETE FROM chunks WHERE doc_id=?", (doc["doc_id"],))
                 con.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?)",
+                    "INSERT INTO documents VALUES (?,?,?,?,?) ON CONFLICT (doc_id) DO UPDATE SET filename = "
+                    "excluded.filename, sha256 = excluded.sha256, meta_json = excluded.meta_json, "
+                    "chunk_ids = excluded.chunk_ids",
                     (doc["doc_id"], doc["filename"], doc["sha256"], json.dumps(doc["meta"]), json.dumps([c.chunk_id for c in chunks])),
                 )
                 con.executemany(
-                    "INSERT OR REPLACE INTO chunks VALUES (?,?,?)",
+                    "INSERT INTO chunks VALUES (?,?,?) ON CONFLICT (chunk_id) DO UPDATE SET doc_id = excluded.doc_id, "
+                    "meta_json = excluded.meta_json",
                     [(c.chunk_id, c.doc_id, json.dumps(c.metadata())) for c in chunks],
                 )
             for key, value in meta.items():
-                con.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+                con.execute("INSERT INTO meta VALUES (?,?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            (key, value))
 
     def add_piece_tokens(self, tokens: dict[str, np.ndarray]) -> None:
         """Store int8 word-piece vectors by piece text; content-addressed, so a repeat or an orphan is harmless."""
-        with closing(self._connect()) as con, con:
-            con.executemany("INSERT OR IGNORE INTO piece_tokens VALUES (?,?)",
+        with self._connect() as con:
+            con.executemany("INSERT INTO piece_tokens VALUES (?,?) ON CONFLICT (key) DO NOTHING",
                             [(piece_key(text), np.ascontiguousarray(v, dtype=np.int8).tobytes()) for text, v in tokens.items()])
 
     def piece_tokens(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
@@ -340,8 +349,8 @@ class Records:
         by_key = {piece_key(t): t for t in texts}
         keys = list(by_key)
         found: dict[str, np.ndarray] = {}
-        with closing(self._connect()) as con:
-            for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+        with self._connect() as con:
+            for start in range(0, len(keys), 500):  # SQLite caps the number of parameters (PostgreSQL at 65,535)
                 part = keys[start : start + 500]
                 rows = con.execute(f"SELECT key, vectors FROM piece_tokens WHERE key IN ({','.join('?' * len(part))})", part)
                 for key, blob in rows:
@@ -351,11 +360,12 @@ class Records:
     def prune_piece_tokens(self, keep: Iterable[str]) -> None:
         """Drop the word-piece vectors of pieces no longer in any active chunk (given the texts to keep)."""
         wanted = {piece_key(t) for t in keep}
-        with closing(self._connect()) as con, con:
+        with self._connect() as con:
             stale = [(k,) for (k,) in con.execute("SELECT key FROM piece_tokens") if k not in wanted]
             con.executemany("DELETE FROM piece_tokens WHERE key=?", stale)
 
     def clear(self) -> None:
         """Forget everything (for a rebuild)."""
-        with closing(self._connect()) as con, con:
-            con.executescript("DELETE FROM documents; DELETE FROM chunks; DELETE FROM meta; DELETE FROM piece_tokens;")
+        with self._connect() as con:
+            for table in ("documents", "chunks", "meta", "piece_tokens"):
+                con.execute(f"DELETE FROM {table}")
