@@ -346,3 +346,21 @@ def test_a_contrast_is_quoted_with_the_sentence_it_answers():
     text = ("Relationships with CCGs developed over time where the organisation could address population health need. "
             "Conversely, it was harder to build trust where CCG staff saw the organisation as a private company.")
     assert [u.text for u in passage_units(1, _passage(1, text))] == [text]
+
+
+def test_a_long_case_box_paragraph_is_quoted_in_pieces_not_whole():
+    box = _passage(1, "Service portfolio: Since 2011 a contract has been held with each of the eight networks. It is "
+                      "in addition to core services. It sets network standards for diabetes and COPD. Thirty per cent "
+                      "of the contract value is paid if the standards are achieved. The networks meet monthly to "
+                      "review their results.", case="Tower Hamlets Network 2")
+    units = [u.text for u in passage_units(1, box)]
+    assert units[0].startswith("Tower Hamlets Network 2’s service portfolio: Since 2011") and len(units) >= 2
+    assert any(u.startswith("Thirty per cent") or u.startswith("The networks meet") for u in units[1:])
+
+
+def test_a_digit_in_the_organisations_name_is_no_figure_given():
+    levers = _passage(1, "Local levers: Financial incentives for improved outcomes and a shared network contract.",
+                      case="Tower Hamlets Network 2")
+    text = "".join(OfflineAnswerer(organisations=lambda: ("Tower Hamlets Network 2",)).stream(
+        "How much of the Tower Hamlets Network 2 contract is paid for results?", [levers]))
+    assert text.startswith(NOT_GIVEN)

@@ -76,7 +76,7 @@ def _cue(kind: str, text: str) -> float:
 
 
 # What a sentence must hold to give a number, a sum of money or a date.
-_NUMBER = r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|dozen|hundred|thousand)\b"
+_NUMBER = r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|dozen|hundred|thousand|half|quarter|third)\b"
 # A sum is in pounds, euros or dollars ("per cent" is a share, not what "how much do insurers pay" asks).
 _NEEDS = {"": re.compile(r""), "number": re.compile(_NUMBER, re.I), "count": re.compile(_NUMBER, re.I),
           "money": re.compile(r"[£€$]|\b(million|billion|euros?|pounds?)\b", re.I), "date": re.compile(r"\b(19|20)\d\d\b"),
@@ -305,7 +305,9 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
         if not (question.subject or need or keys & MEASURES) or asks_what_it_is(part, question.subject):
             keys = frozenset()  # without a subject, only a figure asked for can be found missing
         head = head_word(part, question.subject)
-        answering = [p for p in ranked if gives(p.unit.text, keys, need, head=head)] if keys else ranked
+        # "Network 2" in a name is no figure given: the subject's names are left out first.
+        answering = [p for p in ranked if gives(without_subject(p.unit.text, question.subject), keys, need, head=head)] \
+            if keys else ranked
         if answering:
             picks = choose(answering, limit=limit, per_passage=per_passage, said=said)
             if picks:  # none new: what answers this part was quoted for an earlier one

@@ -56,6 +56,11 @@ class Unit:
     table: bool = False  # from a passage holding a flattened table of several organisations, whose columns are lost
 
 
+# A case box's paragraph is quoted as its first sentences together, then sentence by sentence: a whole paragraph
+# (Tower Hamlets' service portfolio, five sentences) buried short answers. Golden / held-out evidence stated: whole
+# paragraph 0.835 / 0.735, mean 124 / 115 words; 1 sentence 0.826 / 0.676, 120 / 112; 2: 0.826 / 0.706; 3: 0.826 /
+# 0.735, 123 / 115 (the golden answer lost is the one whose evidence says "contact value" for "contract value").
+BOX_SENTENCES = 3
 _ASIDE = re.compile(r"\([^()]*\)")
 _ACRONYM = re.compile(r"^[A-Z]{2,}[a-z]?s?$")
 
@@ -232,10 +237,15 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     fact = _FACT.match(line)
     if fact and case and not _FACT.match(fact.group("value")):
         label, value = fact.group("label"), fact.group("value")
-        if whole(value, terminated=value.endswith(".")):
+        said = split_sentences(value) or [value]
+        first, rest = " ".join(said[:BOX_SENTENCES]), said[BOX_SENTENCES:]
+        if whole(said[0], terminated=said[0].endswith(".")):
             # "The vital statistics: A federation of 43 practices ...": the value is the sentence, said of its
             # organisation; "The challenge: To develop ..." keeps what it is ("... Confederation’s challenge: to ...").
-            return [Unit(n, pos, _boxed(label, value, case, lower_words), case, fact=True)]
+            boxed = Unit(n, pos, _boxed(label, first, case, lower_words), case, fact=True)
+            # A box's paragraph of several sentences: each its own unit after the first (a leaning one joined to it).
+            return _line_units(n, pos, " ".join(rest), case=case, lower_words=lower_words, joined_to=boxed) \
+                if rest else [boxed]
         if case.lower() not in value.lower() and not value.endswith(":"):
             return [Unit(n, pos, fact_sentence(label, value, case, lower_words), case, fact=True)]
         return []
