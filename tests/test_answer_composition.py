@@ -362,5 +362,5 @@ def test_a_digit_in_the_organisations_name_is_no_figure_given():
     levers = _passage(1, "Local levers: Financial incentives for improved outcomes and a shared network contract.",
                       case="Tower Hamlets Network 2")
     text = "".join(OfflineAnswerer(organisations=lambda: ("Tower Hamlets Network 2",)).stream(
-        "How much of the Tower Hamlets Network 2 contract is paid for results?", [levers]))
+        "How much of the Tower Hamlets Network 2 contract depends on hitting the standards?", [levers]))
     assert text.startswith(NOT_GIVEN)
