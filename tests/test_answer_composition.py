@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.compose import compose
+from assistant.answering.compose import compose, missing_fact
 from assistant.answering.extractive import OfflineAnswerer
 from assistant.answering.protocol import NOT_COVERED, NOT_GIVEN, is_decline
 from assistant.answering.question import analyse, answer_kind, specific_ask, split_parts
@@ -364,3 +364,18 @@ def test_a_digit_in_the_organisations_name_is_no_figure_given():
     text = "".join(OfflineAnswerer(organisations=lambda: ("Tower Hamlets Network 2",)).stream(
         "How much of the Tower Hamlets Network 2 contract depends on hitting the standards?", [levers]))
     assert text.startswith(NOT_GIVEN)
+
+
+def test_a_missing_fact_asked_as_what_is_the_x_at_an_organisation_is_named_plainly():
+    q = analyse("What is the chief executive's salary at the Hurley Group?", organisations=ORGS)
+
+    assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} Hurley Group’s chief executive's salary."
+    q = analyse("How much did the Hurley Group pay for its premises?", organisations=ORGS)
+    assert "for Hurley Group" not in missing_fact(q.parts[0], q)  # the question already names it
+
+
+def test_closest_sentences_after_a_missing_fact_share_a_word_of_the_question():
+    hurley = [_passage(1, "Training: The Hurley Group runs an academy for its staff.", case="Hurley Group"),
+              _passage(2, "Premises: The Hurley Group leases its buildings from the council.", case="Hurley Group")]
+    text = _answer("How much did the Hurley Group pay for its buildings?", hurley)
+    assert text.startswith(NOT_GIVEN) and "leases its buildings" in text and "academy" not in text

@@ -267,7 +267,13 @@ def missing_fact(part: str, question: Question) -> str:
     thing = lead.group("thing") if lead else ""
     if thing and not re.match(r"^(is|was|are|were|the|a|an)$", thing.split()[0], re.I):
         return f"{NOT_GIVEN} {who}’s {thing}." if who else f"{NOT_GIVEN} the {thing}."
-    return f"{NOT_GIVEN} an answer to “{text}?”" + (f" for {who}." if who else "")
+    # "What is the chief executive's salary at the Hurley Group?": the Hurley Group’s chief executive's salary.
+    of = re.match(r"^(what|which)\s+(is|was|are|were)\s+(the\s+)?(?P<thing>[\w’'-]+(\s+[\w’'-]+){0,4}?)"
+                  r"(\s+(of|at|for|in)\s+(?P<rest>.+))?$", text, re.I)
+    if of and who and (not of.group("rest") or not without_subject(of.group("rest"), question.subject).strip()):
+        return f"{NOT_GIVEN} {who}’s {of.group('thing')}."
+    named = bool(named_in(text, question.subject))
+    return f"{NOT_GIVEN} an answer to “{text}?”" + (f" for {who}." if who and not named else "")
 
 
 def cited(unit: Unit) -> str:
@@ -316,8 +322,12 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             blocks.append(missing_fact(part, question))
             closest.extend(ranked)
     if closest and question.subject:
-        nearest = choose(sorted(closest, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos)), limit=2,
-                         per_passage=2, said=said)
+        # Closest first by a word of what was asked ("Estuary View" for its building cost); without one, a single
+        # sentence on the organisation, not two unrelated ones.
+        asked = set(query_terms(" ".join(question.parts))) - named_terms(question.subject)
+        sharing = [p for p in closest if asked & set(tokenize(p.unit.text))]
+        nearest = choose(sorted(sharing or closest, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos)),
+                         limit=2 if sharing else 1, per_passage=2, said=said)
         if nearest:
             blocks.append(f"What they do say about {question.subject_name}: " + _paragraph(nearest, bullets=False))
     return "\n\n".join(blocks)
