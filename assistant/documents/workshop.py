@@ -20,7 +20,7 @@ from assistant.documents.outline import Outline, ReferenceBook, prepared, refere
 from assistant.documents.selection import Candidate, candidates, pick, topic_terms
 from assistant.documents.packllm import llm_parts
 from assistant.errors import InputError, LLMError
-from assistant.organisations import ALIASES, canonical, org_key, same_organisation, writes
+from assistant.organisations import ALIASES, canonical, mentions, org_key, same_organisation, writes
 from assistant.schema import Citation, Passage
 from assistant.search.ranking import score_key
 from assistant.text import tokenize
@@ -205,9 +205,9 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
     if model and why:
         # "Improve local management ..." reads "improve local management ..."; "PCT strategy ..." keeps its capitals.
         reasons = "; ".join(r[:1].lower() + r[1:] if r[1:2].islower() else r for r in why.value.split("; ")[:3])
-        items.append(multiple_choice(f"A group of practices came together mainly to: {reasons}. Which model of "
-                                     "at-scale general practice did it choose?", model.value,
-                                     [r["Model"].items[0] for r in others.values() if "Model" in r],
+        items.append(multiple_choice(f"A group of practices gave these reasons for forming: {reasons}. Which model "
+                                     "of at-scale general practice did it choose?", model.value,
+                                     [m for r in others.values() if "Model" in r and _MODEL.search(m := r["Model"].items[0])],
                                      model.markers + (why.markers if why.markers != model.markers else "")))
     if why and why.value:
         words = [w for w in (org_key(who).capitalize(), *who.split()[:1]) if w]
@@ -218,18 +218,40 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
                                          mine[0], foreign[::3], why.markers))
     if legal and model:
         items.append(multiple_choice(f"{who} is a {model.value.lower()}. Which legal form did it take?",
-                                     legal.value, [r["Legal form"].items[0] for r in others.values() if "Legal form" in r],
+                                     _form(legal.value), [_form(r["Legal form"].items[0]) for r in others.values()
+                                                          if "Legal form" in r],
                                      legal.markers))
     names = [card.organisation.split(" (formerly ")[0], *card.formerly,
              *(w for w in {org_key(card.organisation).capitalize(), *(org_key(f).capitalize() for f in card.formerly)})]
+    keys = {k for k in (org_key(c) for c in cases) if k} | set(ALIASES)  # a statement naming another is no item
     for statement in statements:
         statement = statement[:max((m.end() for m in MARKER.finditer(statement)), default=0)]  # no question after it
-        if any(n and writes(statement, n) for n in names):
+        # About it, not naming it as an aside ("... purchased from private providers (for example ___)").
+        if any(n and writes(statement, n) and _named_early(statement, n) for n in names) and \
+                all(same_organisation(o, card.organisation) for _, o in mentions(statement, keys)):
             markers = "".join(m.group(0) for m in MARKER.finditer(statement))
             items.append(multiple_choice(f"Which organisation does this describe: “{blanked(statement, names)}”?",
                                          names[0], [o for o in sorted(others, key=lambda h: -len(others[h])) if others[o]],
                                          markers))
     return [q for q in items if q][:5]
+
+
+# What a model of at-scale general practice is called ("Network", "Multi-practice model", "Super-partnership"); a
+# card's Model row that holds anything else ("Marginalised groups") is no option in a quiz.
+_MODEL = re.compile(r"network|federation|partnership|practice|model|alliance|company|organisation|group of", re.I)
+
+
+def _form(value: str) -> str:
+    """A legal form as an option: "Network 2 formed as a company limited by shares" is "Company limited by shares"."""
+    tail = re.search(r"\b(?:formed|registered|set up|established) as (?:an? )?(?P<form>.+)$", value, re.I)
+    form = tail.group("form") if tail else value
+    return form[:1].upper() + form[1:]
+
+
+def _named_early(statement: str, name: str) -> bool:
+    """Whether a statement names the organisation within its first ten words, as the one it is about."""
+    at = MARKER.sub("", statement).lower().find(name.lower())
+    return 0 <= at and len(MARKER.sub("", statement)[:at].split()) <= 10
 
 
 def _facilitator_note(library: Library, pool: Sequence[Passage], query: str, book: ReferenceBook, seen: set[str],
@@ -258,6 +280,11 @@ def _case_parts(library: Library, subject: str, book: ReferenceBook, seen: set[s
     discussion += fact_questions(rows, who)[:max(0, 4 - len(discussion))]
     model = card.fact("Model")
     model_name = model.value.lower() if model else "large-scale general practice organisation"
+    if not discussion:  # the reports say too little of it (Midlands Health Network): others' experience, so labelled
+        kind = model_name if model_name.endswith("s") else f"{model_name}s"  # "What does this tell you about networks"
+        others, more = _discussion(library, [], kind, kind, book, seen, None, k)
+        discussion = [f"Comparison, from other organisations’ experience: {q}" for q in others[:3]]
+        found += more
     note = _facilitator_note(library, used, "lessons learned key lesson advice", book, seen, focus,
                              comparison=f"lessons learned forming {model_name}")
     return card, used + found, discussion, note, []
