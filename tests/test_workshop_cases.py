@@ -158,3 +158,31 @@ def test_a_theme_pack_discusses_the_theme_in_every_question(assistant, theme, wo
     statements = [MARKER.sub("", q.rsplit("]", 1)[0]) for q in pack.discussion]
     assert len(statements) >= 3
     assert all(re.search(word, s.lower()) for s in statements), statements
+
+
+@pytest.mark.slow
+def test_every_case_pack_has_discussion_questions_others_experience_labelled_a_comparison(packs):
+    for head, pack in packs.items():
+        assert pack.discussion, head
+    thin = packs["Midlands Health Network"]
+    assert all(q.startswith("Comparison, from the reports’ other material (not about Midlands Health Network):")
+               for q in thin.discussion)
+
+
+@pytest.mark.slow
+def test_which_organisation_quiz_items_name_no_other_organisation_and_not_as_an_aside(packs):
+    for head, pack in packs.items():
+        for q in (q for q in pack.quiz if q.question.startswith("Which organisation does this describe")):
+            statement = q.question.split("“", 1)[1].rsplit("”", 1)[0]
+            assert "for example ___" not in statement and not re.search(r"\b(Vitality|Hurley|Suffolk) and ___", statement)
+            assert len(statement.split("___", 1)[0].split()) <= 10, (head, statement)
+
+
+@pytest.mark.slow
+def test_quiz_options_for_the_model_are_models_and_legal_forms_are_forms(packs):
+    for pack in packs.values():
+        for q in pack.quiz:
+            if "Which model" in q.question:
+                assert "Marginalised groups" not in q.question
+            if "Which legal form" in q.question:
+                assert "formed as" not in q.question, q.question

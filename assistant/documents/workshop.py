@@ -241,6 +241,9 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
 _MODEL = re.compile(r"network|federation|partnership|practice|model|alliance|company|organisation|group of", re.I)
 
 
+_KINDS = ("super-partnership", "federation", "network", "multi-practice", "partnership", "alliance")
+
+
 def _form(value: str) -> str:
     """A legal form as an option: "Network 2 formed as a company limited by shares" is "Company limited by shares"."""
     tail = re.search(r"\b(?:formed|registered|set up|established) as (?:an? )?(?P<form>.+)$", value, re.I)
@@ -281,9 +284,13 @@ def _case_parts(library: Library, subject: str, book: ReferenceBook, seen: set[s
     model = card.fact("Model")
     model_name = model.value.lower() if model else "large-scale general practice organisation"
     if not discussion:  # the reports say too little of it (Midlands Health Network): others' experience, so labelled
-        kind = model_name if model_name.endswith("s") else f"{model_name}s"  # "What does this tell you about networks"
+        # Its model, or the kind of organisation its card says it is ("A federation of 21 general practices ...").
+        said = model_name if model else next((k for k in _KINDS if k in " ".join(
+            [card.did, *(f.value for f in card.facts)]).lower()), "federation")
+        kind = said if said.endswith("s") else f"{said}s"  # "What does this tell you about networks"
+        kind = kind if topic_terms(kind) else "practices working together"  # "federation" is in every report
         others, more = _discussion(library, [], kind, kind, book, seen, None, k)
-        discussion = [f"Comparison, from other organisations’ experience: {q}" for q in others[:3]]
+        discussion = [f"Comparison, from the reports’ other material (not about {who}): {q}" for q in others[:3]]
         found += more
     note = _facilitator_note(library, used, "lessons learned key lesson advice", book, seen, focus,
                              comparison=f"lessons learned forming {model_name}")
