@@ -379,3 +379,25 @@ def test_closest_sentences_after_a_missing_fact_share_a_word_of_the_question():
               _passage(2, "Premises: The Hurley Group leases its buildings from the council.", case="Hurley Group")]
     text = _answer("How much did the Hurley Group pay for its buildings?", hurley)
     assert text.startswith(NOT_GIVEN) and "leases its buildings" in text and "academy" not in text
+
+
+def test_a_case_studys_first_person_sentence_says_whose_words_they_are():
+    hurley = _passage(1, "We invest heavily in education, training and research for all our staff.", case="Hurley Group")
+    assert [u.text for u in passage_units(1, hurley)] == [
+        "In Hurley Group’s words, we invest heavily in education, training and research for all our staff."]
+
+
+def test_a_list_under_a_generic_appendix_heading_is_led_by_the_organisations_name():
+    box = _passage(1, "Day surgery suite\nPhysiotherapy\nHearing aid clinic", case="Whitstable Medical Practice",
+                   section="Appendix: Case studies")
+    [unit] = passage_units(1, box)
+    assert unit.text.startswith("Whitstable Medical Practice: Day surgery suite; Physiotherapy")
+
+
+def test_a_question_naming_a_new_organisation_and_asking_its_own_thing_is_not_a_follow_up():
+    offline = OfflineAnswerer(organisations=lambda: ORGS)
+    history = [Turn("user", "What legal form did Suffolk GP Federation take?"), Turn("assistant", "A CIC [1].")]
+    asked = "What does the Hurley Group do to train its staff?"
+    assert offline.standalone(asked, history) == asked
+    assert offline.standalone("And how did the Hurley Group do it?", history) != "And how did the Hurley Group do it?"
+    assert offline.standalone("And what did it do to train its staff?", history) != "And what did it do to train its staff?"

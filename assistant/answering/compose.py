@@ -187,12 +187,12 @@ def with_context(part: str, question: Question) -> str:
     does not, so the last topic's sentences stay out."""
     if not question.context:
         return part
-    own = set(query_terms(part)) - named_terms(question.subject) - _FOLLOW_UP_WORDS
+    own = set(query_terms(part)) - named_terms(question.subject) - FOLLOW_UP_WORDS
     return part if len(own) >= 2 else f"{part} {question.context}"
 
 
 # Words a follow-up uses to point back, not to ask something new ("Say more about the last one - why is that a problem?").
-_FOLLOW_UP_WORDS = frozenset(tokenize("say more tell explain expand detail last first one point mean meant problem "
+FOLLOW_UP_WORDS = frozenset(tokenize("say more tell explain expand detail last first one point mean meant problem "
                                       "issue why example examples"))
 
 
@@ -265,7 +265,8 @@ def missing_fact(part: str, question: Question) -> str:
     lead = re.match(r"^(what|which)\s+(?P<thing>(?:[\w’'-]+\s+){0,4}?[\w’'-]+)\s+(did|does|do|is|was|are|were|has|have|had)\b",
                     text, re.I)
     thing = lead.group("thing") if lead else ""
-    if thing and not re.match(r"^(is|was|are|were|the|a|an)$", thing.split()[0], re.I):
+    if thing and not re.match(r"^(is|was|are|were|the|a|an|do|does|did|has|have|had|can|could|should|would|will)$",
+                              thing.split()[0], re.I):
         return f"{NOT_GIVEN} {who}’s {thing}." if who else f"{NOT_GIVEN} the {thing}."
     # "What is the chief executive's salary at the Hurley Group?": the Hurley Group’s chief executive's salary.
     of = re.match(r"^(what|which)\s+(is|was|are|were)\s+(the\s+)?(?P<thing>[\w’'-]+(\s+[\w’'-]+){0,4}?)"

@@ -6,9 +6,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from assistant.answering.citations import MARKER
-from assistant.answering.compose import Similarity, compose
+from assistant.answering.compose import FOLLOW_UP_WORDS, Similarity, compose
 from assistant.answering.protocol import NOT_COVERED, is_decline
-from assistant.answering.question import FOLLOWING, analyse
+from assistant.answering.question import FOLLOWING, analyse, without_subject
+from assistant.organisations import named_in
+from assistant.text import tokenize
 from assistant.schema import Passage, Turn
 
 # Words that mark a question as leaning on the previous turn ("And what legal form did they choose?").
@@ -49,13 +51,22 @@ class OfflineAnswerer:
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """Follow-ups are joined to the last user question and the start of the cited answer to it; others pass unchanged."""
         previous = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
-        if not (previous and is_follow_up(question)):
+        if not (previous and is_follow_up(question)) or self._asks_anew(question, previous):
             return question
         # "The last one" or "they" usually points into the previous answer, not only its question.
         # A decline carries no report text and would pull retrieval towards its own words.
         reply = next((t.content for t in reversed(history) if t.role == "assistant" and t.content.strip()), "")
         words = [] if is_decline(reply) else MARKER.sub("", reply).split()[:FOLLOW_UP_ANSWER_WORDS]
         return f"{question}{FOLLOWING}{' '.join([previous, *words])})"
+
+    def _asks_anew(self, question: str, previous: str) -> bool:
+        """Whether a question names an organisation the last one did not and asks something of its own ("What does
+        the Hurley Group do to train its staff?"), unlike "And how did Suffolk do it?"."""
+        names = self.organisations() if self.organisations else ()
+        subject = named_in(question, names)
+        if not subject or set(subject) <= set(named_in(previous, names)):
+            return False
+        return len(set(tokenize(without_subject(question, subject))) - FOLLOW_UP_WORDS) >= 2
 
     def stream(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Iterator[str]:
         """Yield the answer: a paragraph or list per part of the question, each sentence followed by its [n] marker."""

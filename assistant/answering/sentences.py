@@ -201,6 +201,14 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
 
 
+_FIRST_PERSON = re.compile(r"^(we|our|i|us)\b", re.I)
+def _in_its_words(text: str, case: str) -> str:
+    """"We invest ..." as "In Hurley Group’s words, we invest ..."."""
+    owner = f"{case}’" if case.endswith("s") else f"{case}’s"
+    return f"In {owner} words, {text if text.startswith('I ') else text[:1].lower() + text[1:]}"
+
+
+_GENERIC_SECTION = re.compile(r"^(appendix\b|case stud)", re.I)
 _FIGURES_ONLY = re.compile(r"^[\d\s,.;:%£–-]+$")
 
 
@@ -316,8 +324,9 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
         end = _run_end(lines, i, stops=i - 1 in titles)
         lead = lines[i - 1] if i and lines[i - 1].endswith(":") else ""
         if end - i >= (2 if lead else 3):
-            listed = _list_unit(n, i * 100, lines[i:end], lead=lead or chunk.section, case=case,
-                                lower_words=lower_words)
+            # "Appendix: Case studies" says where the list is, not what it is: the organisation's name says more.
+            section = case if case and _GENERIC_SECTION.search(chunk.section or "") else chunk.section
+            listed = _list_unit(n, i * 100, lines[i:end], lead=lead or section, case=case, lower_words=lower_words)
             units.extend([listed] if listed else [])
             i = end
             continue
@@ -329,6 +338,9 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             units[len(units) - (leaning is not None):] = found
             last = i
         i += 1
+    # "We invest heavily in education ..." in a case study is the organisation speaking: said so, by name.
+    units = [replace(u, text=_in_its_words(u.text, case)) if case and _FIRST_PERSON.match(u.text) and not u.fact
+             and case.lower() not in u.text.lower() else u for u in units]
     # "Location; London (working in 12 CCGs)", then each site's cell on its own line: whose cell is whose is lost.
     if not case and any(";" in line and _table_row(line) for line in lines):
         units = [replace(u, table=True) for u in units]
