@@ -32,6 +32,7 @@ from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
 from assistant.search.store import Records, VectorStore, make_client, store_folder
 from assistant.search.similarity import SentenceSimilarity
+from assistant.search.generations import Saved
 from assistant.ingest.tokens import encoding as tiktoken_encoding
 
 # Headings that name no topic: not offered as what the reports cover instead.
@@ -61,7 +62,8 @@ class Assistant:
                           settings.chunk_overlap, settings.chunk_min_tokens)
         fingerprint = f"{settings.chunk_tokens}/{settings.chunk_overlap}/{settings.chunk_min_tokens}"
         self.indexer = Indexer(store=store, records=records, embeddings=embeddings,
-                               embedding_name=embedding_name(embeddings), chunker=chunker, fingerprint=fingerprint)
+                               embedding_name=embedding_name(embeddings), chunker=chunker, fingerprint=fingerprint,
+                               saved=Saved.in_data_dir(settings))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":
