@@ -63,7 +63,7 @@ class Assistant:
         fingerprint = f"{settings.chunk_tokens}/{settings.chunk_overlap}/{settings.chunk_min_tokens}"
         self.indexer = Indexer(store=store, records=records, embeddings=embeddings,
                                embedding_name=embedding_name(embeddings), chunker=chunker, fingerprint=fingerprint,
-                               saved=Saved.in_data_dir(settings))
+                               saved=Saved.beside_record(settings))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":

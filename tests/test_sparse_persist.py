@@ -40,7 +40,7 @@ def _generation(base: Path) -> str:
 
 
 def _saved(base: Path) -> Saved:
-    return Saved.in_data_dir(make_settings(base))
+    return Saved.beside_record(make_settings(base))
 
 
 def _folders(base: Path) -> GenerationFolders:
@@ -100,7 +100,9 @@ def test_ingest_saves_the_sparse_index_of_the_generation_it_commits(index_dir):
 def test_a_fresh_process_loads_the_saved_index_and_ranks_as_a_rebuilt_one(private_index, monkeypatch):
     questions = _questions()
     _no_build(monkeypatch)
-    loaded = _ranking(Assistant.from_settings(make_settings(private_index)), questions)
+    fresh = Assistant.from_settings(make_settings(private_index))
+    loaded = _ranking(fresh, questions)
+    assert fresh.chunks() == Records(private_index / "data" / "records.sqlite3").chunks()  # the saved chunks
     monkeypatch.undo()
     shutil.rmtree(_saved(private_index).sparse.root)
     shutil.rmtree(_saved(private_index).vectors.root)
@@ -114,8 +116,10 @@ def test_a_separate_python_process_loads_the_index_the_ingest_saved(private_inde
         "import sys, assistant.search.retrieval as r\n"
         "from assistant.pipeline import Assistant\n"
         "sys.path.insert(0, 'tests'); from conftest import make_settings\n"
-        "def refuse(*a, **k): raise SystemExit('built instead of loaded')\n"
+        "def refuse(*a, **k): raise SystemExit('built or read instead of loaded')\n"
         "r.build_sparse = refuse\n"
+        "from assistant.search.store import Records, VectorStore\n"
+        "Records.chunks = VectorStore._read_vectors = refuse\n"
         "a = Assistant.from_settings(make_settings(__import__('pathlib').Path(sys.argv[1])))\n"
         "print(a.retrieve('Who sits on a federation board?', 3).passages[0].chunk.chunk_id)\n"
     )
@@ -139,8 +143,14 @@ def test_a_missing_damaged_or_foreign_folder_is_rebuilt_saved_and_ranks_the_same
         (folder / "windows" / "data.csc.index.npy").write_bytes(b"\x93NUMPY")
     elif damage == "garbled metadata":
         (folder / "meta.json").write_text('{"doc_ids": [')
+    elif damage == "other chunks":
+        columns = json.loads((folder / "chunks.json").read_text())
+        columns["columns"] = [column[1:] for column in columns["columns"]]  # one chunk short of the record
+        (folder / "chunks.json").write_text(json.dumps(columns))
+        fake = {**manifest, "key": chunk_key(columns["columns"][columns["fields"].index("chunk_id")])}
+        (folder / "manifest.json").write_text(json.dumps(fake))  # consistent in itself
     else:
-        manifest["build" if damage == "other build" else "key"] = "0" * 16
+        manifest["build"] = "0" * 16
         (folder / "manifest.json").write_text(json.dumps(manifest))
     calls = _counting_build(monkeypatch)
     assert _ranking(Assistant.from_settings(make_settings(private_index)), questions) == expected

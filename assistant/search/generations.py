@@ -40,15 +40,17 @@ class GenerationFolders:
         plain = re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}", generation)
         return self.root / (generation if plain else hashlib.sha1(generation.encode()).hexdigest())
 
-    def read(self, generation: str, expected: dict, reader: Callable[[Path], T]) -> T | None:
-        """`reader` applied to `generation`'s folder when its manifest is `expected`; else None (nothing saved, or a
-        folder from other code or another record, or a damaged one, which is removed)."""
+    def read(self, generation: str, expected: dict, reader: Callable[[Path, dict], T]) -> T | None:
+        """`reader` applied to `generation`'s folder and manifest when the manifest holds `expected`; else None
+        (nothing saved, or a folder from other code or another record, or a damaged one, which is removed; `reader`
+        raises ValueError for a folder it finds wrong)."""
         folder = self.folder(generation)
         if not folder.is_dir():
             return None
         try:
-            if json.loads((folder / _MANIFEST).read_text(encoding="utf-8")) == {**expected, "generation": generation}:
-                return reader(folder)
+            manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+            if {**manifest, **expected, "generation": generation} == manifest:
+                return reader(folder, manifest)
             log.info("the %s in %s is from other code or another record; it is built again", self.what, folder)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: built again, never trusted
             log.warning("the %s in %s is unreadable (%s: %s); it is built again", self.what, folder,
@@ -124,10 +126,11 @@ class Saved:
     vectors: GenerationFolders
 
     @classmethod
-    def in_data_dir(cls, settings: Settings) -> "Saved":
-        """The folders under the data directory of `settings`."""
-        return cls(GenerationFolders(settings.data_dir / "sparse", "sparse index"),
-                   GenerationFolders(settings.data_dir / "vectors", "vector matrix"))
+    def beside_record(cls, settings: Settings) -> "Saved":
+        """The folders beside the record file (the data directory, or the shared folder ASSISTANT_RECORDS_PATH is
+        in, so that replicas sharing a record share what was saved with it)."""
+        return cls(GenerationFolders(settings.records_db.parent / "sparse", "sparse index"),
+                   GenerationFolders(settings.records_db.parent / "vectors", "vector matrix"))
 
     def prune(self, keep: Collection[str | None]) -> None:
         """Remove what was saved for generations other than `keep`."""
@@ -146,7 +149,7 @@ def save_vectors(folders: GenerationFolders, generation: str, *, key: str, ids: 
 
 def load_vectors(folders: GenerationFolders, generation: str, *, key: str) -> tuple[list[str], np.ndarray] | None:
     """The saved exact-search matrix of `generation` for the chunks `key` names, memory-mapped; None when none."""
-    def read(folder: Path) -> tuple[list[str], np.ndarray]:
+    def read(folder: Path, manifest: dict) -> tuple[list[str], np.ndarray]:
         ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
         rows = np.load(folder / "rows.npy", mmap_mode="r", allow_pickle=False)
         if rows.ndim != 2 or rows.shape[0] != len(ids) or rows.dtype != np.float32:
