@@ -202,3 +202,27 @@ def test_a_read_only_sparse_folder_still_answers_from_memory(private_index):
         root.write_text("not a folder")  # nothing can be saved under it
     assistant = Assistant.from_settings(make_settings(private_index))
     assert assistant.retrieve("Who sits on a federation board?", 3).passages
+
+
+def test_an_ingest_killed_before_its_commit_leaves_the_previous_generation_loading(private_index, monkeypatch):
+    first = _generation(private_index)
+    path = private_index / "knowledge" / SLIDES
+    path.write_text(path.read_text() + "\n\nRiverside pilot: nine practices pooled their pharmacists in 2019.\n")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed between saving and committing")
+
+    monkeypatch.setattr(Records, "commit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        Assistant.from_settings(make_settings(private_index)).ingest()
+    monkeypatch.undo()
+    assert _generation(private_index) == first
+    folders = _folders(private_index)
+    orphans = [p.name for p in folders.root.iterdir() if p.name != folders.folder(first).name]
+    assert len(orphans) == 1  # saved for a generation that was never committed
+    _no_build(monkeypatch)
+    assert Assistant.from_settings(make_settings(private_index)).retrieve("Who sits on a federation board?", 3).passages
+    monkeypatch.undo()
+    Assistant.from_settings(make_settings(private_index)).ingest()  # the next ingest commits, and clears the orphan
+    names = {p.name for p in folders.root.iterdir()}
+    assert orphans[0] not in names and names == {folders.folder(g).name for g in (first, _generation(private_index))}

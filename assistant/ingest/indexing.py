@@ -253,8 +253,8 @@ class Indexer:
                          removed: list[str], embedded: set[str] | None) -> None:
         """Build the sparse index and the exact-search matrix of the record as the commit will leave it, and save
         them as `generation`'s before the commit, so that a process answering from it loads them (at 100x on 2 busy
-        cores, 23-25 s to build the sparse index, 0.7 s to load it). Rows of the previous generation's matrix are reused except for the `embedded`
-        chunks' (None: none reused)."""
+        cores, 23-25 s to build the sparse index, 0.65 s to load it). Rows of the previous generation's matrix are
+        reused except for the `embedded` chunks' (None: none reused)."""
         if self._saved is None:
             return
         gone = set(removed) | {record["doc_id"] for record, _ in changes}
