@@ -143,8 +143,8 @@ class Assistant:
         return f"on (best {self.settings.rerank_depth}, weight {self.settings.rerank_weight})"
 
     def warm(self) -> None:
-        """Build the BM25 indexes, read the vectors for exact search and run the model once now, so the first
-        question does not wait (at 100x the corpus, reading the vectors alone takes seconds)."""
+        """Load the sparse index and vector matrix the ingest saved (or build them, when none were saved) and run
+        the model once now, so the first question does not wait."""
         self._check_index()
         self.retriever.retrieve("warm-up", 1)
 
