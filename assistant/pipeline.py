@@ -32,6 +32,7 @@ from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
 from assistant.search.store import Records, VectorStore, make_client, store_folder
 from assistant.search.similarity import SentenceSimilarity
+from assistant.search.generations import Saved
 from assistant.ingest.tokens import encoding as tiktoken_encoding
 
 # Headings that name no topic: not offered as what the reports cover instead.
@@ -61,7 +62,8 @@ class Assistant:
                           settings.chunk_overlap, settings.chunk_min_tokens)
         fingerprint = f"{settings.chunk_tokens}/{settings.chunk_overlap}/{settings.chunk_min_tokens}"
         self.indexer = Indexer(store=store, records=records, embeddings=embeddings,
-                               embedding_name=embedding_name(embeddings), chunker=chunker, fingerprint=fingerprint)
+                               embedding_name=embedding_name(embeddings), chunker=chunker, fingerprint=fingerprint,
+                               saved=Saved.beside_record(settings))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":
@@ -142,8 +144,8 @@ class Assistant:
         return f"on (best {self.settings.rerank_depth}, weight {self.settings.rerank_weight})"
 
     def warm(self) -> None:
-        """Build the BM25 indexes, read the vectors for exact search and run the model once now, so the first
-        question does not wait (at 100x the corpus, reading the vectors alone takes seconds)."""
+        """Load the sparse index and vector matrix the ingest saved (or build them, when none were saved) and run
+        the model once now, so the first question does not wait."""
         self._check_index()
         self.retriever.retrieve("warm-up", 1)
 

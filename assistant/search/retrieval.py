@@ -7,19 +7,20 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-import bm25s
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.ingest.chunking import sentence_windows
 from assistant.search.embeddings import has_token_vectors
 from assistant.errors import IndexError_
 from assistant.schema import Chunk, Passage
 from assistant.search.ranking import score_key, top_indices
 from assistant.search.rerank import LateInteraction, blend
+from assistant.search.generations import Saved, load_vectors, save_vectors
+from assistant.search.sparse import SparseIndex, load_sparse, save_sparse
+from assistant.search.sparse import build as build_sparse
 from assistant.search.store import Records, VectorStore
 from assistant.settings import Settings
-from assistant.text import STOPWORDS, split_words, stem, tokenize
+from assistant.text import STOPWORDS, stem, tokenize
 
 ABBREVIATIONS = {
     "CCG": "clinical commissioning group",
@@ -43,15 +44,10 @@ ABBREVIATIONS = {
     "IT": "information technology",
 }
 
-# Sections that list sources rather than say anything: they rank below content (still findable by name).
-REFERENCE_SECTION = re.compile(
-    r"^\s*(foot ?notes|end ?notes|references|bibliography|publications|additional data sources|further reading)\b", re.I)
-REFERENCE_WEIGHT = 0.5
 # "How many / how big / what share" questions are answered by passages with figures in them.
 QUANTITY_QUESTION = re.compile(
     r"\b(how (many|much|big|large|long|often|fast)|what (size|number|proportion|percentage|share)|size of|per ?cent|figures?)\b",
     re.I)
-_FIGURE = re.compile(r"\b\d[\d,.]*\s*(%|per ?cent|k\b|patients|practices|staff|GPs|sites|years|months|000)|\b\d{2,}[\d,]*\b", re.I)
 
 
 # Everyday words people use for what the reports say in their own terms (applied to queries only).
@@ -100,7 +96,7 @@ class Retrieval:
 
 
 class HybridRetriever:
-    """Fuses BM25 and vector scores (convex, or reciprocal rank); the BM25 index is rebuilt only when the record changes."""
+    """Fuses BM25 and vector scores (convex, or reciprocal rank); the indexes are loaded when the record changes."""
 
     def __init__(self, settings: Settings, *, records: Records, store: VectorStore, embeddings: Embeddings) -> None:
         self._records, self._store, self._emb = records, store, embeddings
@@ -112,20 +108,17 @@ class HybridRetriever:
         self.rerank_weight, self.rerank_depth = settings.rerank_weight, settings.rerank_depth
         # Reranking needs word-piece vectors, which only the packaged MiniLM gives.
         self._late = LateInteraction(records, embeddings, STOPWORDS) if has_token_vectors(embeddings) else None
-        self._windows: bm25s.BM25 | None = None
-        self._starts = np.zeros(0, dtype=np.int64)
+        self._saved = Saved.beside_record(settings)
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._chunks: list[Chunk] = []
         self._by_id: dict[str, int] = {}
-        self._bm25: bm25s.BM25 | None = None
-        self._doc_terms: dict[str, dict[str, float]] = {}
-        self._doc_index: np.ndarray = np.zeros(0, dtype=np.int64)
-        self._doc_ids: list[str] = []
-        self._section_factor: np.ndarray = np.zeros(0)
-        self._figures: np.ndarray = np.zeros(0)
-        self.vocabulary: frozenset[str] = frozenset()
-        self._lower_stems: frozenset[str] = frozenset()
+        self._sparse: SparseIndex | None = None
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the indexed passages use, as written (empty before the first question)."""
+        return self._sparse.vocabulary if self._sparse else frozenset()
 
     def _ensure_index(self) -> None:
         generation = self._records.get_meta("generation")
@@ -136,38 +129,22 @@ class HybridRetriever:
         with self._lock:
             if generation == self._generation:
                 return
-            chunks = self._records.chunks()
-            bm25, windows = bm25s.BM25(), bm25s.BM25()
-            # Each chunk's windows (at least one) are contiguous: where each run starts, for a per-chunk maximum.
-            starts: list[int] = []
-            if chunks:
-                bm25.index([tokenize(c.index_text()) or ["_"] for c in chunks], show_progress=False)
-                texts: list[list[str]] = []
-                for chunk in chunks:
-                    starts.append(len(texts))
-                    texts += [tokenize(window) or ["_"] for window in sentence_windows(chunk)]
-                windows.index(texts, show_progress=False)
-            self._windows, self._starts = windows, np.array(starts, dtype=np.int64)
-            self._doc_terms = _document_terms(self._records.documents())
-            self._doc_ids = sorted({c.doc_id for c in chunks})
-            doc_number = {d: i for i, d in enumerate(self._doc_ids)}
-            self._doc_index = np.array([doc_number[c.doc_id] for c in chunks], dtype=np.int64)
-            self._chunks, self._bm25 = chunks, bm25
-            # Case matters for names ("Fuller" the review is not "fuller" the adjective). Chunk by chunk:
-            # one string of the whole corpus, and a list of all its words, cost hundreds of MB at scale.
-            words: set[str] = set()
-            lowered: set[str] = set()
-            for c in chunks:
-                text = f"{c.title} {c.section} {c.case_study} {c.text}"
-                words.update(re.findall(r"[A-Za-z0-9]+", text))
-                lowered.update(split_words(text))
-            self.vocabulary = frozenset(words)
-            self._lower_stems = frozenset(stem(w) for w in lowered)
-            self._by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
-            self._section_factor = np.array([REFERENCE_WEIGHT if REFERENCE_SECTION.match(c.section or "") else 1.0
-                                             for c in chunks])
-            # How many figures a chunk quotes (capped at 5), for questions that ask for a quantity.
-            self._figures = np.array([min(len(_FIGURE.findall(c.text)), 5) / 5 for c in chunks])
+            # Saved by the ingest that committed this generation, chunks included (at 100x on 2 busy cores: loaded
+            # in 0.65 s, where reading the record's chunks and building took 1.1 s + 23-25 s, and the vectors in
+            # 0.02-0.06 s, where reading them from Chroma took 6-7.7 s); built here, and saved for the next
+            # process, when missing, damaged or made by other code.
+            index = load_sparse(self._saved.sparse, generation, active=self._records.active_ids())
+            if index is None:
+                index = build_sparse(self._records.chunks(), self._records.documents())
+                save_sparse(self._saved.sparse, generation, index)
+            by_id = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+            vectors = load_vectors(self._saved.vectors, generation, key=index.key)
+            if vectors is not None:
+                self._store.use_vectors(generation, *vectors)
+            elif index.chunks:
+                ids, rows = self._store.vectors(generation, by_id)
+                save_vectors(self._saved.vectors, generation, key=index.key, ids=ids, rows=rows)
+            self._sparse, self._chunks, self._by_id = index, index.chunks, by_id
             self._generation = generation
 
     def chunks(self) -> list[Chunk]:
@@ -178,32 +155,34 @@ class HybridRetriever:
     def missing_terms(self, terms: list[str]) -> list[str]:
         """Those of `terms` (names, acronyms, numbers) that no indexed passage mentions."""
         self._ensure_index()
+        assert self._sparse is not None  # built or loaded by _ensure_index
+        vocabulary, lower_stems = self._sparse.vocabulary, self._sparse.lower_stems
         missing = []
         for term in terms:
             parts = re.findall(r"[A-Za-z0-9]+", term)
             if not parts:
                 continue
             if parts[0].isdigit():
-                found = parts[0] in self.vocabulary  # 2015/16 is found as 2015
+                found = parts[0] in vocabulary  # 2015/16 is found as 2015
             elif term.isupper() or term[0].isupper():
                 root = stem(term.lower())
-                found = all(p in self.vocabulary or p.capitalize() in self.vocabulary or
-                            (p.isupper() and p.lower() in self._lower_stems) for p in parts) or \
-                    (len(root) >= 5 and root in self._lower_stems and root.capitalize() in self.vocabulary)  # Londoner -> London
+                found = all(p in vocabulary or p.capitalize() in vocabulary or
+                            (p.isupper() and p.lower() in lower_stems) for p in parts) or \
+                    (len(root) >= 5 and root in lower_stems and root.capitalize() in vocabulary)  # Londoner -> London
             else:
-                found = stem(term.lower()) in self._lower_stems
+                found = stem(term.lower()) in lower_stems
             if not found:
                 missing.append(term)
         return missing
 
-    def _doc_prior(self, tokens: list[str]) -> np.ndarray:
+    def _doc_prior(self, sparse: SparseIndex, tokens: list[str]) -> np.ndarray:
         """Per chunk, how strongly the question names its document (a year, 'slides', 'London', a title word)."""
         # dict.fromkeys, not set: a fixed summing order keeps scores, and so ties, the same in every process.
         terms = list(dict.fromkeys(tokens))
-        scores = np.array([sum(self._doc_terms.get(d, {}).get(t, 0.0) for t in terms) for d in self._doc_ids])
+        scores = np.array([sum(sparse.doc_terms.get(d, {}).get(t, 0.0) for t in terms) for d in sparse.doc_ids])
         if not len(scores) or scores.max() <= 0:
             return np.zeros(len(self._chunks))
-        return (scores / scores.max())[self._doc_index]
+        return (scores / scores.max())[sparse.doc_index]
 
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
         """The `k` best passages for `question`, best first, with fused scores (blended with MaxSim where reranked)."""
@@ -221,13 +200,14 @@ class HybridRetriever:
                 nearest[idx] = sim
         vector_hits = sorted(nearest.items(), key=lambda kv: (-score_key(kv[1]), kv[0]))[:n]  # ties: reading order
         tokens = query_terms(query)
-        assert self._bm25 is not None and self._windows is not None  # built by _ensure_index with the chunks
-        bm25 = self._bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
+        sparse = self._sparse
+        assert sparse is not None  # built or loaded by _ensure_index with the chunks
+        bm25 = sparse.bm25.get_scores(tokens) if tokens else np.zeros(len(self._chunks))
         if tokens and self.window_weight:
             # A question usually paraphrases one or two sentences: the best-matching sentence window
             # of a chunk is a sharper lexical signal than the whole chunk.
-            scores = np.asarray(self._windows.get_scores(tokens), dtype=np.float64)
-            best = np.maximum(np.maximum.reduceat(scores, self._starts), 0.0)
+            scores = np.asarray(sparse.windows.get_scores(tokens), dtype=np.float64)
+            best = np.maximum(np.maximum.reduceat(scores, sparse.starts), 0.0)
             bm25 = (1 - self.window_weight) * _unit(bm25) + self.window_weight * _unit(best)
         if self.fusion == "rrf":
             fused = np.zeros(len(self._chunks))
@@ -248,11 +228,11 @@ class HybridRetriever:
             lex = _unit(bm25)
             fused = self.alpha * vec + (1 - self.alpha) * lex
         if self.doc_weight:
-            fused = fused + self.doc_weight * self._doc_prior(tokens) * (fused > 0)
+            fused = fused + self.doc_weight * self._doc_prior(sparse, tokens) * (fused > 0)
         if self.number_weight and QUANTITY_QUESTION.search(question):
-            fused = fused + self.number_weight * self._figures * (fused > 0)
+            fused = fused + self.number_weight * sparse.figures * (fused > 0)
         # Reference lists repeat a question's words (titles of papers) without answering it.
-        fused = fused * self._section_factor
+        fused = fused * sparse.section_factor
         reranking = self._late is not None and self.rerank_weight > 0 and self.rerank_depth > 1
         order = [int(i) for i in top_indices(fused, max(k, self.rerank_depth) if reranking else k) if fused[i] > 0]
         scores = fused
@@ -281,17 +261,3 @@ def _unit(scores: np.ndarray) -> np.ndarray:
     """Scores divided by their maximum (all zeros stay zeros)."""
     top = scores.max() if len(scores) else 0.0
     return scores / top if top > 0 else scores
-
-
-def _document_terms(documents: dict[str, dict]) -> dict[str, dict[str, float]]:
-    """For each document, the words of its title, publisher, year and kind, weighted by how few documents share them."""
-    bags = {
-        doc_id: set(tokenize(" ".join(str(d["meta"].get(f) or "") for f in ("title", "publisher", "year", "kind"))))
-        for doc_id, d in documents.items()
-    }
-    n = len(bags)
-    df: dict[str, int] = {}
-    for bag in bags.values():
-        for t in bag:
-            df[t] = df.get(t, 0) + 1
-    return {doc_id: {t: np.log((n + 1) / df[t]) for t in bag if df[t] < n} for doc_id, bag in bags.items()}

@@ -223,9 +223,23 @@ class VectorStore:
             self._exact = (state, ids, rows)
             return ids, rows
 
+    def vectors(self, generation: str, active: Container[str] | None) -> tuple[list[str], np.ndarray]:
+        """What exact search uses for the record's `generation`: the ids (sorted) and unit vectors of the `active`
+        chunks' windows (read from Chroma unless already read or given by `use_vectors`)."""
+        return self._vectors((generation,), active)
+
+    def use_vectors(self, generation: str, ids: list[str], rows: np.ndarray) -> None:
+        """Search `generation` over these ids (sorted) and unit rows, saved from Chroma earlier, without reading it."""
+        self.follow(generation)
+        with self._exact_lock:
+            self._exact = ((generation,), ids, rows)
+
     def _read_vectors(self, active: Container[str] | None) -> tuple[list[str], np.ndarray]:
         """Every readable window vector of the `active` chunks, ids sorted, rows scaled to unit length."""
-        wanted = sorted(i for i in self.ids() if active is None or i.split("#", 1)[0] in active)
+        return self.read(sorted(i for i in self.ids() if active is None or i.split("#", 1)[0] in active))
+
+    def read(self, wanted: list[str]) -> tuple[list[str], np.ndarray]:
+        """The readable ones of the `wanted` window vectors (in that order), rows scaled to unit length."""
         ids: list[str] = []
         rows = np.zeros((len(wanted), 0), dtype=np.float32)
         for start in range(0, len(wanted), _READ_PAGE):
