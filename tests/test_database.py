@@ -99,3 +99,11 @@ def test_without_a_postgresql_server_the_tests_skip_on_a_laptop_and_fail_in_ci(m
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="make db-deps"):
         missing_server("PostgreSQL is not installed")
+
+
+def test_with_the_record_in_postgresql_the_saved_sparse_index_goes_to_the_data_directory(tmp_path):
+    from assistant.search.generations import Saved
+
+    settings = make_settings(tmp_path, database_url="postgresql://advisor@127.0.0.1:5432/advisor")
+    saved = Saved.beside_record(settings)
+    assert saved.sparse.root == settings.data_dir / "sparse" and saved.vectors.root == settings.data_dir / "vectors"

@@ -130,9 +130,11 @@ class Saved:
     @classmethod
     def beside_record(cls, settings: Settings) -> "Saved":
         """The folders beside the record file (the data directory, or the shared folder ASSISTANT_RECORDS_PATH is
-        in, so that replicas sharing a record share what was saved with it)."""
-        return cls(GenerationFolders(settings.records_db.parent / "sparse", "sparse index"),
-                   GenerationFolders(settings.records_db.parent / "vectors", "vector matrix"))
+        in, so that replicas sharing a record share what was saved with it); with the record in PostgreSQL, the data
+        directory (a replica with its own builds and saves them once, at its first question)."""
+        record = settings.records_db
+        folder = record.parent if isinstance(record, Path) else settings.data_dir
+        return cls(GenerationFolders(folder / "sparse", "sparse index"), GenerationFolders(folder / "vectors", "vector matrix"))
 
     def prune(self, keep: Collection[str | None]) -> None:
         """Remove what was saved for generations other than `keep`."""
