@@ -1,4 +1,5 @@
-"""Means per version and criterion, agreement between the judges, and per-question wins for round 2."""
+"""Means per version and criterion, agreement between the judges, and per-question wins for round 2 (and, through
+`tally`, for any round laid out the same way)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ HERE = Path(__file__).parent
 CRITERIA = ("answers", "complete", "correct", "readable")
 
 
-def _ratings(name: str) -> dict[str, dict]:
-    return {r["item"]: r for r in map(json.loads, (HERE / name).read_text().splitlines())}
+def _ratings(folder: Path, name: str) -> dict[str, dict]:
+    return {r["item"]: r for r in map(json.loads, (folder / name).read_text().splitlines())}
 
 
-def main() -> None:
-    """Print the tally."""
-    key = json.loads((HERE / "key.json").read_text())
-    judges = {"judge 1": _ratings("ratings_judge1.jsonl"), "judge 2": _ratings("ratings_judge2.jsonl")}
+def tally(folder: Path, old: str, new: str) -> None:
+    """Print the tally of a round whose key.json names versions `old` and `new`."""
+    key = json.loads((folder / "key.json").read_text())
+    judges = {"judge 1": _ratings(folder, "ratings_judge1.jsonl"), "judge 2": _ratings(folder, "ratings_judge2.jsonl")}
     for judge, ratings in judges.items():
-        for version in ("round1", "today"):
+        for version in (old, new):
             rows = [r for i, r in ratings.items() if key[i]["version"] == version]
             print(judge, version, len(rows), " ".join(f"{c}={mean(r[c] for r in rows):.2f}" for c in CRITERIA))
     one, two = judges["judge 1"], judges["judge 2"]
@@ -29,9 +30,14 @@ def main() -> None:
     totals: dict[str, dict[str, int]] = {}
     for i, r in one.items():
         totals.setdefault(key[i]["qid"], {})[key[i]["version"]] = sum(r[c] for c in CRITERIA)
-    better = sum(t["today"] > t["round1"] for t in totals.values())
-    worse = sum(t["today"] < t["round1"] for t in totals.values())
-    print("today better on", better, "worse on", worse, "equal on", len(totals) - better - worse)
+    better = sum(t[new] > t[old] for t in totals.values())
+    worse = sum(t[new] < t[old] for t in totals.values())
+    print(new, "better on", better, "worse on", worse, "equal on", len(totals) - better - worse)
+
+
+def main() -> None:
+    """Print round 2's tally."""
+    tally(HERE, "round1", "today")
 
 
 if __name__ == "__main__":

@@ -2,37 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from statistics import mean
 
-HERE = Path(__file__).parent
-CRITERIA = ("answers", "complete", "correct", "readable")
-
-
-def _ratings(name: str) -> dict[str, dict]:
-    return {r["item"]: r for r in map(json.loads, (HERE / name).read_text().splitlines())}
-
-
-def main() -> None:
-    """Print the tally."""
-    key = json.loads((HERE / "key.json").read_text())
-    judges = {"judge 1": _ratings("ratings_judge1.jsonl"), "judge 2": _ratings("ratings_judge2.jsonl")}
-    for judge, ratings in judges.items():
-        for version in ("round2", "now"):
-            rows = [r for i, r in ratings.items() if key[i]["version"] == version]
-            print(judge, version, len(rows), " ".join(f"{c}={mean(r[c] for r in rows):.2f}" for c in CRITERIA))
-    one, two = judges["judge 1"], judges["judge 2"]
-    for c in CRITERIA:
-        gaps = [abs(one[i][c] - two[i][c]) for i in two]
-        print(c, "within one point", sum(g <= 1 for g in gaps), "of", len(gaps), "exact", sum(g == 0 for g in gaps))
-    totals: dict[str, dict[str, int]] = {}
-    for i, r in one.items():
-        totals.setdefault(key[i]["qid"], {})[key[i]["version"]] = sum(r[c] for c in CRITERIA)
-    better = sum(t["now"] > t["round2"] for t in totals.values())
-    worse = sum(t["now"] < t["round2"] for t in totals.values())
-    print("now better on", better, "worse on", worse, "equal on", len(totals) - better - worse)
-
+from evals.judging.answers.round2.tally import tally
 
 if __name__ == "__main__":
-    main()
+    tally(Path(__file__).parent, "round2", "now")
