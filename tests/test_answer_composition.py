@@ -78,7 +78,7 @@ def test_a_fact_the_reports_do_not_give_is_said_to_be_missing_with_what_they_do_
 
 def test_a_table_fact_is_written_as_a_sentence_about_its_organisation():
     texts = [u.text for u in passage_units(1, SUFFOLK)]
-    assert "Suffolk GP Federation’s legal status: community interest company." in texts
+    assert "Suffolk GP Federation is a community interest company." in texts
     assert not any(t.endswith(":") or t.startswith("Federation:") for t in texts)
 
 
@@ -162,7 +162,7 @@ def test_the_legal_form_and_board_question_states_legal_forms_and_a_board_each_c
 def test_and_how_did_suffolk_do_it_answers_about_suffolk(assistant):
     first = assistant.ask(LEGAL_AND_BOARD)
     answer = assistant.ask("And how did Suffolk do it?", [Turn("user", LEGAL_AND_BOARD), Turn("assistant", first.text)])
-    assert "Suffolk GP Federation’s legal status: community interest company." in answer.text
+    assert "Suffolk GP Federation is a community interest company." in answer.text
     assert all(c.passage.chunk.case_study == "Suffolk GP Federation" for c in answer.citations)
 
 
@@ -401,3 +401,14 @@ def test_a_question_naming_a_new_organisation_and_asking_its_own_thing_is_not_a_
     assert offline.standalone(asked, history) == asked
     assert offline.standalone("And how did the Hurley Group do it?", history) != "And how did the Hurley Group do it?"
     assert offline.standalone("And what did it do to train its staff?", history) != "And what did it do to train its staff?"
+
+
+def test_common_bare_table_facts_read_as_sentences_and_still_answer_by_their_label():
+    box = _passage(1, "Date established: April 2013\nLegal status: Community interest company\nNumber of practices: 60\n"
+                      "Local levers: History of practice collaboration", case="Suffolk GP Federation")
+    texts = [u.text for u in passage_units(1, box)]
+    assert texts[:3] == ["Suffolk GP Federation was established in April 2013.",
+                         "Suffolk GP Federation is a community interest company.", "Suffolk GP Federation has 60 practices."]
+    assert texts[3].startswith("Suffolk GP Federation’s local levers: ")  # no sentence for other labels
+    text = _answer("What legal form did Suffolk GP Federation choose?", [box])
+    assert text.startswith("Suffolk GP Federation is a community interest company. [1]") and NOT_GIVEN not in text

@@ -138,7 +138,7 @@ def meanings(part: str, units: Sequence[tuple[Unit, Passage]], passages: Sequenc
     keyed = [(_alnum(text), s) for text, s in scores.items() if len(_alnum(text)) >= 12]
     out = {}
     for unit, _passage in units:
-        key = _alnum(unit.text)
+        key = _alnum(unit.matched)
         held = [s for k, s in keyed if k in key or key in k]
         if held:
             out[unit] = max(held)
@@ -206,7 +206,7 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     lexical = []
     home = {unit: passage.chunk.doc_id for unit, passage in units}
     for unit, _passage in units:
-        toks = set(tokenize(unit.text))
+        toks = set(tokenize(unit.matched))
         hit = sum(weight[t] for t in dict.fromkeys(terms) if t in toks)  # a fixed order: the same sum in every process
         if hit > 0 or question.subject:  # about the organisation asked: meaning may find it where words do not
             lexical.append((hit / math.sqrt(len(toks) + 4) + 0.3 / unit.n, unit))
@@ -313,7 +313,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             keys = frozenset()  # without a subject, only a figure asked for can be found missing
         head = head_word(part, question.subject)
         # "Network 2" in a name is no figure given: the subject's names are left out first.
-        answering = [p for p in ranked if gives(without_subject(p.unit.text, question.subject), keys, need, head=head)] \
+        answering = [p for p in ranked if gives(without_subject(p.unit.matched, question.subject), keys, need, head=head)] \
             if keys else ranked
         if answering:
             picks = choose(answering, limit=limit, per_passage=per_passage, said=said)

@@ -54,6 +54,13 @@ class Unit:
     case_study: str
     fact: bool = False
     table: bool = False  # from a passage holding a flattened table of several organisations, whose columns are lost
+    source: str = ""  # a fact written as a sentence: the table line it was written from ("Legal status: ...")
+
+    @property
+    def matched(self) -> str:
+        """What a question's words and the stored sentence vectors are matched against: the text, and the table
+        line a fact sentence was written from ("Suffolk GP Federation is a ..." still says "legal status")."""
+        return f"{self.text} {self.source}" if self.source else self.text
 
 
 # A case box's paragraph is quoted as its first sentences together, then sentence by sentence: a whole paragraph
@@ -102,7 +109,21 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     if names_itself(label, case):
         return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
     owner = f"{case}’" if case.endswith("s") else f"{case}’s"
+    for rule, template in _FACT_SENTENCES:
+        if rule.match(f"{label.lower()}: {value}"):
+            return template.format(case=case, owner=owner, value=value)
     return f"{owner} {label.lower()}: {value}."
+
+
+# The commonest case-table facts, when their value is bare, written as the sentence a reader would write:
+# "Suffolk GP Federation was established in April 2013." rather than "... date established: April 2013."
+_MONTH = r"(?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?"
+_FACT_SENTENCES = (
+    (re.compile(rf"^date (?:established|founded|formed): {_MONTH}(?:19|20)\d\d$", re.I), "{case} was established in {value}."),
+    (re.compile(r"^number of practices: \d[\d,]*$", re.I), "{case} has {value} practices."),
+    (re.compile(r"^legal (?:status|form): (?:community interest company|company limited by \w+|limited liability "
+                r"partnership|partnership|limited company|social enterprise)$", re.I), "{case} is a {value}."),
+)
 
 
 def names_itself(label: str, case: str) -> bool:
@@ -255,7 +276,7 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
             return _line_units(n, pos, " ".join(rest), case=case, lower_words=lower_words, joined_to=boxed) \
                 if rest else [boxed]
         if case.lower() not in value.lower() and not value.endswith(":"):
-            return [Unit(n, pos, fact_sentence(label, value, case, lower_words), case, fact=True)]
+            return [Unit(n, pos, fact_sentence(label, value, case, lower_words), case, fact=True, source=line)]
         return []
     lead = _LABEL.match(line)
     if lead and whole(line[lead.end():], terminated=line.endswith(".")):
