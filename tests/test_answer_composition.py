@@ -412,3 +412,8 @@ def test_common_bare_table_facts_read_as_sentences_and_still_answer_by_their_lab
     assert texts[3].startswith("Suffolk GP Federation’s local levers: ")  # no sentence for other labels
     text = _answer("What legal form did Suffolk GP Federation choose?", [box])
     assert text.startswith("Suffolk GP Federation is a community interest company. [1]") and NOT_GIVEN not in text
+
+
+def test_a_company_suffix_after_the_organisations_name_is_not_taken_for_what_is_asked():
+    keys, need = specific_ask("What was Hurley Group Ltd's total annual turnover?", ["Hurley Group"])
+    assert keys == {"turnov", "annual"} and need == "money"

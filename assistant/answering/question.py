@@ -99,7 +99,9 @@ def named_terms(subject: Sequence[str]) -> set[str]:
 def without_subject(text: str, subject: Sequence[str]) -> str:
     """A text with the subject's names (and "the", "’s" around them) taken out, longest name first."""
     for name in sorted(subject, key=len, reverse=True):
-        text = re.sub(rf"(?:the\s+)?{re.escape(name)}(?:’s|'s)?", " ", text, flags=re.I)
+        # "Improving Health Ltd's": a company suffix after the name goes with it.
+        text = re.sub(rf"(?:the\s+)?{re.escape(name)}(?:\s+(?:Ltd|Limited|LLP|CIC|plc)\b\.?)?(?:’s|'s)?", " ", text,
+                      flags=re.I)
     return " ".join(text.split())
 
 
