@@ -9,7 +9,6 @@ import re
 import stat
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
