@@ -162,3 +162,14 @@ def test_content_words_drop_stopwords_and_plural_s():
 )
 def test_split_sentences_handles_abbreviations_numbers_markers_and_lines(text, expected):
     assert split_sentences(text) == expected
+
+
+def test_a_case_box_sentence_is_quoted_from_the_line_that_supports_it_not_the_one_naming_the_organisation():
+    from assistant.answering.citations import support
+    from assistant.schema import Chunk, Passage
+
+    box = Chunk(chunk_id="c1", doc_id="d", title="T", year=2013, section="Appendix: Case studies", page=1,
+                text="Federation: Suffolk GP Federation\nDate established: April 2013.\n"
+                     "Legal status: Community interest company.", case_study="Suffolk GP Federation")
+    _, quote = support("Suffolk GP Federation is a community interest company.", Passage(rank=1, chunk=box, score=1.0))
+    assert quote == "Legal status: Community interest company."

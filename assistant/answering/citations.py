@@ -130,8 +130,11 @@ def support(sentence: str, passage: Passage) -> tuple[float, str]:
     evidence = content_words(" ".join([c.index_text(), c.publisher, str(c.year or "")]))
     score = len(words & evidence) / len(words) if words else 1.0
     best, best_hits = "", -1
+    # In a case box every line is about the organisation: its name's words pick no line ("Suffolk GP Federation is a
+    # community interest company" is quoted from "Legal status: Community interest company", not "Federation: ...").
+    telling = (words - content_words(c.case_study)) or words
     for candidate in split_sentences(c.text) or [c.text]:
-        hits = len(words & content_words(candidate))
+        hits = len(telling & content_words(candidate))
         if hits > best_hits:
             best, best_hits = candidate, hits
     best = best.strip()
