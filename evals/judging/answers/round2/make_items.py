@@ -41,15 +41,23 @@ def main() -> None:
     for qid in json.loads((ROUND1 / "question_ids.json").read_text()):
         old = {k: v for k, v in previous[qid].items() if k != "item"}
         entries += [("round1", qid, old), ("today", qid, _current(assistant, rows[qid]))]
-    random.Random(2027).shuffle(entries)
+    write_round(HERE, entries, prefix="B", seed=2027, second_seed=7)
+
+
+def write_round(folder: Path, entries: list[tuple[str, str, dict]], *, prefix: str, seed: int,
+                second_seed: int | None = None) -> None:
+    """Shuffle (version, question id, item) entries with `seed`, number them `prefix`01.., and write items.jsonl,
+    key.json and, with `second_seed`, a random 24 for a second judge (items_second.jsonl)."""
+    random.Random(seed).shuffle(entries)
     key, items = {}, []
     for n, (version, qid, item) in enumerate(entries, start=1):
-        key[f"B{n:02d}"] = {"version": version, "qid": qid}
-        items.append({"item": f"B{n:02d}", **item})
-    (HERE / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
-    second = random.Random(7).sample(items, 24)
-    (HERE / "items_second.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in second))
-    (HERE / "key.json").write_text(json.dumps(key, indent=0))
+        key[f"{prefix}{n:02d}"] = {"version": version, "qid": qid}
+        items.append({"item": f"{prefix}{n:02d}", **item})
+    (folder / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
+    if second_seed is not None:
+        second = random.Random(second_seed).sample(items, 24)
+        (folder / "items_second.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in second))
+    (folder / "key.json").write_text(json.dumps(key, indent=0))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,11 @@ shuffled."""
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from evals.judging.answers.round2.make_items import _current, _load
+from evals.judging.answers.round2.make_items import _current, _load, write_round
 
 HERE = Path(__file__).parent
 ROUND1, ROUND2 = HERE.parent, HERE.parent / "round2"
@@ -27,15 +26,7 @@ def main() -> None:
     for qid in json.loads((ROUND1 / "question_ids.json").read_text()):
         old = {k: v for k, v in previous[qid].items() if k != "item"}
         entries += [("round2", qid, old), ("now", qid, _current(assistant, rows[qid]))]
-    random.Random(2028).shuffle(entries)
-    key, items = {}, []
-    for n, (version, qid, item) in enumerate(entries, start=1):
-        key[f"C{n:02d}"] = {"version": version, "qid": qid}
-        items.append({"item": f"C{n:02d}", **item})
-    (HERE / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
-    second = random.Random(8).sample(items, 24)
-    (HERE / "items_second.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in second))
-    (HERE / "key.json").write_text(json.dumps(key, indent=0))
+    write_round(HERE, entries, prefix="C", seed=2028, second_seed=8)
 
 
 if __name__ == "__main__":

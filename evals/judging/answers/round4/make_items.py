@@ -4,12 +4,11 @@ it, for those of the same 40 questions whose answer changed, shuffled."""
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
-from evals.judging.answers.round2.make_items import _current, _load
+from evals.judging.answers.round2.make_items import _current, _load, write_round
 
 HERE = Path(__file__).parent
 ROUND1, ROUND3 = HERE.parent, HERE.parent / "round3"
@@ -29,13 +28,7 @@ def main() -> None:
         new = _current(assistant, rows[qid])
         if new["answer"] != old["answer"]:  # an unchanged answer would only be rated twice
             entries += [("round3", qid, old), ("final", qid, new)]
-    random.Random(2029).shuffle(entries)
-    key, items = {}, []
-    for n, (version, qid, item) in enumerate(entries, start=1):
-        key[f"D{n:02d}"] = {"version": version, "qid": qid}
-        items.append({"item": f"D{n:02d}", **item})
-    (HERE / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
-    (HERE / "key.json").write_text(json.dumps(key, indent=0))
+    write_round(HERE, entries, prefix="D", seed=2029)
 
 
 if __name__ == "__main__":
