@@ -236,12 +236,11 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
     return [q for q in items if q][:5]
 
 
-# What a model of at-scale general practice is called ("Network", "Multi-practice model", "Super-partnership"); a
-# card's Model row that holds anything else ("Marginalised groups") is no option in a quiz.
-_MODEL = re.compile(r"network|federation|partnership|practice|model|alliance|company|organisation|group of", re.I)
-
-
+# The kinds of at-scale organisation a card may say it is ("A federation of 21 general practices ...").
 _KINDS = ("super-partnership", "federation", "network", "multi-practice", "partnership", "alliance")
+# What a model of at-scale general practice is called: one of the kinds, or a word such names use ("Multi-practice
+# model", "Limited company"); a card's Model row that holds anything else ("Marginalised groups") is no quiz option.
+_MODEL = re.compile("|".join([*_KINDS, "practice", "model", "company", "organisation", "group of"]), re.I)
 
 
 def _form(value: str) -> str:
