@@ -394,13 +394,18 @@ def test_a_list_under_a_generic_appendix_heading_is_led_by_the_organisations_nam
     assert unit.text.startswith("Whitstable Medical Practice: Day surgery suite; Physiotherapy")
 
 
-def test_a_question_naming_a_new_organisation_and_asking_its_own_thing_is_not_a_follow_up():
+def test_a_question_naming_its_organisation_and_asking_its_own_thing_is_not_a_follow_up():
     offline = OfflineAnswerer(organisations=lambda: ORGS)
     history = [Turn("user", "What legal form did Suffolk GP Federation take?"), Turn("assistant", "A CIC [1].")]
     asked = "What does the Hurley Group do to train its staff?"
     assert offline.standalone(asked, history) == asked
     assert offline.standalone("And how did the Hurley Group do it?", history) != "And how did the Hurley Group do it?"
     assert offline.standalone("And what did it do to train its staff?", history) != "And what did it do to train its staff?"
+    # The same organisation asked about anew stands alone too; one pointing back at the last answer does not.
+    again = "Which services does Suffolk GP Federation run, according to its board?"
+    assert offline.standalone(again, history) == again
+    assert offline.standalone("How did Suffolk GP Federation handle that?", history) != \
+        "How did Suffolk GP Federation handle that?"
 
 
 def test_common_bare_table_facts_read_as_sentences_and_still_answer_by_their_label():

@@ -20,6 +20,9 @@ _FOLLOW_UP = re.compile(
 )
 
 
+# Words that point into the conversation rather than at the organisation a question names ("its chair" does not).
+_POINTS_BACK = re.compile(r"\b(that|this|those|these|them|they|the same|then|there|above|last)\b", re.I)
+
 # How much of the previous answer a follow-up carries into retrieval (40 and 80 scored alike, 20 lower).
 FOLLOW_UP_ANSWER_WORDS = 40
 
@@ -51,7 +54,7 @@ class OfflineAnswerer:
     def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """Follow-ups are joined to the last user question and the start of the cited answer to it; others pass unchanged."""
         previous = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
-        if not (previous and is_follow_up(question)) or self._asks_anew(question, previous):
+        if not (previous and is_follow_up(question)) or self._asks_anew(question):
             return question
         # "The last one" or "they" usually points into the previous answer, not only its question.
         # A decline carries no report text and would pull retrieval towards its own words.
@@ -59,12 +62,13 @@ class OfflineAnswerer:
         words = [] if is_decline(reply) else MARKER.sub("", reply).split()[:FOLLOW_UP_ANSWER_WORDS]
         return f"{question}{FOLLOWING}{' '.join([previous, *words])})"
 
-    def _asks_anew(self, question: str, previous: str) -> bool:
-        """Whether a question names an organisation the last one did not and asks something of its own ("What does
-        the Hurley Group do to train its staff?"), unlike "And how did Suffolk do it?"."""
+    def _asks_anew(self, question: str) -> bool:
+        """Whether a question names its organisation and asks something of its own without pointing back ("What does
+        the Hurley Group do to train its staff?", "Which practices make up Tower Hamlets Network 2, according to its
+        chair?"), unlike "And how did Suffolk do it?" or "How did the Hurley Group handle that?"."""
         names = self.organisations() if self.organisations else ()
         subject = named_in(question, names)
-        if not subject or set(subject) <= set(named_in(previous, names)):
+        if not subject or _POINTS_BACK.search(question):
             return False
         return len(set(tokenize(without_subject(question, subject))) - FOLLOW_UP_WORDS) >= 2
 
