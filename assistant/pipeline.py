@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -19,14 +14,16 @@ from assistant.answering.citations import verify
 from assistant.search.embeddings import MINILM_DIM, embedding_name, has_token_vectors, make_embeddings, vector_layout
 from assistant.collection import Collection
 from assistant.errors import ConfigError, IndexError_, LLMError
-from assistant.answering.guardrails import (check_history, check_scope, clean_question, find_personal_data, redact,
+from assistant.answering.guardrails import (check_history, check_scope, clean_question, find_personal_data,
                                            salient_terms)
 from assistant.audit import AuditLog
+from assistant.question_log import QuestionLog
 from assistant.ingest.indexing import IngestReport, Indexer, Progress
 from assistant.ingest.loading import Limits, LoadedDocument
 from assistant.ingest.uploads import UploadOutcome, add_uploads
 from assistant.schema import Answer, Chunk, Generation, Restart, Turn
 from assistant.answering.extractive import OfflineAnswerer
+from assistant.answering.question import part_queries
 from assistant.search.retrieval import HybridRetriever, Retrieval
 from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
@@ -38,6 +35,8 @@ from assistant.ingest.tokens import encoding as tiktoken_encoding
 # Headings that name no topic: not offered as what the reports cover instead.
 _GENERIC_HEADING = re.compile(r"^(appendix|introduction|contents|references|summary|case stud(y|ies)|foreword|"
                               r"acknowledgements|about this)\b", re.I)
+# How many of each part's own best passages a question of several parts adds to the whole question's.
+PART_PASSAGES = 1
 # What every fallback notice ends with, after the model's own message saying what failed.
 FALLBACK = "This is the offline answer from the same passages."
 
@@ -55,6 +54,7 @@ class Assistant:
         self._index_checked = False
         self._ingest_lock = threading.RLock()  # one ingest at a time in this process
         self.audit = AuditLog(settings.audit_db)
+        self.question_log = QuestionLog(settings)
         self._verified: str | None = None  # the record generation whose vector store was last found sound
         self._organisations: tuple[list[Chunk] | None, list[str]] = (None, [])
         self.retriever = HybridRetriever(settings, records=records, store=store, embeddings=embeddings)
@@ -255,14 +255,14 @@ class Assistant:
         if not scope.in_scope:
             answer = Answer(question=q, text=scope.message, refused=True, refusal_reason=scope.category,
                             answerer="guardrail", notices=tuple(notices), timings_ms={"total": _ms(t0)})
-            self._log(answer)
+            self.question_log.write(answer)
             yield answer.text
             yield answer
             return
         chosen, standalone = self._rewrite(q, history, self.answerer(answerer or self.settings.answerer), notices)
         t1 = time.perf_counter()
         self._check_index()
-        found = self.retriever.retrieve(standalone, k or self.settings.top_k)
+        found = self._with_parts(standalone, self.retriever.retrieve(standalone, k or self.settings.top_k))
         timings["retrieve"] = _ms(t1)
         t2 = time.perf_counter()
         reason = self._why_not_covered(q, found)
@@ -271,7 +271,7 @@ class Assistant:
             answer = Answer(question=q, text=text, passages=found.passages, refused=True, refusal_reason="not_covered",
                             answerer=chosen.name, notices=tuple(notices), standalone_question=standalone,
                             timings_ms={**timings, "answer": _ms(t2), "total": _ms(t0)})
-            self._log(answer)
+            self.question_log.write(answer)
             yield text
             yield answer
             return
@@ -286,8 +286,20 @@ class Assistant:
                         refusal_reason="not_covered" if refused else "", answerer=chosen.name, grounded=grounded,
                         notices=tuple(notices), timings_ms=timings, standalone_question=standalone,
                         generation=generation)
-        self._log(answer)
+        self.question_log.write(answer)
         yield answer
+
+    def _with_parts(self, question: str, found: Retrieval) -> Retrieval:
+        """After the question's passages, each part's own best passage that they miss: "How is the Vitality
+        Partnership governed, and how does it involve its patients?" finds patients first."""
+        have = {p.chunk.chunk_id for p in found.passages}
+        extra = []
+        for asked in part_queries(question, self.organisations()) if found.passages else ():
+            new = [p for p in self.retriever.retrieve(asked, self.settings.top_k).passages
+                   if p.chunk.chunk_id not in have][:PART_PASSAGES]
+            have.update(p.chunk.chunk_id for p in new)
+            extra.extend(new)
+        return Retrieval(passages=(*found.passages, *extra), top_similarity=found.top_similarity)
 
     def _rewrite(self, q: str, history: Sequence[Turn], chosen: Answerer, notices: list[str]) -> tuple[Answerer, str]:
         """The answerer to use and the question joined with the conversation (offline if the model is unreachable)."""
@@ -352,43 +364,6 @@ class Assistant:
             return "They cover forming GP federations and other at-scale models, their governance and conflicts of interest."
         return "The nearest passages are about " + (" and ".join(topics) if len(topics) < 3
                                                     else f"{', '.join(topics[:-1])} and {topics[-1]}") + "."
-
-    def _log_key(self) -> bytes:
-        """The question log's HMAC key: ASSISTANT_LOG_KEY, else one made once and kept (0600) in the data directory."""
-        if self.settings.log_key is not None:
-            return self.settings.log_key.get_secret_value().encode()
-        path = self.settings.log_key_file
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never replaces a key already made
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        except FileExistsError:
-            pass
-        return path.read_text().strip().encode()
-
-    def _log(self, answer: Answer) -> None:
-        """One JSON line per question: keyed hash of the question, outcome, timings, retrieved ids; no raw text."""
-        # Personal data is redacted before hashing, and the hash is keyed (HMAC-SHA256 with a secret kept out of
-        # the log): an unkeyed hash of a guessed question could be confirmed by anyone who reads the log.
-        if not self.settings.log_questions:
-            return
-        self.settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        digest = hmac.new(self._log_key(), redact(answer.question).encode(), hashlib.sha256).hexdigest()[:16]
-        record = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "question_hmac": digest,
-            "answerer": answer.answerer,
-            "outcome": answer.refusal_reason or "answered",
-            "grounded": round(answer.grounded, 3),
-            "retrieved": [p.chunk.chunk_id for p in answer.passages],
-            "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
-            "notices": len(answer.notices),
-            "generation": answer.generation.to_json() if answer.generation else None,  # finish reason, token usage
-        }
-        path = self.settings.log_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
 
 
 def _ms(start: float) -> float:

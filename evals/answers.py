@@ -129,9 +129,14 @@ def answer_metrics(row: dict[str, Any], answer: Answer, *, retrieved: bool | Non
     return out
 
 
+# Words any question may hold: a "don't give" sentence sharing only these ("what", "does") is about no part in particular.
+_ASKING = frozenset("what which when where whom whose does have been were should could would their there they them "
+                    "that this with from about into much many".split())
+
+
 def _marked_missing(part: str, not_given: Sequence[str]) -> bool:
     """Whether one of the answer's "the reports don't give" sentences is about this part."""
-    words = {w.lower() for w in _WORD.findall(part) if len(w) > 3}
+    words = {w.lower() for w in _WORD.findall(part) if len(w) > 3} - _ASKING
     return any(words & {w.lower() for w in _WORD.findall(s)} for s in not_given)
 
 

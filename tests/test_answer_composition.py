@@ -205,10 +205,34 @@ def test_an_organisations_own_name_keeps_its_capital_in_a_fact_sentence():
     assert passage_units(1, box)[0].text.startswith("Vitality Partnership’s patient engagement: Vitality has")
 
 
-def test_items_listed_under_an_includes_label_stay_one_fact_about_the_organisation():
-    box = _passage(1, "Service portfolio: Includes:\nDiabetes\nUltrasound\nLymphoedema.", case="Suffolk GP Federation")
+def test_items_listed_under_an_includes_label_read_as_one_sentence_about_the_organisation():
+    box = _passage(1, "Service portfolio: Includes:\nDiabetes\nUltrasound\nLymphoedema\nMSK\nLearning in Action.",
+                   case="Suffolk GP Federation")
     assert [u.text for u in passage_units(1, box)] == [
-        "Suffolk GP Federation’s service portfolio: includes Diabetes; Ultrasound; Lymphoedema."]
+        "Suffolk GP Federation’s service portfolio includes diabetes, ultrasound, lymphoedema, MSK and Learning in "
+        "Action."]
+
+
+def test_short_full_stopped_lines_under_a_lead_in_are_one_list():
+    box = _passage(1, "Some of the beneficial outcomes identified so far include:\nGreater understanding of different "
+                      "roles.\nStaff more satisfied with quality of care.\nImproved sense of pride.", case="Sunderland GP Alliance")
+    assert [u.text.lower() for u in passage_units(1, box)] == [
+        "some of the beneficial outcomes identified so far include: greater understanding of different roles; staff "
+        "more satisfied with quality of care; improved sense of pride."]
+
+
+def test_a_case_boxs_generic_list_label_names_the_organisation():
+    box = _passage(1, "The results:\nAn extra £170,000 of contract income.\nFuture commercial opportunities.",
+                   case="Improving Health")
+    assert passage_units(1, box)[0].text.startswith("Improving Health’s results: an extra £170,000")
+
+
+def test_one_labelled_bullet_inside_a_slide_list_stays_in_the_list():
+    slide = _passage(1, "Key features of a Super Partnership\nKeeping what’s good about small and local\nBuilt on "
+                        "local general practice\nDelivery at scale: 80k+ patients: practice mergers\nExpanded general "
+                        "practice teams", section="Key features of a Super Partnership")
+    texts = [u.text.lower() for u in passage_units(1, slide)]
+    assert len(texts) == 1 and "delivery at scale: 80k+ patients: practice mergers; expanded general practice teams" in texts[0]
 
 
 def test_a_sentence_leaning_on_the_line_before_is_quoted_with_it():

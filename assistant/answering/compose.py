@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.answering.citations import split_sentences
 from assistant.answering.protocol import NOT_GIVEN
 from assistant.answering.question import (MEASURES, Question, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
                                           without_subject)
-from assistant.answering.sentences import Unit, passage_units
+from assistant.answering.sentences import Unit, once_in_its_words, passage_units
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage
 from assistant.search.ranking import score_key
@@ -64,6 +64,8 @@ def defines(text: str, subject: Sequence[str]) -> bool:
 
 def _cue(kind: str, text: str) -> float:
     """A boost for sentences of the kind the question (or part) wants."""
+    if kind == "size":  # "How big is the Hurley Group?": its practices, patients or staff counted
+        return 1.5 if _counted(text, _SIZE_WORDS) else _cue("figure", text)
     if kind == "who":
         return 1.2 if _WHO_CUE.search(text) else 1.0
     if kind == "figure":
@@ -82,6 +84,9 @@ _NEEDS = {"": re.compile(r""), "number": re.compile(_NUMBER, re.I), "count": re.
           "money": re.compile(r"[£€$]|\b(million|billion|euros?|pounds?)\b", re.I), "date": re.compile(r"\b(19|20)\d\d\b"),
           "all": re.compile(r"")}
 _COUNT_WORD = re.compile(rf"^({_NUMBER})", re.I)
+# "How big", "how large" (not "at what size did ..."): what an organisation's size is counted in.
+_SIZE_QUESTION = re.compile(r"\bhow (big|large)\b", re.I)
+_SIZE_WORDS = frozenset(tokenize("practices patients people population list staff employees sites GPs locations members"))
 
 
 def _counted(text: str, keys: frozenset[str]) -> bool:
@@ -217,14 +222,16 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     low, high = (min(known), max(known)) if known else (0.0, 0.0)
     # A part's own kind where the question asks two things ("how many practices ... and what services ...").
     kind = answer_kind(part) if len(question.parts) > 1 else question.kind
-    kind = "who" if re.match(r"\s*who\b", part, re.I) else kind
+    kind = "who" if re.match(r"\s*who\b", part, re.I) else "size" if _SIZE_QUESTION.search(part) else kind
     kind = "define" if asks_what_it_is(part, question.subject) else kind
     picks = []
     for score, unit in lexical:
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
         # "What kind of organisation is X?" is answered first by the sentence saying what X is.
-        lead = 1.0 if kind == "define" and defines(unit.text, question.subject) else 0.0
+        # "How big is X?" first by a sentence that names X and counts its practices, patients or staff.
+        lead = 1.0 if kind == "define" and defines(unit.text, question.subject) or \
+            kind == "size" and named_in(unit.text, question.subject) and _counted(unit.text, _SIZE_WORDS) else 0.0
         rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0)
         picks.append(Pick((lead + mixed * _cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
                                                                   else 1.0), unit))
@@ -269,8 +276,10 @@ def missing_fact(part: str, question: Question) -> str:
                               thing.split()[0], re.I):
         return f"{NOT_GIVEN} {who}’s {thing}." if who else f"{NOT_GIVEN} the {thing}."
     # "What is the chief executive's salary at the Hurley Group?": the Hurley Group’s chief executive's salary.
+    # "What is Suffolk GP Federation's CQC rating?" is read without the name: "What is CQC rating".
+    bare = re.sub(r"\s+(of|at|for|in)$", "", without_subject(text, question.subject).strip()) if who else text
     of = re.match(r"^(what|which)\s+(is|was|are|were)\s+(the\s+)?(?P<thing>[\w’'-]+(\s+[\w’'-]+){0,4}?)"
-                  r"(\s+(of|at|for|in)\s+(?P<rest>.+))?$", text, re.I)
+                  r"(\s+(of|at|for|in)\s+(?P<rest>.+))?$", bare, re.I)
     if of and who and (not of.group("rest") or not without_subject(of.group("rest"), question.subject).strip()):
         return f"{NOT_GIVEN} {who}’s {of.group('thing')}."
     named = bool(named_in(text, question.subject))
@@ -286,7 +295,8 @@ def _paragraph(picks: Sequence[Pick], *, bullets: bool) -> str:
     """Chosen sentences, each with its marker: a paragraph, or a list when the reports give several items."""
     if bullets and len(picks) >= 3:
         return "\n".join(f"- {cited(p.unit)}" for p in picks)
-    return " ".join(cited(p.unit) for p in picks)
+    said = once_in_its_words([p.unit.text for p in picks])
+    return " ".join(cited(replace(p.unit, text=text)) for p, text in zip(picks, said))
 
 
 def compose(question: Question, passages: Sequence[Passage], *, organisations: Sequence[str],
@@ -303,10 +313,14 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
     blocks: list[str] = []
     closest: list[Pick] = []
     prefer = named_documents(question.text, passages)
-    for part in parts:
-        ranked = rank_units(part, question, units, docs, prefer=prefer,
-                            meaning=meanings(without_subject(with_context(part, question).strip(), question.subject),
-                                             units, passages, similarity))
+    rankings = [rank_units(part, question, units, docs, prefer=prefer,
+                           meaning=meanings(without_subject(with_context(part, question).strip(), question.subject),
+                                            units, passages, similarity)) for part in parts]
+    # Each part's best sentence is kept for it: "What does the Hurley Group do to train its staff, and how does it
+    # keep track of morale?" would otherwise quote the morale barometer, second for training, under training.
+    tops = [ranked[0].unit if ranked else None for ranked in rankings]
+    for k, (part, ranked) in enumerate(zip(parts, rankings)):
+        ranked = [p for p in ranked if p.unit == tops[k] or p.unit not in tops]
         # Only a question about a named organisation can ask a fact the reports leave out about it.
         keys, need = specific_ask(part, question.subject)
         if not (question.subject or need or keys & MEASURES) or asks_what_it_is(part, question.subject):

@@ -61,6 +61,18 @@ def split_parts(question: str) -> tuple[str, ...]:
     return tuple(parts) or (question.strip(),)
 
 
+def part_queries(question: str, organisations: Sequence[str]) -> tuple[str, ...]:
+    """Each part of a question of several as retrieval should see it alone, with the organisation the question
+    names ("how does it involve its patients? (Vitality Partnership)"); none for a question of one part."""
+    own = question.split(FOLLOWING, 1)[0]
+    parts = split_parts(own)
+    if len(parts) < 2:
+        return ()
+    subject = named_in(own, organisations)
+    name = min(subject, key=len) if subject else ""
+    return tuple(part if not name or named_in(part, subject) else f"{part} ({name})" for part in parts)
+
+
 def answer_kind(question: str) -> str:
     """The kind of answer wanted: a figure, a list, a how-to, a comparison, a yes/no with reasons, or a fact."""
     if QUANTITY_QUESTION.search(question):

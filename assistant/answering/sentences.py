@@ -99,6 +99,12 @@ def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
+def _item_word(item: str) -> str:
+    """A one-word list item as it reads inside a sentence: "Diabetes" as "diabetes"; names of several words
+    ("Learning in Action") and acronyms ("MSK") keep their capitals."""
+    return item.lower() if re.fullmatch(r"[A-Z][a-z]+", item) else item
+
+
 def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | frozenset[str] = frozenset()) -> str:
     """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
     value = value.rstrip(" .;")
@@ -109,6 +115,10 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     if names_itself(label, case):
         return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
     owner = f"{case}’" if case.endswith("s") else f"{case}’s"
+    listed = re.match(r"^includes:? (?P<items>[^;]+(; [^;]+)+)$", value, re.I)
+    if listed:  # "Service portfolio: includes Diabetes; Ultrasound; Urology" as a list in a sentence
+        items = [_item_word(i.strip()) for i in listed.group("items").split("; ")]
+        return f"{owner} {label.lower()} includes {', '.join(items[:-1])} and {items[-1]}."
     for rule, template in _FACT_SENTENCES:
         if rule.match(f"{label.lower()}: {value}"):
             return template.format(case=case, owner=owner, value=value)
@@ -187,26 +197,37 @@ def whole(sentence: str, *, terminated: bool) -> bool:
     return _caps_share([w for w in plain if not _ACRONYM.match(w)] or words) <= 0.5
 
 
-def _item(line: str) -> bool:
-    """A line that reads as a slide bullet or list item: short, unpunctuated or ending in a comma or semicolon."""
+def _item(line: str, *, labelled: bool = False) -> bool:
+    """A line that reads as a slide bullet or list item: short, unpunctuated or ending in a comma or semicolon (with
+    `labelled`, a bullet holding a label may be one: "Delivery at scale: 80k+ patients: practice mergers")."""
     words = _WORD.findall(line)
-    return 0 < len(words) <= 20 and not re.search(r"[.!?:]$", line) and not _FACT.match(line) \
+    return 0 < len(words) <= 20 and not re.search(r"[.!?:]$", line) and (labelled or not _FACT.match(line)) \
         and bool(re.match(r"[A-Za-z0-9‘“\"(]", line))
 
 
-def _run_end(lines: Sequence[str], start: int, *, stops: bool = False) -> int:
+def _run_end(lines: Sequence[str], start: int, *, stops: bool = False, labelled: bool = False) -> int:
     """Where a run of list items starting at `start` ends (== start when there is none); with `stops`, a short
-    line closed by a full stop is an item too (a slide's bullets under its title)."""
-    end = start
-    while end < len(lines) and (_item(lines[end]) or stops and _item(lines[end].rstrip(".")) and
-                                len(split_sentences(lines[end])) == 1):
-        end += 1
+    line closed by a full stop is an item too (a slide's bullets under its title); with `labelled`, a bullet
+    holding a label ("Delivery at scale: 80k+ patients: practice mergers") continues a run it is inside."""
+    end, labels = start, 0
+    while end < len(lines):
+        if _item(lines[end]) or stops and _item(lines[end].rstrip(".")) and len(split_sentences(lines[end])) == 1:
+            end += 1
+        elif labelled and end > start and not labels and _item(lines[end], labelled=True):
+            end, labels = end + 1, 1  # one such bullet; a run of them is a flattened table's cells ("Close ties: ...")
+        else:
+            break
     return end
 
 
 # "Common Federation Objectives: Common Federation Objectives": a slide's title, which the chunker writes after
 # its section when a small section joins the next one. It leads the bullets under it.
 _TITLE_TWICE = re.compile(r"^(?P<title>[^:]{3,80}): (?P=title)$", re.I)
+
+
+# A case box's own labels for its lists: they say whose only with the organisation's name.
+_GENERIC_LEAD = re.compile(r"^(the )?(results?|solutions?|challenges?|outcomes?|benefits?|lessons?|next steps|"
+                           r"vital statistics|approach|exploration|impact)$", re.I)
 
 
 def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, lower_words: set[str]) -> Unit | None:
@@ -216,6 +237,9 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
         return item[0].lower() + item[1:] if ordinary(first, lower_words) else item
 
     lead = lead.strip().rstrip(":")
+    what = re.sub(r"^the\s+", "", lead, flags=re.I)
+    if case and lead and _GENERIC_LEAD.match(lead) and case.lower() not in lead.lower():
+        lead = f"{case}’s {what.lower()}"  # "The results:" in a case study: "Improving Health’s results:"
     if any(run_together(i, lower_words) or _table_row(i) for i in items):
         return None  # columns of a flattened table ("Year founded", "2004", "2006"), not a list
     body = "; ".join(soften(i.strip(" ;,•-").rstrip(".")) for i in items if i.strip(" ;,•-:") != lead)
@@ -227,6 +251,24 @@ def _in_its_words(text: str, case: str) -> str:
     """"We invest ..." as "In Hurley Group’s words, we invest ..."."""
     owner = f"{case}’" if case.endswith("s") else f"{case}’s"
     return f"In {owner} words, {text if text.startswith('I ') else text[:1].lower() + text[1:]}"
+
+
+_SAID_BY = re.compile(r"^In (?P<owner>[^,]{2,80}) words, ")
+
+
+def once_in_its_words(texts: Sequence[str]) -> list[str]:
+    """Sentences in a row in one organisation's words say so once: the second of two "In Hurley Group’s words, we
+    ..." reads "We ..."."""
+    out, before = [], ""
+    for text in texts:
+        said = _SAID_BY.match(text)
+        owner = said.group("owner") if said else ""
+        if owner and owner == before:
+            rest = text[said.end():]
+            text = rest[:1].upper() + rest[1:]
+        out.append(text)
+        before = owner
+    return out
 
 
 _GENERIC_SECTION = re.compile(r"^(appendix\b|case stud)", re.I)
@@ -328,6 +370,8 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
         if title:
             lines[k] = title.group("title") + ":"
             titles.add(k)
+    # "Location; London (working in 12 CCGs)", then each site's cell on its own line: whose cell is whose is lost.
+    tabular = not case and any(";" in line and _table_row(line) for line in lines)
     units: list[Unit] = []
     i, last = 0, -1  # last: the line the last unit came from
     while i < len(lines):
@@ -342,8 +386,10 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
                 units.extend(_line_units(n, i, _merge_items(lines[i], items), case=case, lower_words=lower_words))
             i = end
             continue
-        end = _run_end(lines, i, stops=i - 1 in titles)
+        # A case table's labelled lines are its facts, a flattened table's its cells; on a slide, bullets.
         lead = lines[i - 1] if i and lines[i - 1].endswith(":") else ""
+        # Under a title or a lead-in ("... outcomes identified so far include:"), short full-stopped lines are items.
+        end = _run_end(lines, i, stops=i - 1 in titles or bool(lead), labelled=not (case or tabular))
         if end - i >= (2 if lead else 3):
             # "Appendix: Case studies" says where the list is, not what it is: the organisation's name says more.
             section = case if case and _GENERIC_SECTION.search(chunk.section or "") else chunk.section
@@ -362,7 +408,6 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     # "We invest heavily in education ..." in a case study is the organisation speaking: said so, by name.
     units = [replace(u, text=_in_its_words(u.text, case)) if case and _FIRST_PERSON.match(u.text) and not u.fact
              and case.lower() not in u.text.lower() else u for u in units]
-    # "Location; London (working in 12 CCGs)", then each site's cell on its own line: whose cell is whose is lost.
-    if not case and any(";" in line and _table_row(line) for line in lines):
+    if tabular:
         units = [replace(u, table=True) for u in units]
     return units

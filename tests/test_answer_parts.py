@@ -1,0 +1,67 @@
+"""Questions of two parts find passages for each part; size questions and missing facts named with a possessive."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.compose import missing_fact
+from assistant.answering.protocol import NOT_GIVEN
+from assistant.answering.question import analyse, part_queries
+
+ORGS = ("Suffolk GP Federation", "Improving Health", "Hurley Group", "Vitality Partnership")
+
+
+def test_each_part_is_searched_alone_with_the_organisation_the_question_names():
+    assert part_queries("How is the Vitality Partnership governed, and how does it involve its patients?", ORGS) == (
+        "How is the Vitality Partnership governed", "how does it involve its patients? (Vitality Partnership)")
+    assert part_queries("What legal form could we choose, and how should the board be set up?", ORGS) == (
+        "What legal form could we choose", "how should the board be set up?")
+    assert part_queries("What is a GP federation?", ORGS) == ()
+
+
+def test_a_missing_fact_asked_with_the_organisations_possessive_names_it_once():
+    q = analyse("What was Improving Health Ltd's total annual turnover?", organisations=ORGS)
+    assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} Improving Health’s total annual turnover."
+    q = analyse("What is Suffolk GP Federation's CQC rating?", organisations=ORGS)
+    assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} Suffolk GP Federation’s CQC rating."
+
+
+@pytest.mark.slow
+def test_a_two_part_question_reads_each_parts_own_best_passage_after_its_own(assistant):
+    question = "On the Nuffield slides, what are the key features of a super-partnership, and what are the essential " \
+               "ingredients for success?"
+    whole = [p.chunk.chunk_id for p in assistant.retrieve(question).passages]
+    answer = assistant.ask(question)
+    got = [p.chunk.chunk_id for p in answer.passages]
+    assert got[:len(whole)] == whole and len(got) > len(whole)
+    assert "Strong clinical and managerial leadership" in answer.text  # the second part, from its own passage
+    assert "delivery at scale: 80k+ patients: practice mergers" in answer.text  # the slide's labelled bullet kept
+
+
+@pytest.mark.slow
+def test_a_one_part_question_reads_only_its_own_passages(assistant):
+    question = "What legal forms can a GP federation take?"
+    assert [p.chunk.chunk_id for p in assistant.ask(question).passages] == \
+        [p.chunk.chunk_id for p in assistant.retrieve(question).passages]
+
+
+@pytest.mark.slow
+def test_how_big_is_answered_first_by_the_organisations_own_counts(assistant):
+    answer = assistant.ask("How big is the Hurley Group and who runs it?")
+    first = answer.text.split(" [1]")[0]
+    assert "Hurley Group" in first and "100,000" in first
+
+
+def test_sentences_in_a_row_in_one_organisations_words_say_so_once():
+    from assistant.answering.sentences import once_in_its_words
+    assert once_in_its_words(["In Hurley Group’s words, we invest in training.", "In Hurley Group’s words, we survey "
+                              "patients.", "In Vitality Partnership’s words, we grew."]) == [
+        "In Hurley Group’s words, we invest in training.", "We survey patients.", "In Vitality Partnership’s words, we grew."]
+
+
+@pytest.mark.slow
+def test_each_parts_best_sentence_is_kept_for_that_part(assistant):
+    answer = assistant.ask("What does the Hurley Group do to train its staff, and how does it keep track of morale?")
+    training, morale = answer.text.split("\n\n")[:2]
+    assert "education, training" in training and "barometer" not in training
+    assert "barometer" in morale
