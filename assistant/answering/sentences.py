@@ -263,7 +263,7 @@ def once_in_its_words(texts: Sequence[str]) -> list[str]:
     for text in texts:
         said = _SAID_BY.match(text)
         owner = said.group("owner") if said else ""
-        if owner and owner == before:
+        if said and owner == before:
             rest = text[said.end():]
             text = rest[:1].upper() + rest[1:]
         out.append(text)
