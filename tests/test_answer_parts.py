@@ -1,4 +1,4 @@
-"""Questions of two parts find passages for each part; size questions and missing facts named with a possessive."""
+"""Answers to questions of two parts, sizes, missing facts, and lists and notes the answer quotes or leaves out."""
 
 from __future__ import annotations
 
@@ -65,3 +65,28 @@ def test_each_parts_best_sentence_is_kept_for_that_part(assistant):
     training, morale = answer.text.split("\n\n")[:2]
     assert "education, training" in training and "barometer" not in training
     assert "barometer" in morale
+
+
+def _passage(text, *, case="", section="S"):
+    from assistant.schema import Chunk, Passage
+    return Passage(rank=1, chunk=Chunk(chunk_id="c1", doc_id="d", title="T", year=2018, section=section, page=1,
+                                       text=text, case_study=case), score=1.0)
+
+
+def test_a_list_led_by_a_leaning_line_is_quoted_with_the_sentence_before_it():
+    from assistant.answering.sentences import passage_units
+    texts = [u.text for u in passage_units(1, _passage(
+        "Professional advice helps organisations to create secure agreements.\nThis could, for example, include:\n"
+        "funding arrangements\ngovernance structures\nsubcontracting services"))]
+    assert texts == ["Professional advice helps organisations to create secure agreements. This could, for example, "
+                     "include: funding arrangements; governance structures; subcontracting services."]
+    alone = [u.text for u in passage_units(1, _passage("This could include:\nfunding arrangements\ngovernance structures"))]
+    assert not any(t.startswith("This") for t in alone)
+
+
+def test_a_figure_caption_with_its_source_note_is_not_quoted():
+    from assistant.answering.sentences import passage_units
+    texts = [u.text for u in passage_units(1, _passage(
+        "GP at scale organisations with non-clinical roles (England): Source: Collaboration in general practice: "
+        "Surveys of GP practice, Nuffield Trust, 2017.\nCollaborating at scale gives practices access to expertise."))]
+    assert texts == ["Collaborating at scale gives practices access to expertise."]

@@ -145,6 +145,9 @@ def names_itself(label: str, case: str) -> bool:
 _LINK = re.compile(r"https?://\S+|www\.\S+")
 _CITING = re.compile(r"^(available (at|from)|accessed|retrieved|see|source|supplemented by|adapted from|based on "
                      r"information)\b", re.I)
+# "GP at scale organisations with non-clinical roles (England): Source: Collaboration in general practice: ...": a
+# figure's caption and its source note.
+_SOURCE_NOTE = re.compile(r"(^|: )Sources?: ")
 _POINTER = re.compile(r"\(\s*(?:see|cf\.?)\b[^)]*\b(?:below|above|overleaf)\b[^)]*\)", re.I)
 # "Whether these organisations have had an impact on quality of care.": a clause with no sentence around it.
 _CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
@@ -153,7 +156,7 @@ _CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
 def _reference(sentence: str) -> bool:
     """Whether a sentence is a reference, a link or a pointer elsewhere in its document ("(see definition below)")
     rather than something a report says."""
-    return bool(_CITING.match(sentence)) or bool(_POINTER.search(sentence)) or bool(_LINK.search(sentence)) and \
+    return bool(_CITING.match(sentence)) or bool(_SOURCE_NOTE.search(sentence)) or bool(_POINTER.search(sentence)) or bool(_LINK.search(sentence)) and \
         len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
 
 
@@ -394,7 +397,12 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             # "Appendix: Case studies" says where the list is, not what it is: the organisation's name says more.
             section = case if case and _GENERIC_SECTION.search(chunk.section or "") else chunk.section
             listed = _list_unit(n, i * 100, lines[i:end], lead=lead or section, case=case, lower_words=lower_words)
-            units.extend([listed] if listed else [])
+            if listed and lead and _LEANS.match(lead) and not _SELF.match(lead):
+                # "This could, for example, include: ..." goes with the sentence just before it, or not at all.
+                joined = units and last in (i - 2, i - 1) and units[-1].text.endswith(".")
+                units[-1:] = [replace(units[-1], text=f"{units[-1].text} {listed.text}")] if joined else units[-1:]
+            elif listed:
+                units.append(listed)
             i = end
             continue
         # "These practices provide ..." on the line after the sentence it leans on goes with that sentence.
