@@ -1,0 +1,90 @@
+"""What is not a whole sentence: headings, table cells run together, references and pointers, fragments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.text import STOPWORDS
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# Fewer words than this is a fragment or a heading, not a sentence.
+MIN_WORDS = 6
+# Endings of ordinary words ("Keeping", "Clinically", "Community"): such a word needs no capital mid-sentence.
+_ORDINARY = re.compile(r"(ing|ed|ly|ity|ion|ions|ment|ments|ness|ive|al|ance|ence|ships?)$")
+
+
+def ordinary(word: str, lower_words: set[str] | frozenset[str]) -> bool:
+    """Whether a capitalised word is an ordinary one (written lower-case in the passage, a stopword, or by its
+    ending), not a name or an acronym."""
+    low = word.lower()
+    return word[1:].islower() and (low in lower_words or low in STOPWORDS or bool(_ORDINARY.search(low)))
+
+
+_ASIDE = re.compile(r"\([^()]*\)")
+_ACRONYM = re.compile(r"^[A-Z]{2,}[a-z]?s?$")
+
+
+def caps_share(words: Sequence[str]) -> float:
+    """Share of the words after the first that start with a capital (headings and table rows score high)."""
+    rest = [w for w in words[1:] if w.lower() not in STOPWORDS]
+    return sum(w[0].isupper() for w in rest) / len(rest) if rest else 0.0
+
+
+# "Available at: https://...": a reference, not a statement; a link inside a long sentence is kept.
+_LINK = re.compile(r"https?://\S+|www\.\S+")
+_CITING = re.compile(r"^(available (at|from)|accessed|retrieved|see|source|supplemented by|adapted from|based on "
+                     r"information)\b", re.I)
+# "GP at scale organisations with non-clinical roles (England): Source: Collaboration in general practice: ...": a
+# figure's caption and its source note.
+_SOURCE_NOTE = re.compile(r"(^|: )Sources?: ")
+_POINTER = re.compile(r"\(\s*(?:see|cf\.?)\b[^)]*\b(?:below|above|overleaf)\b[^)]*\)", re.I)
+# "Whether these organisations have had an impact on quality of care.": a clause with no sentence around it.
+CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
+
+
+def reference(sentence: str) -> bool:
+    """Whether a sentence is a reference, a link or a pointer elsewhere in its document ("(see definition below)")
+    rather than something a report says."""
+    return bool(_CITING.match(sentence)) or bool(_SOURCE_NOTE.search(sentence)) or bool(_POINTER.search(sentence)) or bool(_LINK.search(sentence)) and \
+        len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
+
+
+_JOIN = re.compile(r"(?:(?<=\))|\b(?P<before>[a-z][a-z'’-]*)) (?P<word>[A-Z][a-z]+)\b")
+# "... (see Figure 3) a significant increase ...": list items whose bullets were lost, run into one line.
+_BULLETS_LOST = re.compile(r"\) (a|an) [a-z]+")
+# "... coordinated and community-based. high-quality care Retains ...": a full stop then lower case, columns mixed.
+_CELLS_STOPPED = re.compile(r"\b(?!etc\.)[a-z][a-z-]{2,}\.\s+[a-z]{3,}")
+_TABLE_TITLE = re.compile(r"\b(Table|Figure|Box|Chart) \d+[a-z]?:")
+_AFTER_COUNTRY = re.compile(r"\b(?:UK|US|USA) ([A-Z][a-z]+)\b")
+# Words before which a capitalised ordinary word starts a name ("the Primary Care Networks"), not a new cell.
+_NAME_OPENERS = frozenset("the a an of and for in by to with from our its their his her this that these those".split())
+
+
+def run_together(text: str, lower_words: set[str]) -> bool:
+    """Whether table cells or slide lines ran together: an ordinary word with a capital straight after a lower-case
+    word or a bracket ("... studies Potential strengths", "... 3 CCGs) Legal status")."""
+    if _BULLETS_LOST.search(text) or _TABLE_TITLE.search(text) or _CELLS_STOPPED.search(text):
+        return True
+    if any(ordinary(m.group(1), lower_words) for m in _AFTER_COUNTRY.finditer(text)):
+        return True  # "Tower Hamlets, UK Professional chambers; ...": a flattened table's rows
+    for m in _JOIN.finditer(text):
+        before = m.group("before")
+        if before in _NAME_OPENERS:
+            continue
+        if ordinary(m.group("word"), lower_words):
+            return True
+    return False
+
+
+def whole(sentence: str, *, terminated: bool) -> bool:
+    """Whether a sentence reads as a whole sentence rather than a heading, table row or fragment."""
+    words = _WORD.findall(sentence)
+    if len(words) < MIN_WORDS or not re.match(r"[A-Z0-9‘“\"(]", sentence) or sentence.rstrip().endswith(":"):
+        return False
+    if not terminated:  # unpunctuated lines are slides or table cells: only prose-like ones stand as sentences
+        return caps_share(words) <= 0.25 and len(words) >= 8
+    # A full stop makes it prose: names of bodies in it, an aside in brackets and acronyms (GPs, CCG) are no
+    # headings ("Its Clinical Board (the Board of Directors) is made up of five elected GPs.").
+    plain = _WORD.findall(_ASIDE.sub(" ", sentence))
+    return caps_share([w for w in plain if not _ACRONYM.match(w)] or words) <= 0.5
