@@ -90,3 +90,29 @@ def test_a_figure_caption_with_its_source_note_is_not_quoted():
         "GP at scale organisations with non-clinical roles (England): Source: Collaboration in general practice: "
         "Surveys of GP practice, Nuffield Trust, 2017.\nCollaborating at scale gives practices access to expertise."))]
     assert texts == ["Collaborating at scale gives practices access to expertise."]
+
+
+def test_a_sentence_cut_inside_a_citation_is_quoted_from_its_own_words():
+    from assistant.answering.sentences import passage_units
+    texts = [u.text for u in passage_units(1, _passage(
+        "General Practitioners, 2013), the number of GP trainees is well below the government target, with a gap of "
+        "2,850 GP training vacancies in 2013."))]
+    assert texts == ["The number of GP trainees is well below the government target, with a gap of 2,850 GP training "
+                     "vacancies in 2013."]
+
+
+def test_contact_details_newsletter_lines_and_chart_notes_are_not_quoted():
+    from assistant.answering.sentences import passage_units
+    texts = [u.text for u in passage_units(1, _passage(
+        "Where next?\nneed a coherent national strategy for primary care\nneed for coherent premises and facilities "
+        "plan and funding\nSign-up for our newsletter\nFollow us on Twitter: Twitter.com/NuffieldTrust "
+        "Judith.smith@nuffieldtrust.org.uk\nCentre, 2013 of the general practice team, full-time equivalents, 2001 and "
+        "2011 England Note: excludes GP retainers and registrars due to small sizes.", section="Where next?"))]
+    assert len(texts) == 1 and "premises" in texts[0] and "newsletter" not in texts[0]
+
+
+@pytest.mark.slow
+def test_what_the_slides_named_in_the_question_say_comes_first(assistant):
+    answer = assistant.ask("What aims do federations commonly sign up to, according to the Nuffield slides?")
+    assert answer.citations[0].passage.chunk.doc_id == "nuffield-2013-conclusions-slides"
+    assert answer.text.startswith("Common Federation Objectives: support practices to improve quality")

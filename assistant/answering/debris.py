@@ -32,12 +32,12 @@ def caps_share(words: Sequence[str]) -> float:
 
 
 # "Available at: https://...": a reference, not a statement; a link inside a long sentence is kept.
-_LINK = re.compile(r"https?://\S+|www\.\S+")
+_LINK = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.[a-z]{2,}|\b[\w-]+\.(?:com|org|net|uk)/\S*", re.I)
 _CITING = re.compile(r"^(available (at|from)|accessed|retrieved|see|source|supplemented by|adapted from|based on "
-                     r"information)\b", re.I)
+                     r"information|follow us|sign[- ]?up for|subscribe)\b", re.I)
 # "GP at scale organisations with non-clinical roles (England): Source: Collaboration in general practice: ...": a
 # figure's caption and its source note.
-_SOURCE_NOTE = re.compile(r"(^|: )Sources?: ")
+_SOURCE_NOTE = re.compile(r"(^|: | )(Sources?|Notes?): ")
 _POINTER = re.compile(r"\(\s*(?:see|cf\.?)\b[^)]*\b(?:below|above|overleaf)\b[^)]*\)", re.I)
 # "Whether these organisations have had an impact on quality of care.": a clause with no sentence around it.
 CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
@@ -82,6 +82,8 @@ def whole(sentence: str, *, terminated: bool) -> bool:
     words = _WORD.findall(sentence)
     if len(words) < MIN_WORDS or not re.match(r"[A-Z0-9‘“\"(]", sentence) or sentence.rstrip().endswith(":"):
         return False
+    if re.match(r"[^(]*\)", sentence):
+        return False  # "General Practitioners, 2013), the number of ...": cut inside a citation by the chunk's start
     if not terminated:  # unpunctuated lines are slides or table cells: only prose-like ones stand as sentences
         return caps_share(words) <= 0.25 and len(words) >= 8
     # A full stop makes it prose: names of bodies in it, an aside in brackets and acronyms (GPs, CCG) are no

@@ -165,7 +165,8 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
         lead = f"{case}’s {what.lower()}"  # "The results:" in a case study: "Improving Health’s results:"
     if any(run_together(i, lower_words) or _table_row(i) for i in items):
         return None  # columns of a flattened table ("Year founded", "2004", "2006"), not a list
-    body = "; ".join(soften(i.strip(" ;,•-").rstrip(".")) for i in items if i.strip(" ;,•-:") != lead)
+    body = "; ".join(soften(i.strip(" ;,•-").rstrip(".")) for i in items
+                     if i.strip(" ;,•-:") != lead and not reference(i.strip(" ;,•-")))  # "Sign-up for our newsletter"
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
 
 
@@ -249,7 +250,7 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     pieces = split_sentences(line) if re.search(r"[.!?]", line) else _split_run_ons(line, lower_words)
     units: list[Unit] = [joined_to] if joined_to else []
     before, kept = (joined_to.text, True) if joined_to else ("", False)
-    for k, piece in enumerate(p.strip() for p in pieces):
+    for k, piece in enumerate(_after_cut(p.strip()) for p in pieces):
         terminated = piece.endswith((".", "!", "?", ".”", ".’", ".\"", ".)"))
         ok = whole(piece, terminated=terminated) and not run_together(piece, lower_words) and not reference(piece) \
             and not CLAUSE_ONLY.match(piece)
@@ -269,6 +270,16 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
             units.append(Unit(n, pos * 100 + k, text, case))
         before = piece
     return units
+
+
+_CUT_CITATION = re.compile(r"^[^()]{0,80}\),\s+(?=[a-z])")
+
+
+def _after_cut(piece: str) -> str:
+    """A sentence the chunk's start cut inside a citation, from where its own words begin: "General Practitioners,
+    2013), the number of GP trainees is ..." as "The number of GP trainees is ..."."""
+    cut = _CUT_CITATION.match(piece)
+    return piece[cut.end()].upper() + piece[cut.end() + 1:] if cut else piece
 
 
 def _merge_items(fact: str, items: Sequence[str]) -> str:
