@@ -116,3 +116,15 @@ def test_what_the_slides_named_in_the_question_say_comes_first(assistant):
     answer = assistant.ask("What aims do federations commonly sign up to, according to the Nuffield slides?")
     assert answer.citations[0].passage.chunk.doc_id == "nuffield-2013-conclusions-slides"
     assert answer.text.startswith("Common Federation Objectives: support practices to improve quality")
+
+
+def test_a_case_studys_sentence_naming_no_organisation_says_whose_it_is_when_the_question_names_none():
+    from assistant.answering.compose import Pick, whose
+    from assistant.answering.sentences import Unit
+    orgs = ["City and Hackney Confederation", "Hurley Group"]
+    board = Pick(1.0, Unit(1, 0, "Its Clinical Board is made up of five elected GPs.", "City and Hackney Confederation"))
+    assert whose(board, orgs).unit.text == "Its Clinical Board is made up of five elected GPs (City and Hackney " \
+                                           "Confederation)."
+    named = Pick(1.0, Unit(1, 0, "The Hurley Group runs 18 practices.", "Hurley Group"))
+    general = Pick(1.0, Unit(1, 0, "Federations vary in their legal form.", ""))
+    assert whose(named, orgs) == named and whose(general, orgs) == general

@@ -287,6 +287,17 @@ def missing_fact(part: str, question: Question) -> str:
     return f"{NOT_GIVEN} an answer to “{text}?”" + (f" for {who}." if who and not named else "")
 
 
+def whose(pick: Pick, organisations: Sequence[str]) -> Pick:
+    """A case study's sentence that names no organisation, said to be that case's ("Its Clinical Board ... is made
+    up of five elected GPs (City and Hackney Confederation).") when the question is about none."""
+    unit = pick.unit
+    end = re.search(r"[.!?]['’”\"]?$", unit.text)
+    if not unit.case_study or named_in(unit.text, organisations) or unit.text.startswith("In ") or not end:
+        return pick
+    text = f"{unit.text[:end.start()]} ({unit.case_study}){unit.text[end.start():]}"
+    return replace(pick, unit=replace(unit, text=text))
+
+
 def cited(unit: Unit) -> str:
     """A unit with its marker after each of its sentences (a leaning sentence is quoted with the one before it)."""
     return " ".join(f"{s} [{unit.n}]" for s in split_sentences(unit.text))
@@ -336,6 +347,8 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             # "According to the Nuffield slides": what the slides say comes first (a report named by "study" or
             # "seminars" put one case's asides first, measured on golden: q011, q027).
             picks = sorted(picks, key=lambda p: bool(slides) and passages[p.unit.n - 1].chunk.doc_id not in prefer)
+            if not question.subject:
+                picks = [whose(p, organisations) for p in picks]
             if picks:  # none new: what answers this part was quoted for an earlier one
                 blocks.append(_paragraph(picks, bullets=lists and question.kind in ("list", "howto")))
         else:
