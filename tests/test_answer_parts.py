@@ -122,9 +122,10 @@ def test_a_case_studys_sentence_naming_no_organisation_says_whose_it_is_when_the
     from assistant.answering.compose import Pick, whose
     from assistant.answering.sentences import Unit
     orgs = ["City and Hackney Confederation", "Hurley Group"]
-    board = Pick(1.0, Unit(1, 0, "Its Clinical Board is made up of five elected GPs.", "City and Hackney Confederation"))
-    assert whose(board, orgs).unit.text == "Its Clinical Board is made up of five elected GPs (City and Hackney " \
-                                           "Confederation)."
+    board = Pick(1.0, Unit(1, 0, "The governing body was established. Its Clinical Board is made up of five elected "
+                                 "GPs.", "City and Hackney Confederation"))
+    assert whose(board, orgs).unit.text == "The governing body was established (City and Hackney Confederation). Its " \
+                                           "Clinical Board is made up of five elected GPs."
     named = Pick(1.0, Unit(1, 0, "The Hurley Group runs 18 practices.", "Hurley Group"))
     general = Pick(1.0, Unit(1, 0, "Federations vary in their legal form.", ""))
     assert whose(named, orgs) == named and whose(general, orgs) == general

@@ -287,15 +287,21 @@ def missing_fact(part: str, question: Question) -> str:
     return f"{NOT_GIVEN} an answer to “{text}?”" + (f" for {who}." if who and not named else "")
 
 
+def said_of(text: str, case: str, *, named: bool) -> str:
+    """A case study's sentence that names no organisation, said to be that case's at the end of its first sentence
+    ("The governing body was established (City and Hackney Confederation)."): else a reader takes it as general."""
+    first, *rest = split_sentences(text) or [text]
+    end = re.search(r"[.!?]['’”\"]?$", first)
+    if not case or named or text.startswith("In ") or not end:
+        return text
+    return " ".join([f"{first[:end.start()]} ({case}){first[end.start():]}", *rest])
+
+
 def whose(pick: Pick, organisations: Sequence[str]) -> Pick:
-    """A case study's sentence that names no organisation, said to be that case's ("Its Clinical Board ... is made
-    up of five elected GPs (City and Hackney Confederation).") when the question is about none."""
+    """A pick for a question about no organisation, its case study said where its sentence names none."""
     unit = pick.unit
-    end = re.search(r"[.!?]['’”\"]?$", unit.text)
-    if not unit.case_study or named_in(unit.text, organisations) or unit.text.startswith("In ") or not end:
-        return pick
-    text = f"{unit.text[:end.start()]} ({unit.case_study}){unit.text[end.start():]}"
-    return replace(pick, unit=replace(unit, text=text))
+    text = said_of(unit.text, unit.case_study, named=bool(named_in(unit.text, organisations)))
+    return pick if text == unit.text else replace(pick, unit=replace(unit, text=text))
 
 
 def cited(unit: Unit) -> str:
@@ -362,7 +368,9 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
         nearest = choose(sorted(sharing or closest, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos)),
                          limit=2 if sharing else 1, per_passage=2, said=said)
         if nearest:
-            blocks.append(f"What they do say about {question.subject_name}: " + _paragraph(nearest, bullets=False))
+            # A lead-in line of its own: before a sentence with its own label it read as two labels stacked
+            # ("What they do say about Improving Health: Improving Health’s results: ...").
+            blocks.append(f"What they do say about {question.subject_name}:\n" + _paragraph(nearest, bullets=False))
     return "\n\n".join(blocks)
 
 

@@ -208,6 +208,11 @@ def _table_row(item: str) -> bool:
 _LABEL = re.compile(r"^(?:[A-Z][\w’'-]*)(?: [\w’'-]+){0,3}: (?=[A-Z‘“\"])")
 
 
+# A box's value that is a sentence of its own: a capital (not "To ..."), then a verb ("has been held", "can be").
+_OWN_SENTENCE = re.compile(r"^(?!(To|A|An)\b)[A-Z][^:;]*?\b(is|are|was|were|has|have|had|will|can|could|would|should|may|"
+                           r"might|must|does|did)\b")
+
+
 def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
     """A case box's sentence said of its organisation, closed by a full stop."""
     if not value.rstrip().endswith((".", "!", "?")):
@@ -219,6 +224,8 @@ def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
         return f"{what}: {value}"
     if what.lower() in ("vital statistics", "statistics", "background", "summary"):
         return f"{case}: {value}"
+    if _OWN_SENTENCE.match(value):
+        return value  # "Service portfolio: Since 2011, an APMS contract has been held ...": the label adds nothing
     first = value.split()[0]
     if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
         value = value[0].lower() + value[1:]  # but "Vitality has ..." keeps the capital of its own name

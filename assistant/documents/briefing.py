@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
+from assistant.answering.compose import said_of
 from assistant.answering.citations import MARKER, split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question, salient_terms
 from assistant.answering.protocol import NOT_COVERED, Answerer
@@ -118,7 +119,9 @@ def _quoted(plan: SectionPlan, chosen: Sequence[Candidate]) -> tuple[str, list[P
     passages = list({c.passage.chunk.chunk_id: c.passage for c in chosen}.values())
     number = {p.chunk.chunk_id: i for i, p in enumerate(passages, start=1)}
     # Each sentence of a unit carries the marker: a leaning pair is two claims from the same passage.
-    cited = [" ".join(f"{x} [{number[c.passage.chunk.chunk_id]}]" for x in split_sentences(c.text)) for c in chosen]
+    cited = [" ".join(f"{x} [{number[c.passage.chunk.chunk_id]}]"
+                      for x in split_sentences(said_of(c.text, c.unit.case_study, named=bool(c.names))))
+             for c in chosen]
     return (" ".join(cited) if plan is PLAN[0] else "\n".join(f"- {x}" for x in cited)), passages
 
 
