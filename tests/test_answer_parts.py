@@ -129,3 +129,26 @@ def test_a_case_studys_sentence_naming_no_organisation_says_whose_it_is_when_the
     named = Pick(1.0, Unit(1, 0, "The Hurley Group runs 18 practices.", "Hurley Group"))
     general = Pick(1.0, Unit(1, 0, "Federations vary in their legal form.", ""))
     assert whose(named, orgs) == named and whose(general, orgs) == general
+
+
+def test_sentences_pointing_elsewhere_are_not_quoted():
+    from assistant.answering.debris import reference
+    for pointer in ("More analysis of the super-partnership experience is available from the Nuffield Trust.",
+                    "An example of the organisational arrangements of a super-partnership is set out in Figure 7.",
+                    "This chapter proposes a set of characteristics that define a high-quality primary care service."):
+        assert reference(pointer), pointer
+    assert not reference("The concept of a primary care federation was developed by the RCGP and is described as "
+                         "an association of GP practices that come together.")
+
+
+def test_what_defines_it_asks_a_question_not_a_fact_to_find_missing():
+    from assistant.answering.question import specific_ask
+    assert specific_ask("what defines it?", ()) == (frozenset(), "")
+    assert specific_ask("What services does it provide?", ())[0] == {"servic"}
+
+
+@pytest.mark.slow
+def test_a_later_part_saying_it_is_answered_about_the_first_parts_topic(assistant):
+    answer = assistant.ask("Which organisations do the slides give as examples of the multi-practice model, and what "
+                           "defines it?")
+    assert NOT_GIVEN not in answer.text and "Hurley Group" in answer.text

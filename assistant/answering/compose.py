@@ -187,13 +187,19 @@ def named_documents(text: str, passages: Sequence[Passage]) -> set[str]:
     return {doc for doc, s in score.items() if best[1] and s == best}
 
 
+_IT = re.compile(r"\b(it|its|they|them|their)\b", re.I)
+
+
 def with_context(part: str, question: Question) -> str:
-    """The words a part is scored with: a follow-up that asks little of its own ("Why?", "Say more about the last
-    one") borrows the question it follows; one that asks something new ("And how does it involve its patients?")
+    """The words a part is scored with: a later part that asks little of its own and says "it" borrows the first
+    part; a follow-up that asks little of its own ("Why?", "Say more about the last one") borrows the question it
+    follows; one that asks something new ("And how does it involve its patients?")
     does not, so the last topic's sentences stay out."""
+    own = set(query_terms(part)) - named_terms(question.subject) - FOLLOW_UP_WORDS
+    if part != question.parts[0] and len(own) < 2 and _IT.search(part) and not question.subject:
+        return f"{part} {question.parts[0]}"  # "... the multi-practice model, and what defines it?": "it" is the model
     if not question.context:
         return part
-    own = set(query_terms(part)) - named_terms(question.subject) - FOLLOW_UP_WORDS
     return part if len(own) >= 2 else f"{part} {question.context}"
 
 

@@ -43,10 +43,18 @@ _POINTER = re.compile(r"\(\s*(?:see|cf\.?)\b[^)]*\b(?:below|above|overleaf)\b[^)
 CLAUSE_ONLY = re.compile(r"^whether\b(?!.*,)", re.I)
 
 
+# Sentences that point elsewhere instead of saying something: "More analysis ... is available from the Nuffield
+# Trust.", "... is set out in Figure 7.", "This chapter proposes a set of characteristics ...".
+_SIGNPOST = re.compile(r"\b(is|are) (set out|described|shown|illustrated|summarised|available|presented|discussed|"
+                       r"listed|given) (in|from|on|at|below|above|overleaf)\b|^(this|the following|the next) (chapter|"
+                       r"section|event report|report|paper|document) (proposes|summari[sz]es|describes|sets out|"
+                       r"presents|outlines|looks at|considers|explores)\b|^it also includes a description\b", re.I)
+
+
 def reference(sentence: str) -> bool:
     """Whether a sentence is a reference, a link or a pointer elsewhere in its document ("(see definition below)")
     rather than something a report says."""
-    return bool(_CITING.match(sentence)) or bool(_SOURCE_NOTE.search(sentence)) or bool(_POINTER.search(sentence)) or bool(_LINK.search(sentence)) and \
+    return bool(_CITING.match(sentence)) or bool(_SOURCE_NOTE.search(sentence)) or bool(_SIGNPOST.search(sentence)) or bool(_POINTER.search(sentence)) or bool(_LINK.search(sentence)) and \
         len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
 
 

@@ -131,6 +131,8 @@ _HOW_FIGURE = re.compile(r"^how (much|many)\b", re.I)
 
 
 _WHO_THING = re.compile(r"^who(?:'s|’s| is| was| are| were)\s+(?:the\s+)?(?P<thing>[\w -]+?)\s+(?:of|at|for|in)\b", re.I)
+# "What defines it?", "what drives them?": a verb and its object, a question to answer, not a fact to look up.
+_VERB_OBJECT = re.compile(r"^\w+s\s+(it|them|this|that|these|those|him|her|us|you)\b", re.I)
 _WHEN = re.compile(r"^when (?:was|were|did|does|is)\b.*?(?P<verb>\w+)$", re.I)
 _MONEY = re.compile(r"\b(spend|spent|cost|costs|pay|paid|pays|save|saved|money|fund|funding|worth|charge|fee|fees|earn|"
                     r"income|value|invest|invested|budget)\b", re.I)
@@ -162,8 +164,8 @@ def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str
         # "When did they start?" is answered by "formed in 2006", "established in 2014", "founded in 2009".
         return frozenset(_BEGINNING if verb & _BEGINNING else verb), "date"
     match = _WHO_THING.match(text) or _WHAT_THING.match(text)
-    if not match or _AUX_START.match(match.group("thing")):
-        return frozenset(), ""  # "what did they say", "how did they do it": no one fact to miss
+    if not match or _AUX_START.match(match.group("thing")) or _VERB_OBJECT.match(match.group("thing")):
+        return frozenset(), ""  # "what did they say", "what defines it": no one fact to miss
     thing = _AUX.sub("", match.group("thing"))
     if len(thing.split()) > 3:
         return frozenset(), ""  # "which practices make up ...": not a named fact but a question to answer
