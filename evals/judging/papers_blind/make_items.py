@@ -11,6 +11,11 @@ PAPERS = HERE.parent / "papers"
 
 
 def main() -> None:
+    """Round 1: notes.jsonl, packs.jsonl, second.jsonl and key.json here."""
+    write_items(HERE, seed=1919, prefix="P")
+
+
+def write_items(folder: Path, *, seed: int, prefix: str) -> None:
     """Write notes.jsonl and packs.jsonl (every document, shuffled), second.jsonl (a sample) and key.json."""
     key: dict[str, dict[str, str]] = {}
     files = {"note": [], "pack": []}
@@ -18,7 +23,7 @@ def main() -> None:
         for path in sorted((PAPERS / version).glob("*.md")):
             kind = "note" if path.stem.startswith("note") else "pack"
             files[kind].append((version, path.stem, path.read_text()))
-    rng = random.Random(1919)
+    rng = random.Random(seed)
     n = 0
     second = []
     for kind, docs in files.items():
@@ -26,13 +31,13 @@ def main() -> None:
         items = []
         for version, stem, text in docs:
             n += 1
-            item = f"P{n:02d}"
+            item = f"{prefix}{n:02d}"
             key[item] = {"version": version, "document": stem}
             items.append({"item": item, "kind": kind, "document": text})
-        (HERE / f"{kind}s.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
+        (folder / f"{kind}s.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items))
         second += rng.sample(items, min(6, len(items)))
-    (HERE / "second.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in second))
-    (HERE / "key.json").write_text(json.dumps(key, indent=0))
+    (folder / "second.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in second))
+    (folder / "key.json").write_text(json.dumps(key, indent=0))
 
 
 if __name__ == "__main__":
