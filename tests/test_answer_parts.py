@@ -152,3 +152,11 @@ def test_a_later_part_saying_it_is_answered_about_the_first_parts_topic(assistan
     answer = assistant.ask("Which organisations do the slides give as examples of the multi-practice model, and what "
                            "defines it?")
     assert NOT_GIVEN not in answer.text and "Hurley Group" in answer.text
+
+
+def test_a_slides_dash_after_get_reads_as_a_sentence_and_a_bare_contact_line_is_dropped():
+    from assistant.answering.sentences import passage_units
+    texts = [u.text for u in passage_units(1, _passage(
+        "Patients get – care that is designed and delivered to suit their needs, by the right clinician.\n"
+        "Follow us on Twitter: ."))]
+    assert texts == ["Patients get care that is designed and delivered to suit their needs, by the right clinician."]

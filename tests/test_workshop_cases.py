@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from assistant.answering.citations import MARKER, marker_numbers
+from assistant.answering.citations import MARKER, marker_numbers, split_sentences
 from assistant.documents.cards import CARD_ROWS, case_studies, organisations
 from assistant.documents.workshop import build_workshop
 from assistant.organisations import ALIASES, canonical, org_key, same_organisation
@@ -68,7 +68,9 @@ def test_no_case_pack_cites_another_organisations_statement_unless_labelled_a_co
             chunks = [refs[n].passage.chunk for n in marker_numbers(sentence)]
             if all(c.chunk_id in own for c in chunks):
                 continue
-            says_own = any(re.search(rf"\b{w}\b", sentence) for w in words)
+            # Named in its opening sentence: "The network model ... In contrast, the Vitality ..." is a comparison.
+            opening = (split_sentences(MARKER.sub("", sentence).strip()) or [sentence])[0]
+            says_own = any(re.search(rf"\b{w}\b", opening) for w in words)
             others = [n for n in names if n not in members and re.search(rf"\b{re.escape(n)}\b", sentence)
                       and not same_organisation(n, head)]
             if not says_own or others:
@@ -148,6 +150,14 @@ def test_quiz_questions_are_multiple_choice_with_cited_answers_from_other_case_s
             options = re.findall(r"\(([A-D])\) ", q.question)
             assert len(options) >= 3 and re.match(r"^\([A-D]\) .+\[\d+\]", q.answer), q
         assert not any(q.question.startswith(("Which report", "Fill the gap")) for q in pack.quiz)
+
+
+@pytest.mark.slow
+def test_no_quiz_asks_whose_words_or_blanks_a_comparison_label(packs):
+    for pack in packs.values():
+        for q in pack.quiz:
+            assert "not about ___" not in q.question and "___’s words" not in q.question and \
+                "___'s words" not in q.question, (pack.title, q.question)
 
 
 @pytest.mark.slow

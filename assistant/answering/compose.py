@@ -28,6 +28,11 @@ _WHO_CUE = re.compile(r"\b(board|chair\w*|chief|executive|directors?|partners?|G
                       r"led by|run by|consist\w*|manager\w*|lead)\b", re.I)
 
 
+# "Did it work?": sentences that report what happened, better or worse.
+_RESULT_CUE = re.compile(r"\b(now|improv\w*|increas\w*|reduc\w*|better|best|worse|worst|fell|rose|achiev\w*|result\w*|"
+                         r"outcomes?|found|showed|shown|no (evidence|difference)|unable to)\b", re.I)
+
+
 @dataclass(frozen=True)
 class Pick:
     """A unit chosen for a part, with its score."""
@@ -68,6 +73,8 @@ def _cue(kind: str, text: str) -> float:
         return 1.5 if _counted(text, _SIZE_WORDS) else _cue("figure", text)
     if kind == "who":
         return 1.2 if _WHO_CUE.search(text) else 1.0
+    if kind == "yesno":  # "Did the networks improve diabetes care?": a sentence saying what came of it
+        return 1.2 if _RESULT_CUE.search(text) else 1.0
     if kind == "figure":
         return 1.3 if _FIGURE.search(text) else 0.7
     if kind == "list":

@@ -21,7 +21,9 @@ _FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
 # Openings that lean on the sentence before: kept only together with it.
 _LEANS = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|may|can|will|e\.g\.|"
                     r"would|could|should|he|she|there|here|in addition|additionally|meanwhile|conversely|in contrast|"
-                    r"by contrast|on the other hand|similarly|likewise|nevertheless|nonetheless|instead|"
+                    r"by contrast|on the other hand|similarly|likewise|nevertheless|nonetheless|instead|nor|"
+                    r"perhaps more \w+|as such|furthermore|moreover|thus|therefore|hence|yet|even so|in them|"
+                    r"(if )?the (latter|former)|options (could|might|may) include|"
                     r"(many|some|most|several|others|few)(?= (have|had|are|were|will|would|can|also)\b))\b", re.I)
 # "RCGP.1 In this project": a footnote number after a full stop, before the next sentence.
 _FOOTNOTE_AFTER_STOP = re.compile(r"(?<=[A-Za-z)]{2})\.(\d{1,2})(?=\s+[A-Z])")
@@ -62,9 +64,13 @@ def strip_footnotes(text: str) -> str:
     return _FOOTNOTE_ON_WORD.sub("", _FOOTNOTE_AFTER_STOP.sub(".", text))
 
 
+_GET_DASH = re.compile(r"\b(gets?) – (?=[a-z])")
+
+
 def tidy(text: str) -> str:
-    """Remove the document's own markers and footnote digits; one space between words."""
-    return " ".join(strip_footnotes(MARKER.sub("", text)).split())
+    """Remove the document's own markers and footnote digits; one space between words; a slide's "Patients get –
+    care that ..." as the sentence it is ("Patients get care that ...")."""
+    return _GET_DASH.sub(r"\1 ", " ".join(strip_footnotes(MARKER.sub("", text)).split()))
 
 
 def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
@@ -354,6 +360,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     # "We invest heavily in education ..." in a case study is the organisation speaking: said so, by name.
     units = [replace(u, text=_in_its_words(u.text, case)) if case and _FIRST_PERSON.match(u.text) and not u.fact
              and case.lower() not in u.text.lower() else u for u in units]
+    units = [u for u in units if not reference(u.text)]  # "Follow us on Twitter: ." after its link was cleaned
     if tabular:
         units = [replace(u, table=True) for u in units]
     return units

@@ -71,13 +71,16 @@ class Focus(NamedTuple):
     items: frozenset[str] = frozenset()  # the card's table items, not statements to discuss
 
     def allows(self, c: Candidate) -> bool:
-        """A statement from the organisation's own case study, or one elsewhere that names it and no other
-        organisation; never an item of its table."""
+        """A statement from the organisation's own case study, or one elsewhere that names it in its opening
+        sentence and names no other organisation; never an item of its table."""
         if c.text.rstrip(". ").lower() in self.items:
             return False
         if c.passage.chunk.chunk_id in self.own:
             return True
-        names = any(writes(c.text, w) for w in self.words)
+        # Named in its opening sentence: "The network model used monthly meetings ... In contrast, the Vitality
+        # super-partnership ..." is about the network model first, a comparison (judged as a leak in round 3).
+        opening = (split_sentences(c.text) or [c.text])[0]
+        names = any(writes(opening, w) for w in self.words)
         others = [n for n in c.names if not any(w.lower() in n.lower() for w in self.words)]
         return names and not others
 
@@ -225,6 +228,8 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
              *(w for w in {org_key(card.organisation).capitalize(), *(org_key(f).capitalize() for f in card.formerly)})]
     keys = {k for k in (org_key(c) for c in cases) if k} | set(ALIASES)  # a statement naming another is no item
     for statement in statements:
+        if statement.startswith(("Comparison", "In ")) and ("not about" in statement or "words, " in statement):
+            continue  # another's material (its label names this one), or its own words: "In ___’s words, we ..."
         statement = statement[:max((m.end() for m in MARKER.finditer(statement)), default=0)]  # no question after it
         # About it, not naming it as an aside ("... purchased from private providers (for example ___)").
         if any(n and writes(statement, n) and _named_early(statement, n) for n in names) and \
