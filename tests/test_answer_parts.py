@@ -160,3 +160,9 @@ def test_a_slides_dash_after_get_reads_as_a_sentence_and_a_bare_contact_line_is_
         "Patients get – care that is designed and delivered to suit their needs, by the right clinician.\n"
         "Follow us on Twitter: ."))]
     assert texts == ["Patients get care that is designed and delivered to suit their needs, by the right clinician."]
+
+
+def test_a_list_of_nothing_but_references_gives_no_unit_and_no_error():
+    from assistant.answering.sentences import passage_units
+    assert passage_units(1, _passage("Sign-up for our newsletter\nFollow us on Twitter: .\nSubscribe to updates",
+                                     section="")) == []

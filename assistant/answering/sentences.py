@@ -173,6 +173,8 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
         return None  # columns of a flattened table ("Year founded", "2004", "2006"), not a list
     body = "; ".join(soften(i.strip(" ;,•-").rstrip(".")) for i in items
                      if i.strip(" ;,•-:") != lead and not reference(i.strip(" ;,•-")))  # "Sign-up for our newsletter"
+    if not body:
+        return None  # every item a reference ("Sign-up for our newsletter", "Follow us on Twitter")
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
 
 
