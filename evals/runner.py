@@ -15,20 +15,22 @@ from assistant.schema import Answer, Turn
 from assistant.settings import Settings
 from evals.llm_judge import Judge
 
-# The CI gate (`assistant eval --check`): issue #3's targets, and floors under issue #13's answer-level targets
-# (TARGETS) that are not met yet, so that a change that makes answers worse fails while the gap stays in the report.
+# The CI gate (`assistant eval --check`): issue #3's targets, issue #13's answer-level targets (TARGETS) where met,
+# and floors under those not met yet, so that a change that makes answers worse fails while the gap stays in the
+# report.
 THRESHOLDS: dict[str, tuple[str, float]] = {
     "hit@5": (">=", 0.90),
     "mrr": (">=", 0.75),
     "refusal_accuracy": (">=", 0.90),
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),
-    # Floors a little under the golden set's figures (0.791, 0.583, 0.947, 4 fragments, 0 misattributed; held-out
-    # 0.706, 0.500, 0.857, 3, 0). One two-part question more or less moves parts covered by 0.083.
-    "evidence_stated": (">=", 0.75),
-    "parts_covered": (">=", 0.50),
-    "near_miss_declined": (">=", 0.85),
-    "fragments": ("<=", 8),
+    # Issue #13's targets where the golden set meets them (evidence stated 0.887, near misses 1.000), and floors a
+    # little under its figures where it does not (parts covered 0.667, 2 fragments; held-out 0.765, 0.500, 0.857, 4).
+    # One two-part question more or less moves parts covered by 0.083.
+    "evidence_stated": (">=", 0.85),
+    "parts_covered": (">=", 0.58),
+    "near_miss_declined": (">=", 0.90),
+    "fragments": ("<=", 4),
     "misattributed": ("<=", 0),
 }
 # What issue #13 asks of the answers, shown beside the gate in the report.
