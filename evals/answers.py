@@ -27,6 +27,7 @@ _SELF = re.compile(r"^(this|these) (\w+ )?(report|reports|paper|document|summary
                    r"chapter|seminar|seminars|event|slides?|toolkit)\b", re.I)
 _FUSED_FOOTNOTE = re.compile(r"[a-z]{3,}[.,]?\d{1,2}(?=\s+[A-Za-z])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_CAPS_RUN = re.compile(r"[a-z,] [A-Z][a-z]+ (?:[A-Z][a-z]+ )*[a-z]+ [a-z]")
 # Sentences the answerer writes itself (not quotes): they carry no marker and are not debris by construction.
 _OWN = re.compile(r"^(the reports (don't|do not|in the library)|by comparison|for comparison|in short)", re.I)
 
@@ -61,7 +62,12 @@ def fragment_reason(sentence: str, *, first_in_line: bool, same_source_before: b
     caps = [w for w in words[1:] if w[0].isupper()]
     if len(words) >= 6 and len(caps) / (len(words) - 1) > 0.5:
         return "reads as a heading or table row"
-    if re.search(r"[a-z,] [A-Z][a-z]+ (?:[A-Z][a-z]+ )*[a-z]+ [a-z]", sentence) and ":" in sentence:
+    # Cells run into a label: a run of capitalised words just before the colon ("... Transformation Plans Local
+    # history and context: GP fundholding"). A name after the colon or far before it is prose ("...: A federation of
+    # 21 general practices in North West London with ...", "In the US, cultivating the Patent Centered Medical Home
+    # model has been seen as critical ... performance: improving ..."): five such sentences were counted before.
+    colon = sentence.find(":")
+    if any(0 <= colon - m.end() <= 30 for m in _CAPS_RUN.finditer(sentence)):
         return "table cells run together"
     return ""
 

@@ -76,3 +76,10 @@ def test_the_summary_counts_fragments_and_misattributions_of_answered_questions_
                {"kind": "factual", "refused": False, "fragments": 0, "misattributed": 0, "evidence_stated": False}]
     s = summarise_answers(records)
     assert s["fragments"] == 2 and s["misattributed"] == 1 and s["evidence_stated"] == 0.5
+
+
+def test_cells_run_into_a_label_are_debris_but_a_name_in_prose_is_not():
+    debris = "Potential funding through Sustainability and Transformation Plans Local history and context: GP fundholding."
+    prose = "Harness GP Co-operative Federation: A federation of 21 general practices in North West London with a list."
+    reasons = dict(fragments(f"{debris} [1]\n{prose} [2]"))
+    assert reasons.get(debris.rstrip(".") + ".") == "table cells run together" and prose not in reasons
