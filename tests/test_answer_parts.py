@@ -166,3 +166,22 @@ def test_a_list_of_nothing_but_references_gives_no_unit_and_no_error():
     from assistant.answering.sentences import passage_units
     assert passage_units(1, _passage("Sign-up for our newsletter\nFollow us on Twitter: .\nSubscribe to updates",
                                      section="")) == []
+
+
+def test_a_case_studys_byline_reads_as_who_holds_which_role():
+    from assistant.answering.sentences import passage_units
+    hurley = [u.text for u in passage_units(1, _passage("Dr Arvind Madan, GP Partner and CEO\nIn 2006 we were quite "
+                                                        "content to run our 12,000-patient practice.", case="Hurley Group"))]
+    assert hurley == ["Dr Arvind Madan is the GP partner and CEO of the Hurley Group.",
+                      "In Hurley Group’s words, in 2006 we were quite content to run our 12,000-patient practice."]
+    chair = passage_units(1, _passage("Dr Simon Brownleader, Chairman of Network 2\nIt is the glue that holds it.",
+                                      case="Tower Hamlets Network 2"))[0].text
+    assert chair == "Dr Simon Brownleader is the chairman of Network 2."
+
+
+@pytest.mark.slow
+def test_who_runs_it_is_answered_by_the_named_person_in_the_role(assistant):
+    answer = assistant.ask("How big is the Hurley Group and who runs it?")
+    runs = answer.text.split("\n\n")[1]
+    assert runs.startswith("Dr Arvind Madan is the GP partner and CEO of the Hurley Group.")
+    assert "100,000" in answer.text.split("\n\n")[0] and "In 2006" not in answer.text.split("\n\n")[0]

@@ -93,6 +93,9 @@ _NEEDS = {"": re.compile(r""), "number": re.compile(_NUMBER, re.I), "count": re.
 _COUNT_WORD = re.compile(rf"^({_NUMBER})", re.I)
 # "How big", "how large" (not "at what size did ..."): what an organisation's size is counted in.
 _SIZE_QUESTION = re.compile(r"\bhow (big|large)\b", re.I)
+# "In 2006 we were quite content to run our 12,000-patient practice": a size then, not now.
+_DATED = re.compile(r"^(in|by) (19|20)\d\d\b|, in (19|20)\d\d\b", re.I)
+_PERSON = re.compile(r"\b(Dr|Professor|Prof|Mr|Mrs|Ms) [A-Z][a-z]+")
 _SIZE_WORDS = frozenset(tokenize("practices patients people population list staff employees sites GPs locations members"))
 
 
@@ -244,8 +247,11 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
         # "What kind of organisation is X?" is answered first by the sentence saying what X is.
         # "How big is X?" first by a sentence that names X and counts its practices, patients or staff.
+        # "Who runs it?" first by a named person in a role ("Dr Arvind Madan is GP Partner and CEO of Hurley Group.").
         lead = 1.0 if kind == "define" and defines(unit.text, question.subject) or \
-            kind == "size" and named_in(unit.text, question.subject) and _counted(unit.text, _SIZE_WORDS) else 0.0
+            kind == "size" and named_in(unit.text, question.subject) and _counted(unit.text, _SIZE_WORDS) and \
+            not _DATED.search(unit.text) or kind == "who" and _PERSON.search(unit.text) and _WHO_CUE.search(unit.text) \
+            else 0.0
         rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0)
         picks.append(Pick((lead + mixed * _cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
                                                                   else 1.0), unit))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, whole
 from assistant.schema import Passage
-from assistant.text import STOPWORDS
+from assistant.text import STOPWORDS, tokenize
 
 # "Legal status: Community interest company." in a case-study table.
 _FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
@@ -178,7 +178,8 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
 
 
-_FIRST_PERSON = re.compile(r"^(we|our|i|us)\b", re.I)
+# "We invest ...", "In 2006 we were ...": the organisation speaking.
+_FIRST_PERSON = re.compile(r"^((in|by|since|from|after|over|during|at first|today|now)\b[^,.]{0,30}?\s)?(we|our|i|us)\b", re.I)
 def _in_its_words(text: str, case: str) -> str:
     """"We invest ..." as "In Hurley Group’s words, we invest ..."."""
     owner = f"{case}’" if case.endswith("s") else f"{case}’s"
@@ -240,10 +241,25 @@ def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
     return f"{case}’s {what.lower()}: {value}"
 
 
+# A case study's byline: a title, a name and a role ("Dr Simon Brownleader, Chairman of Network 2").
+_BYLINE = re.compile(r"^(?P<name>(?:Dr|Professor|Prof|Mr|Mrs|Ms|Miss) [A-Z][\w'’-]+(?: [A-Z][\w'’-]+){1,2}), "
+                     r"(?P<role>[^.;:]{0,60}\b(?:[Pp]artner|CEO|[Cc]hief|[Cc]hair\w*|[Ee]xecutive|[Dd]irector|"
+                     r"[Mm]anager|[Ll]ead|[Hh]ead|[Ff]ounder)\b[^.;:]{0,40})$")
+
+
+_ROLE_WORD = re.compile(r"\b(Partner|Chairman|Chair|Executive|Director|Manager|Lead|Head|Founder|Chief|Officer)\b")
+
+
 def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str],
                 joined_to: Unit | None = None) -> list[Unit]:
     """The units of one line: a labelled fact, or its whole sentences (a leaning one joined to the one before, or
     to `joined_to`, the last unit of the line before, which then comes back first)."""
+    byline = _BYLINE.match(line) if case else None
+    if byline:  # "Dr Arvind Madan, GP Partner and CEO" heading a case study's own account
+        name = byline.group("name")
+        role = _ROLE_WORD.sub(lambda m: m.group(0).lower(), byline.group("role").rstrip(" ."))
+        held = role if set(tokenize(case)) & set(tokenize(role)) else f"{role} of the {case}"  # "chairman of Network 2"
+        return [Unit(n, pos, f"{name} is the {held}.", case, fact=True, source=line)]
     fact = _FACT.match(line)
     if fact and case and not _FACT.match(fact.group("value")):
         label, value = fact.group("label"), fact.group("value")
