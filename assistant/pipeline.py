@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.answering.protocol import NOT_COVERED, Answerer
@@ -299,6 +300,8 @@ class Assistant:
                    if p.chunk.chunk_id not in have][:PART_PASSAGES]
             have.update(p.chunk.chunk_id for p in new)
             extra.extend(new)
+        # Ranked after the question's own: a passage's rank is its place in the list the answer cites from.
+        extra = [replace(p, rank=len(found.passages) + i) for i, p in enumerate(extra, start=1)]
         return Retrieval(passages=(*found.passages, *extra), top_similarity=found.top_similarity)
 
     def _rewrite(self, q: str, history: Sequence[Turn], chosen: Answerer, notices: list[str]) -> tuple[Answerer, str]:

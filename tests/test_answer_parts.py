@@ -185,3 +185,9 @@ def test_who_runs_it_is_answered_by_the_named_person_in_the_role(assistant):
     runs = answer.text.split("\n\n")[1]
     assert runs.startswith("Dr Arvind Madan is the GP partner and CEO of the Hurley Group.")
     assert "100,000" in answer.text.split("\n\n")[0] and "In 2006" not in answer.text.split("\n\n")[0]
+
+
+@pytest.mark.slow
+def test_a_two_part_questions_passages_are_ranked_one_to_n(assistant):
+    answer = assistant.ask("How is the Vitality Partnership governed, and how does it involve its patients?")
+    assert [p.rank for p in answer.passages] == list(range(1, len(answer.passages) + 1))
