@@ -191,3 +191,18 @@ def test_who_runs_it_is_answered_by_the_named_person_in_the_role(assistant):
 def test_a_two_part_questions_passages_are_ranked_one_to_n(assistant):
     answer = assistant.ask("How is the Vitality Partnership governed, and how does it involve its patients?")
     assert [p.rank for p in answer.passages] == list(range(1, len(answer.passages) + 1))
+
+
+def test_a_reference_list_gives_nothing_to_quote():
+    from assistant.answering.sentences import passage_units
+    refs = _passage("Wiering et al. (2017) 'Patient involvement in the development of patient-reported outcome "
+                    "measures: a scoping review', Health Expectations, 20(1).", section="Publications")
+    assert passage_units(1, refs) == []
+
+
+@pytest.mark.slow
+def test_a_glossary_definition_is_no_finding_of_a_briefing_note(assistant):
+    from assistant.documents.briefing import build_briefing
+    note = build_briefing(assistant, "Patient involvement in at-scale general practice", "offline")
+    sections = [c.passage.chunk.section.lower() for c in note.references]
+    assert sections and not any(s.startswith(("glossary", "publications", "footnotes")) for s in sections)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, whole
 from assistant.schema import Passage
+from assistant.search.sparse import REFERENCE_SECTION
 from assistant.text import STOPWORDS, tokenize
 
 # "Legal status: Community interest company." in a case-study table.
@@ -326,6 +327,8 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     """The quotable units of passage number n, in order: sentences, labelled facts (with the items listed under
     them) and runs of slide bullets or list items as one sentence each."""
     chunk = passage.chunk
+    if REFERENCE_SECTION.match(chunk.section or ""):
+        return []  # a reference list or footnotes: "Wiering et al. (2017) 'Patient involvement ...'" says nothing
     case = chunk.case_study
     lower_words = {w for w in _WORD.findall(chunk.text) if w.islower()}
     lines = [tidy(raw) for raw in chunk.text.splitlines()]
@@ -375,10 +378,14 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             units[len(units) - (leaning is not None):] = found
             last = i
         i += 1
+    return _finished(units, case=case, tabular=tabular)
+
+
+def _finished(units: Sequence[Unit], *, case: str, tabular: bool) -> list[Unit]:
+    """A passage's units as quoted: first-person ones said to be the organisation's, references left out, a
+    flattened table's marked."""
     # "We invest heavily in education ..." in a case study is the organisation speaking: said so, by name.
-    units = [replace(u, text=_in_its_words(u.text, case)) if case and _FIRST_PERSON.match(u.text) and not u.fact
-             and case.lower() not in u.text.lower() else u for u in units]
-    units = [u for u in units if not reference(u.text)]  # "Follow us on Twitter: ." after its link was cleaned
-    if tabular:
-        units = [replace(u, table=True) for u in units]
-    return units
+    out = [replace(u, text=_in_its_words(u.text, case)) if case and _FIRST_PERSON.match(u.text) and not u.fact
+           and case.lower() not in u.text.lower() else u for u in units]
+    out = [u for u in out if not reference(u.text)]  # "Follow us on Twitter: ." after its link was cleaned
+    return [replace(u, table=True) for u in out] if tabular else out

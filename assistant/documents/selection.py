@@ -179,6 +179,9 @@ def _scored(terms: dict[str, float], pairs: dict[str, str], idf: dict[str, float
     return out
 
 
+_GLOSSARY = re.compile(r"^\s*(glossary|abbreviations|definitions)\b", re.I)
+
+
 def candidates(topic: str, passages: Sequence[Passage], organisations: Sequence[str], *,
                found: frozenset[str] = frozenset(), phrases: int = 0, context: bool = False) -> list[Candidate]:
     """Every standalone unit of the passages that speaks to the topic, best first (ties: report order); units of
@@ -191,6 +194,8 @@ def candidates(topic: str, passages: Sequence[Passage], organisations: Sequence[
     idf = {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in terms}
     best: dict[str, Candidate] = {}
     for n, p in enumerate(passages, start=1):
+        if _GLOSSARY.match(p.chunk.section or ""):
+            continue  # a definition of a term ("Quality Improvement (QI): ...") is no finding, example or question
         for u, score in _scored(terms, pairs, idf, passage_units(n, p)):
             if score <= 0 and not context:
                 continue
