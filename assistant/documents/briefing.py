@@ -204,6 +204,17 @@ def _written(library: Library, writer: Answerer, topic: str, found: Sequence[tup
     return sections
 
 
+def _gathered(sections: list[Section]) -> list[Section]:
+    """Sections with nothing cited, beyond the summary and recommendations, said once at the end instead of one
+    empty heading each: round 3's commissioner found "five of seven sections are empty" unusable."""
+    empty = [s for s in sections if not s.citations and s.heading not in ("Summary", "What the reports recommend")]
+    if len(empty) < 2:
+        return sections
+    named = ", ".join(s.heading.lower() for s in empty)
+    return [s for s in sections if s not in empty] + [Section("Not in the reports", f"The reports give nothing on "
+                                                              f"this topic for these sections: {named}.")]
+
+
 def figure_warnings(library: Library, topic: str, cited: Sequence[Passage], book: ReferenceBook) -> list[str]:
     """Warnings where reports' figures differ: library-wide for organisations the topic names, else in cited passages."""
     chunks = library.chunks()
@@ -240,7 +251,8 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
         raise InputError(f"{NOT_COVERED}, so no briefing note can be drafted.{why} They cover forming GP "
                          "federations and other at-scale models, their governance and conflicts of interest.")
     book, notes = ReferenceBook(), dict[str, list[str]]()
-    sections = _written(library, writer, q, found, book, notes, last_year=collection.prompt_values()["last_year"])
+    sections = _gathered(_written(library, writer, q, found, book, notes,
+                                  last_year=collection.prompt_values()["last_year"]))
     now = applies_now(" ".join(MARKER.sub("", s.text) for s in sections))
     if now:  # computed from what the note says: only bodies it names
         sections.append(Section("How this applies now", "\n".join(f"- {x}" for x in now)))
