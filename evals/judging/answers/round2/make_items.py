@@ -18,6 +18,24 @@ def _load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def dataset_rows() -> dict[str, dict]:
+    """The golden and held-out rows, by question id."""
+    return {r["id"]: r for name in ("golden", "holdout") for r in _load(Path("evals/datasets") / f"{name}.jsonl")}
+
+
+def judged_items(folder: Path, version: str) -> dict[str, dict]:
+    """The items of one version of an earlier round, by question id, without their item ids."""
+    key = json.loads((folder / "key.json").read_text())
+    items = {i["item"]: i for i in _load(folder / "items.jsonl")}
+    return {v["qid"]: {k: x for k, x in items[item].items() if k != "item"}
+            for item, v in key.items() if v["version"] == version}
+
+
+def question_ids() -> list[str]:
+    """The 40 questions every round judges."""
+    return json.loads((ROUND1 / "question_ids.json").read_text())
+
+
 def _current(assistant: Assistant, row: dict) -> dict:
     """Today's answer to a dataset row, with its cited sources as round 1 showed them."""
     answer = assistant.ask(row["question"], history_of(row))
@@ -31,16 +49,11 @@ def _current(assistant: Assistant, row: dict) -> dict:
 
 def main() -> None:
     """Write items.jsonl, items_second.jsonl and key.json for round 2."""
-    rows = {r["id"]: r for name in ("golden", "holdout")
-            for r in _load(Path("evals/datasets") / f"{name}.jsonl")}
-    key1 = json.loads((ROUND1 / "key.json").read_text())
-    items1 = {i["item"]: i for i in _load(ROUND1 / "items.jsonl")}
-    previous = {v["qid"]: items1[item] for item, v in key1.items() if v["version"] == "new"}
+    rows, previous = dataset_rows(), judged_items(ROUND1, "new")
     assistant = Assistant.from_settings(Settings())
     entries = []
-    for qid in json.loads((ROUND1 / "question_ids.json").read_text()):
-        old = {k: v for k, v in previous[qid].items() if k != "item"}
-        entries += [("round1", qid, old), ("today", qid, _current(assistant, rows[qid]))]
+    for qid in question_ids():
+        entries += [("round1", qid, previous[qid]), ("today", qid, _current(assistant, rows[qid]))]
     write_round(HERE, entries, prefix="B", seed=2027, second_seed=7)
 
 
