@@ -165,6 +165,8 @@ _DOCUMENT_CUE = re.compile(r"\b(slides?|deck|presentation|report|survey|study|pa
 # Sentences from other documents than the one a question names weigh this much (golden / held-out evidence stated:
 # 1.0 (none) 0.783 / 0.706; 0.6: 0.791 / 0.735; 0.4: 0.783 / 0.735).
 OTHER_DOCUMENT = 0.6
+# A slide deck, however a question calls it.
+_SLIDES = re.compile(r"\b(slides?|deck|presentation)\b", re.I)
 # Sentences of lower-ranked passages weigh 1 / (1 + PASSAGE_RANK * (rank - 1)): the rerank put the evidence first
 # more often than words and meaning alone do. Evidence stated, golden / held-out: 0 (none) 0.809 / 0.706;
 # 0.05: 0.826 / 0.706; 0.1: 0.835 / 0.706; 0.2: 0.826 / 0.706; 0.35: 0.809 / 0.676 (parts covered 0.50).
@@ -180,7 +182,7 @@ def named_documents(text: str, passages: Sequence[Passage]) -> set[str]:
     name that the other documents lack ("slides", "2016", "London"); none when it names no document."""
     if not _DOCUMENT_CUE.search(text):
         return set()
-    text = re.sub(r"\b(deck|presentation)\b", "slides", text, flags=re.I)  # "the Nuffield deck" is its slides
+    text = _SLIDES.sub("slides", text)  # "the Nuffield deck" is its slides
     bags = {p.chunk.doc_id: set(tokenize(" ".join((p.chunk.title, p.chunk.publisher, str(p.chunk.year or ""),
                                                    p.chunk.doc_id.replace("-", " "))))) for p in passages}
     asked = set(tokenize(text))
@@ -350,7 +352,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
     blocks: list[str] = []
     closest: list[Pick] = []
     prefer = named_documents(question.text, passages)
-    slides = bool(prefer) and bool(re.search(r"\b(slides?|deck|presentation)\b", question.text, re.I))
+    slides = bool(prefer) and bool(_SLIDES.search(question.text))
     rankings = [rank_units(part, question, units, docs, prefer=prefer,
                            meaning=meanings(without_subject(with_context(part, question).strip(), question.subject),
                                             units, passages, similarity)) for part in parts]
@@ -371,7 +373,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             picks = choose(answering, limit=limit, per_passage=per_passage, said=said)
             # "According to the Nuffield slides": what the slides say comes first (a report named by "study" or
             # "seminars" put one case's asides first, measured on golden: q011, q027).
-            picks = sorted(picks, key=lambda p: bool(slides) and passages[p.unit.n - 1].chunk.doc_id not in prefer)
+            picks = sorted(picks, key=lambda p: slides and passages[p.unit.n - 1].chunk.doc_id not in prefer)
             if not question.subject:
                 picks = [whose(p, organisations) for p in picks]
             if picks:  # none new: what answers this part was quoted for an earlier one

@@ -54,8 +54,9 @@ _SIGNPOST = re.compile(r"\b(is|are) (set out|described|shown|illustrated|summari
 def reference(sentence: str) -> bool:
     """Whether a sentence is a reference, a link or a pointer elsewhere in its document ("(see definition below)")
     rather than something a report says."""
-    return bool(_CITING.match(sentence)) or bool(_SOURCE_NOTE.search(sentence)) or bool(_SIGNPOST.search(sentence)) or bool(_POINTER.search(sentence)) or bool(_LINK.search(sentence)) and \
-        len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
+    if _CITING.match(sentence) or _SOURCE_NOTE.search(sentence) or _SIGNPOST.search(sentence) or _POINTER.search(sentence):
+        return True
+    return bool(_LINK.search(sentence)) and len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
 
 
 _JOIN = re.compile(r"(?:(?<=\))|\b(?P<before>[a-z][a-z'’-]*)) (?P<word>[A-Z][a-z]+)\b")

@@ -187,7 +187,7 @@ def _in_its_words(text: str, case: str) -> str:
     return f"In {owner} words, {text if text.startswith('I ') else text[:1].lower() + text[1:]}"
 
 
-_SAID_BY = re.compile(r"^In (?P<owner>[^,]{2,80}) words, ")
+SAID_BY = re.compile(r"^In (?P<owner>[^,]{2,80}) words, ")
 
 
 def once_in_its_words(texts: Sequence[str]) -> list[str]:
@@ -195,7 +195,7 @@ def once_in_its_words(texts: Sequence[str]) -> list[str]:
     ..." reads "We ..."."""
     out, before = [], ""
     for text in texts:
-        said = _SAID_BY.match(text)
+        said = SAID_BY.match(text)
         owner = said.group("owner") if said else ""
         if said and owner == before:
             rest = text[said.end():]

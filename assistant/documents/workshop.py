@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from assistant.answering.citations import MARKER, split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question
+from assistant.answering.sentences import SAID_BY
 from assistant.documents.cards import (SHOWN, CardFact, CaseCard, case_studies, former_names, joined, organisations,
                                        table, table_rows)
 from assistant.documents.exercises import QuizItem, blanked, discussion_question, fact_questions, multiple_choice
@@ -53,9 +54,9 @@ class WorkshopPack:
                        pack_sections(self), reference_entries(self.references), note=self.library.date_note())
 
 
+COMPARISON = "Comparison"  # the label of another organisation's material in a case pack
 TIMING = ("Suggested use (about 60 minutes): 10 minutes on the card, 25 on the discussion questions in small groups, "
           "10 on the quiz, and 15 on what participants would do locally.")
-
 
 # Searches for discussion statements: what an organisation achieved, found hard, decided, and learned.
 _THEMES = ("benefits achieved improved results", "challenges barriers difficulties tension", "governance board "
@@ -228,7 +229,7 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
              *(w for w in {org_key(card.organisation).capitalize(), *(org_key(f).capitalize() for f in card.formerly)})]
     keys = {k for k in (org_key(c) for c in cases) if k} | set(ALIASES)  # a statement naming another is no item
     for statement in statements:
-        if statement.startswith(("Comparison", "In ")) and ("not about" in statement or "words, " in statement):
+        if statement.startswith(COMPARISON) or SAID_BY.match(statement):
             continue  # another's material (its label names this one), or its own words: "In ___’s words, we ..."
         statement = statement[:max((m.end() for m in MARKER.finditer(statement)), default=0)]  # no question after it
         # About it, not naming it as an aside ("... purchased from private providers (for example ___)").
@@ -269,7 +270,7 @@ def _facilitator_note(library: Library, pool: Sequence[Passage], query: str, boo
     cited = [f"- {x}" for x in _cited(_statements(pool, query, names, seen, 2, focus), book)]
     if not cited and comparison:
         found = library.retrieve(comparison, 8).passages
-        cited = [f"- Comparison, from other organisations’ experience: {x}"
+        cited = [f"- {COMPARISON}, from other organisations’ experience: {x}"
                  for x in _cited(_statements(found, comparison, names, seen, 2, None, direct=True), book)]
     key = "Key messages to draw out:\n" + "\n".join(cited) if cited else ""
     note = library.collection().date_note()
@@ -294,7 +295,7 @@ def _case_parts(library: Library, subject: str, book: ReferenceBook, seen: set[s
         kind = said if said.endswith("s") else f"{said}s"  # "What does this tell you about networks"
         kind = kind if topic_terms(kind) else "practices working together"  # "federation" is in every report
         others, more = _discussion(library, [], kind, kind, book, seen, None, k)
-        discussion = [f"Comparison, from the reports’ other material (not about {who}): {q}" for q in others[:3]]
+        discussion = [f"{COMPARISON}, from the reports’ other material (not about {who}): {q}" for q in others[:3]]
         found += more
     note = _facilitator_note(library, used, "lessons learned key lesson advice", book, seen, focus,
                              comparison=f"lessons learned forming {model_name}")
