@@ -36,6 +36,18 @@ def question_ids() -> list[str]:
     return json.loads((ROUND1 / "question_ids.json").read_text())
 
 
+def compared(previous: dict[str, dict], old: str, new: str, *, changed_only: bool = False) -> list[tuple[str, str, dict]]:
+    """(version, question id, item) entries: each question's judged answer as `old` beside today's as `new`; with
+    `changed_only`, only the questions whose answer changed (an unchanged answer would only be rated twice)."""
+    rows, assistant = dataset_rows(), Assistant.from_settings(Settings())
+    entries = []
+    for qid in question_ids():
+        now = _current(assistant, rows[qid])
+        if not changed_only or now["answer"] != previous[qid]["answer"]:
+            entries += [(old, qid, previous[qid]), (new, qid, now)]
+    return entries
+
+
 def _current(assistant: Assistant, row: dict) -> dict:
     """Today's answer to a dataset row, with its cited sources as round 1 showed them."""
     answer = assistant.ask(row["question"], history_of(row))
@@ -49,11 +61,7 @@ def _current(assistant: Assistant, row: dict) -> dict:
 
 def main() -> None:
     """Write items.jsonl, items_second.jsonl and key.json for round 2."""
-    rows, previous = dataset_rows(), judged_items(ROUND1, "new")
-    assistant = Assistant.from_settings(Settings())
-    entries = []
-    for qid in question_ids():
-        entries += [("round1", qid, previous[qid]), ("today", qid, _current(assistant, rows[qid]))]
+    entries = compared(judged_items(ROUND1, "new"), "round1", "today")
     write_round(HERE, entries, prefix="B", seed=2027, second_seed=7)
 
 

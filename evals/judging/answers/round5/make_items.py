@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.pipeline import Assistant
-from assistant.settings import Settings
-from evals.judging.answers.round2.make_items import _current, dataset_rows, judged_items, question_ids, write_round
+from evals.judging.answers.round2.make_items import compared, judged_items, write_round
 
 HERE = Path(__file__).parent
 ROUND3, ROUND4 = HERE.parent / "round3", HERE.parent / "round4"
@@ -15,12 +13,7 @@ ROUND3, ROUND4 = HERE.parent / "round3", HERE.parent / "round4"
 
 def main() -> None:
     """Write items.jsonl, items_second.jsonl and key.json for round 5."""
-    rows = dataset_rows()
-    previous = {**judged_items(ROUND3, "now"), **judged_items(ROUND4, "final")}
-    assistant = Assistant.from_settings(Settings())
-    entries = []
-    for qid in question_ids():
-        entries += [("judged", qid, previous[qid]), ("now", qid, _current(assistant, rows[qid]))]
+    entries = compared({**judged_items(ROUND3, "now"), **judged_items(ROUND4, "final")}, "judged", "now")
     write_round(HERE, entries, prefix="E", seed=2030, second_seed=2031)
 
 
