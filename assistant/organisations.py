@@ -75,3 +75,13 @@ def named_in(text: str, organisations: Iterable[str]) -> tuple[str, ...]:
         named.add(key)
     return tuple(sorted(org for org in organisations if re.search(rf"\b{re.escape(org.lower())}\b", low)
                         or (org_word(org) and canonical(org_word(org)) in named)))
+
+
+# Names read with "the" before them: "the Hurley Group", "the Vitality Partnership" (not "Tower Hamlets Network 2");
+# "Suffolk GP Federation" and "Whitstable Medical Practice" read as well without, as the reports write them.
+_COMMON_END = re.compile(r"\b(Group|Partnership|Confederation|Economy|Programme|Chambers)$")
+
+
+def spoken(name: str) -> str:
+    """An organisation's name as a sentence says it: "the Hurley Group", "Tower Hamlets Network 2"."""
+    return f"the {name}" if _COMMON_END.search(name) else name

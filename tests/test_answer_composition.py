@@ -402,7 +402,7 @@ def test_a_digit_in_the_organisations_name_is_no_figure_given():
 def test_a_missing_fact_asked_as_what_is_the_x_at_an_organisation_is_named_plainly():
     q = analyse("What is the chief executive's salary at the Hurley Group?", organisations=ORGS)
 
-    assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} Hurley Group’s chief executive's salary."
+    assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} the Hurley Group’s chief executive's salary."
     q = analyse("How much did the Hurley Group pay for its premises?", organisations=ORGS)
     assert "for Hurley Group" not in missing_fact(q.parts[0], q)  # the question already names it
 
@@ -417,7 +417,7 @@ def test_closest_sentences_after_a_missing_fact_share_a_word_of_the_question():
 def test_a_case_studys_first_person_sentence_says_whose_words_they_are():
     hurley = _passage(1, "We invest heavily in education, training and research for all our staff.", case="Hurley Group")
     assert [u.text for u in passage_units(1, hurley)] == [
-        "In Hurley Group’s words, we invest heavily in education, training and research for all our staff."]
+        "In the Hurley Group’s words: “We invest heavily in education, training and research for all our staff.”"]
 
 
 def test_a_list_under_a_generic_appendix_heading_is_led_by_the_organisations_name():
@@ -455,3 +455,25 @@ def test_common_bare_table_facts_read_as_sentences_and_still_answer_by_their_lab
 def test_a_company_suffix_after_the_organisations_name_is_not_taken_for_what_is_asked():
     keys, need = specific_ask("What was Hurley Group Ltd's total annual turnover?", ["Hurley Group"])
     assert keys == {"turnov", "annual"} and need == "money"
+
+
+def test_a_case_studys_own_words_are_quoted_and_said_to_be_the_organisations():
+    case = _passage(1, "We invest heavily in education, training and research for all our staff.\n"
+                       "In 2006 we were content to run our 12,000-patient practice in Kennington.", case="Hurley Group")
+    assert [u.text for u in passage_units(1, case)] == [
+        "In the Hurley Group’s words: “We invest heavily in education, training and research for all our staff.”",
+        "In the Hurley Group’s words: “In 2006 we were content to run our 12,000-patient practice in Kennington.”"]
+    network = _passage(1, "Our particular mix consists of a small practice and four other practices serving 40,000 "
+                                 "people.", case="Tower Hamlets Network 2")
+    assert passage_units(1, network)[0].text.startswith("In Tower Hamlets Network 2’s words: “Our particular mix")
+
+
+def test_a_sentence_whose_this_stands_for_the_one_before_is_quoted_with_it_in_answers():
+    text = ("Taking on new business raises a conflict of interest for GPs who commission and provide. The case study "
+            "organisations actively managed this with commissioning colleagues by adhering to local policies.")
+    units = passage_units(1, _passage(1, text))
+    assert [u.text for u in units if not u.leans] == [text]
+    # Documents that pick sentences one by one may still quote it alone; answers never open on it.
+    assert [u.text for u in units if u.leans] == [text.split(". ", 1)[1]]
+    answer = _answer("How did the case study organisations manage conflicts of interest?", [_passage(1, text)])
+    assert not answer.startswith("The case study organisations actively managed this")

@@ -54,9 +54,11 @@ def test_how_big_is_answered_first_by_the_organisations_own_counts(assistant):
 
 def test_sentences_in_a_row_in_one_organisations_words_say_so_once():
     from assistant.answering.sentences import once_in_its_words
-    assert once_in_its_words(["In Hurley Group’s words, we invest in training.", "In Hurley Group’s words, we survey "
-                              "patients.", "In Vitality Partnership’s words, we grew."]) == [
-        "In Hurley Group’s words, we invest in training.", "We survey patients.", "In Vitality Partnership’s words, we grew."]
+    assert once_in_its_words(["In the Hurley Group’s words: “We invest in training.”",
+                              "In the Hurley Group’s words: “We survey patients.”",
+                              "In the Vitality Partnership’s words: “We grew.”"]) == [
+        "In the Hurley Group’s words: “We invest in training.”", "“We survey patients.”",
+        "In the Vitality Partnership’s words: “We grew.”"]
 
 
 @pytest.mark.slow
@@ -173,7 +175,7 @@ def test_a_case_studys_byline_reads_as_who_holds_which_role():
     hurley = [u.text for u in passage_units(1, _passage("Dr Arvind Madan, GP Partner and CEO\nIn 2006 we were quite "
                                                         "content to run our 12,000-patient practice.", case="Hurley Group"))]
     assert hurley == ["Dr Arvind Madan is the GP partner and CEO of the Hurley Group.",
-                      "In Hurley Group’s words, in 2006 we were quite content to run our 12,000-patient practice."]
+                      "In the Hurley Group’s words: “In 2006 we were quite content to run our 12,000-patient practice.”"]
     chair = passage_units(1, _passage("Dr Simon Brownleader, Chairman of Network 2\nIt is the glue that holds it.",
                                       case="Tower Hamlets Network 2"))[0].text
     assert chair == "Dr Simon Brownleader is the chairman of Network 2."
@@ -206,3 +208,4 @@ def test_a_glossary_definition_is_no_finding_of_a_briefing_note(assistant):
     note = build_briefing(assistant, "Patient involvement in at-scale general practice", "offline")
     sections = [c.passage.chunk.section.lower() for c in note.references]
     assert sections and not any(s.startswith(("glossary", "publications", "footnotes")) for s in sections)
+

@@ -367,7 +367,7 @@ def test_prompt_for_a_follow_up_takes_the_organisation_from_the_conversation(tmp
     history = [Turn("user", "How big is the Hurley Group?"), Turn("assistant", "It has 18 practices. [1]")]
     messages, _ = a.build_messages("And who runs it?", [passage(1, "Four partners run the Hurley Group.")], history)
     prompt = str(messages[-1].content)
-    assert "about Hurley Group" in prompt and "parts" not in prompt.split("<question>")[1]
+    assert "about the Hurley Group" in prompt and "parts" not in prompt.split("<question>")[1]
 
 
 def test_prompt_for_a_plain_question_adds_no_guide(tmp_path, enc):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.organisations import named_in
+from assistant.organisations import named_in, spoken
 from assistant.schema import Turn
 from assistant.search.retrieval import QUANTITY_QUESTION
 from assistant.text import tokenize
@@ -46,7 +46,7 @@ class Question:
     @property
     def subject_name(self) -> str:
         """The organisation as a reader would name it ("" when the question is about none)."""
-        return min(self.subject, key=len) if self.subject else ""
+        return spoken(min(self.subject, key=len)) if self.subject else ""
 
 
 def split_parts(question: str) -> tuple[str, ...]:

@@ -230,7 +230,7 @@ def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Seq
     keys = {k for k in (org_key(c) for c in cases) if k} | set(ALIASES)  # a statement naming another is no item
     for statement in statements:
         if statement.startswith(COMPARISON) or SAID_BY.match(statement):
-            continue  # another's material (its label names this one), or its own words: "In ___’s words, we ..."
+            continue  # another's material (its label names this one), or its own words: "In ___’s words: “We ...”"
         statement = statement[:max((m.end() for m in MARKER.finditer(statement)), default=0)]  # no question after it
         # About it, not naming it as an aside ("... purchased from private providers (for example ___)").
         if any(n and writes(statement, n) and _named_early(statement, n) for n in names) and \
