@@ -121,11 +121,12 @@ def answer_metrics(row: dict[str, Any], answer: Answer, *, retrieved: bool | Non
     if quotes and retrieved and not answer.refused:
         out["evidence_stated"] = is_relevant(text, quotes)
     if row.get("kind") == TWO_PART:
-        parts = [q for q in (row.get("evidence"), row.get("evidence_2")) if q]
+        # A part the reports answer (it has a quote) is covered only by stating it: "the reports don't give GP
+        # Care's legal form" is wrong when they do. Saying so covers only a part they don't answer (no quote).
+        quotes_by_part = [row.get("evidence") or "", row.get("evidence_2") or ""]
         not_given = [s for _l, s, _m in answer_sentences(answer.text) if is_not_given(s)]
-        covered = [is_relevant(text, [q]) or _marked_missing(part, not_given)
-                   for q, part in zip(parts, row.get("parts") or ["", ""])]
-        out["parts_covered"] = len(covered) == 2 and all(covered)
+        out["parts_covered"] = all(is_relevant(text, [q]) if q.strip() else _marked_missing(part, not_given)
+                                   for q, part in zip(quotes_by_part, row.get("parts") or ["", ""]))
     if row.get("kind") == NEAR_MISS:
         out["near_miss_declined"] = answer.refused or is_not_given(answer.text)
     frags = fragments(answer.text) if not answer.refused else []

@@ -50,7 +50,7 @@ def test_a_near_miss_counts_as_declined_when_the_answer_says_the_fact_is_not_giv
     assert answer_metrics(row, unsaid, retrieved=None, organisations=ORGS)["near_miss_declined"] is False
 
 
-def test_both_parts_of_a_two_part_question_must_be_stated_or_marked_missing():
+def test_both_parts_of_a_two_part_question_must_be_stated_or_marked_missing_where_the_reports_lack_it():
     row = {"kind": "two_part", "evidence": "legal structures for federations vary",
            "evidence_2": "a board consisting of nine GPs", "parts": ["What legal form?", "Who is on the board?"]}
     both = Answer(question="q", text="The legal structures for federations vary. [1] It has a board consisting of nine GPs. [1]")
@@ -58,7 +58,11 @@ def test_both_parts_of_a_two_part_question_must_be_stated_or_marked_missing():
     marked = Answer(question="q", text="The legal structures for federations vary. [1]\n\nThe reports don't give the board.")
     assert answer_metrics(row, both, retrieved=True, organisations=ORGS)["parts_covered"] is True
     assert answer_metrics(row, one, retrieved=True, organisations=ORGS)["parts_covered"] is False
-    assert answer_metrics(row, marked, retrieved=True, organisations=ORGS)["parts_covered"] is True
+    # The board is in the reports (the row quotes it): saying they don't give it is no cover.
+    assert answer_metrics(row, marked, retrieved=True, organisations=ORGS)["parts_covered"] is False
+    lacking = {**row, "evidence_2": ""}
+    assert answer_metrics(lacking, marked, retrieved=True, organisations=ORGS)["parts_covered"] is True
+    assert answer_metrics(lacking, one, retrieved=True, organisations=ORGS)["parts_covered"] is False
 
 
 def test_evidence_is_stated_only_when_retrieved_and_the_answer_holds_the_quote():
