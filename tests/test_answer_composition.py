@@ -477,3 +477,12 @@ def test_a_sentence_whose_this_stands_for_the_one_before_is_quoted_with_it_in_an
     assert [u.text for u in units if u.leans] == [text.split(". ", 1)[1]]
     answer = _answer("How did the case study organisations manage conflicts of interest?", [_passage(1, text)])
     assert not answer.startswith("The case study organisations actively managed this")
+
+
+def test_a_sentence_opening_second_or_finally_is_not_quoted_without_the_one_before():
+    text = ("CCGs have a role in commissioning care for their populations. Second, they have a role in supporting "
+            "quality improvement in general practice.")
+    units = [u.text for u in passage_units(1, _passage(1, text))]
+    assert units == [text]
+    lone = _passage(1, "Finally, we only analysed a sample of eight large-scale organisations across England.\n")
+    assert passage_units(1, lone) == []

@@ -25,7 +25,7 @@ _LEANS = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such
                     r"would|could|should|he|she|there|here|in addition|additionally|meanwhile|conversely|in contrast|"
                     r"by contrast|on the other hand|similarly|likewise|nevertheless|nonetheless|instead|nor|"
                     r"perhaps more \w+|as such|furthermore|moreover|thus|therefore|hence|yet|even so|in them|"
-                    r"(if )?the (latter|former)|options (could|might|may) include|"
+                    r"second(ly)?|third(ly)?|finally|lastly|(if )?the (latter|former)|options (could|might|may) include|"
                     r"(many|some|most|several|others|few)(?= (have|had|are|were|will|would|can|also)\b))\b", re.I)
 # "Tower Hamlets achieves this by ...": "this" standing for the sentence before leans on it as an opening "This" does.
 _THIS_BACK = re.compile(r"(?<=\w )this(?= (by|with|through|because|when|if|in|for)\b|[,.;])", re.I)
