@@ -133,9 +133,9 @@ def test_a_case_studys_sentence_naming_no_organisation_says_whose_it_is_when_the
     assert whose(named, orgs) == named and whose(general, orgs) == general
 
 
-def test_sentences_pointing_elsewhere_are_not_quoted():
+def test_sentences_pointing_elsewhere_or_giving_thanks_are_not_quoted():
     from assistant.answering.debris import reference
-    for pointer in ("More analysis of the super-partnership experience is available from the Nuffield Trust.",
+    for pointer in ("I would like to express my thanks to Dr Penny Newman and Jill Matthews for guiding this work.","More analysis of the super-partnership experience is available from the Nuffield Trust.",
                     "An example of the organisational arrangements of a super-partnership is set out in Figure 7.",
                     "This chapter proposes a set of characteristics that define a high-quality primary care service."):
         assert reference(pointer), pointer

@@ -51,10 +51,15 @@ _SIGNPOST = re.compile(r"\b(is|are) (set out|described|shown|illustrated|summari
                        r"presents|outlines|looks at|considers|explores)\b|^it also includes a description\b", re.I)
 
 
+# A foreword's thanks ("I would like to express my thanks to Dr Penny Newman ..."): about the report, not its subject.
+_THANKS = re.compile(r"\b(express(ed)? (my|our) (thanks|gratitude)|(would like to|wish to) thank|(am|are) grateful to)\b", re.I)
+
+
 def reference(sentence: str) -> bool:
-    """Whether a sentence is a reference, a link or a pointer elsewhere in its document ("(see definition below)")
-    rather than something a report says."""
-    if _CITING.match(sentence) or _SOURCE_NOTE.search(sentence) or _SIGNPOST.search(sentence) or _POINTER.search(sentence):
+    """Whether a sentence is a reference, a link, a pointer elsewhere in its document ("(see definition below)") or
+    a thank-you, rather than something a report says."""
+    if _CITING.match(sentence) or _SOURCE_NOTE.search(sentence) or _SIGNPOST.search(sentence) or \
+            _POINTER.search(sentence) or _THANKS.search(sentence):
         return True
     return bool(_LINK.search(sentence)) and len(_WORD.findall(_LINK.sub(" ", sentence))) < 12
 
