@@ -211,3 +211,23 @@ def test_a_section_the_model_cut_off_at_its_token_cap_is_named_in_a_warning(inde
     [warning] = [w for w in note.warnings if "cut off" in w]
     assert "“Summary”" in warning and "ASSISTANT_LLM_BRIEF_TOKENS" in warning
     assert not any("cut off" in w and "Key findings" in w for w in note.warnings)
+
+
+def test_a_note_point_does_not_lean_on_a_sentence_it_leaves_out():
+    from assistant.documents.selection import standalone
+    for leaning in ("Like some federations and super-partnerships, these examples have transformed the governance model.",
+                    "How much input will vary according to the organisation's structure and legal obligations.",
+                    "CCGs may have to offer these additional services to any qualified provider."):
+        assert not standalone(leaning), leaning
+    for whole in ("Although standard legal structures exist, there are no off the shelf governance plans.",
+                  "In this report, the legal forms of the case-study federations are compared."):
+        assert standalone(whole), whole
+
+
+def test_a_slide_headline_with_its_gloss_is_no_sentence():
+    from assistant.answering.debris import whole
+    for headline in ("Greater resilience – by sharing back-office functions, pooling team members and developing systems.",
+                     "Better care and new services – like extended access for all patients.",
+                     "Usually at a borough level and often a single formal organisation – this is the platform."):
+        assert not whole(headline, terminated=True), headline
+    assert whole("Practices share back-office functions – payroll, HR and finance – across the federation.", terminated=True)

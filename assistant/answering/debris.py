@@ -91,10 +91,17 @@ def run_together(text: str, lower_words: set[str]) -> bool:
     return False
 
 
+# A slide's headline and its gloss ("Greater resilience – by sharing back-office functions ...", "Better care and new
+# services – like extended access."), or a gloss with no subject ("Usually at a borough level and often ..."): no sentence.
+_HEADLINE = re.compile(r"^[A-Z][\w’' ,-]{0,50}? – (?:like|by|thanks to|through|with|via|from|e\.g\.)\b|"
+                       r"^(?:usually|often|typically|mainly|mostly|generally) (?:at|in|on|with|a|an)\b", re.I)
+
+
 def whole(sentence: str, *, terminated: bool) -> bool:
     """Whether a sentence reads as a whole sentence rather than a heading, table row or fragment."""
     words = _WORD.findall(sentence)
-    if len(words) < MIN_WORDS or not re.match(r"[A-Z0-9‘“\"(]", sentence) or sentence.rstrip().endswith(":"):
+    if len(words) < MIN_WORDS or not re.match(r"[A-Z0-9‘“\"(]", sentence) or sentence.rstrip().endswith(":") or \
+            _HEADLINE.match(sentence):
         return False
     if re.match(r"[^(]*\)", sentence):
         return False  # "General Practitioners, 2013), the number of ...": cut inside a citation by the chunk's start

@@ -84,10 +84,11 @@ def topic_terms(topic: str) -> dict[str, float]:
 _TABLE_LABELS = frozenset("model|legal status|governance|scope|main purpose|examples from case studies|potential "
                           "strengths|potential weaknesses|founding aims|organisational type|primary purpose of "
                           "organisation|key features|various models".split("|"))
-# "In the early days, such support was ...", "With no easy way to resolve this dilemma, ...": leaning on what came before.
-_LEANS_EARLY = re.compile(r"^(?:\w+,?\s+){0,6}(?:such|(?:this|that|these) (?:dilemma|issue|problem|approach|"
-                          r"tension|paradox|question|concern|model|case)s?)\b|^(?:in|by) contrast\b|^on the other hand\b",
-                          re.I)
+# "In the early days, such support was ...", "With no easy way to resolve this dilemma, ...", "Like some federations,
+# these examples have ...", "How much input will vary ...": leaning on what came before.
+_LEANS_EARLY = re.compile(r"^(?:[\w-]+,?\s+){0,6}(?:such|(?:this|that) (?:dilemma|issue|problem|approach|"
+                          r"tension|paradox|question|concern|model|case)s?|(?:these|those) (?!reports?\b)[a-z]+)\b|"
+                          r"^(?:in|by) contrast\b|^on the other hand\b|^how (?:much|many)\b", re.I)
 
 
 # A connective before a sentence that stands on its own words ("Conversely, it was harder to build ..."): dropped.
