@@ -220,7 +220,7 @@ def test_a_note_point_does_not_lean_on_a_sentence_it_leaves_out():
                     "CCGs may have to offer these additional services to any qualified provider."):
         assert not standalone(leaning), leaning
     for whole in ("Although standard legal structures exist, there are no off the shelf governance plans.",
-                  "In this report, the legal forms of the case-study federations are compared."):
+                  "Federations in Suffolk and London chose different legal forms for different reasons."):
         assert standalone(whole), whole
 
 
