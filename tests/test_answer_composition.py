@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.compose import compose, missing_fact
+from assistant.answering.compose import compose
 from assistant.answering.extractive import OfflineAnswerer
 from assistant.answering.protocol import NOT_COVERED, NOT_GIVEN, is_decline
 from assistant.answering.question import analyse, answer_kind, specific_ask, split_parts
 from assistant.answering.sentences import passage_units, tidy
+from assistant.answering.wording import missing_fact
 from assistant.schema import Chunk, Passage, Turn
 
 ORGS = ("Suffolk GP Federation", "Symphony Programme", "Hurley Group")
@@ -486,3 +487,10 @@ def test_a_sentence_opening_second_or_finally_is_not_quoted_without_the_one_befo
     assert units == [text]
     lone = _passage(1, "Finally, we only analysed a sample of eight large-scale organisations across England.\n")
     assert passage_units(1, lone) == []
+
+
+def test_a_sentence_that_stands_out_answers_alone_without_padding():
+    uplift = _passage(1, "The GMS contract settlement for 2013/14 is at 1.32 per cent, a below-inflation uplift.")
+    levers = _passage(2, "Local levers in one network included a shared contract for services additional to core GMS.")
+    text = _answer("What was the GMS contract uplift for 2013/14?", [uplift, levers])
+    assert "1.32 per cent" in text and "[2]" not in text

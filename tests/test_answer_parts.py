@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.compose import missing_fact
+from assistant.answering.wording import missing_fact
 from assistant.answering.protocol import NOT_GIVEN
 from assistant.answering.question import analyse, part_queries
 

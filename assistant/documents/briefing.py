@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from assistant.answering.compose import said_of
+from assistant.answering.wording import said_of
 from assistant.answering.citations import MARKER, split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question, salient_terms
 from assistant.answering.protocol import NOT_COVERED, Answerer

@@ -1,0 +1,47 @@
+"""How chosen sentences are written out: a fact the reports don't give, whose case a sentence is, its markers."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answering.citations import split_sentences
+from assistant.answering.protocol import NOT_GIVEN
+from assistant.answering.question import Question, without_subject
+from assistant.answering.sentences import Unit
+from assistant.organisations import named_in
+
+
+def missing_fact(part: str, question: Question) -> str:
+    """A sentence saying the reports don't give what a part asks."""
+    text = part.strip().rstrip("?")
+    who = question.subject_name
+    lead = re.match(r"^(what|which)\s+(?P<thing>(?:[\w’'-]+\s+){0,4}?[\w’'-]+)\s+(did|does|do|is|was|are|were|has|have|had)\b",
+                    text, re.I)
+    thing = lead.group("thing") if lead else ""
+    if thing and not re.match(r"^(is|was|are|were|the|a|an|do|does|did|has|have|had|can|could|should|would|will)$",
+                              thing.split()[0], re.I):
+        return f"{NOT_GIVEN} {who}’s {thing}." if who else f"{NOT_GIVEN} the {thing}."
+    # "What is the chief executive's salary at the Hurley Group?": the Hurley Group’s chief executive's salary.
+    # "What is Suffolk GP Federation's CQC rating?" is read without the name: "What is CQC rating".
+    bare = re.sub(r"\s+(of|at|for|in)$", "", without_subject(text, question.subject).strip()) if who else text
+    of = re.match(r"^(what|which)\s+(is|was|are|were)\s+(the\s+)?(?P<thing>[\w’'-]+(\s+[\w’'-]+){0,4}?)"
+                  r"(\s+(of|at|for|in)\s+(?P<rest>.+))?$", bare, re.I)
+    if of and who and (not of.group("rest") or not without_subject(of.group("rest"), question.subject).strip()):
+        return f"{NOT_GIVEN} {who}’s {of.group('thing')}."
+    named = bool(named_in(text, question.subject))
+    return f"{NOT_GIVEN} an answer to “{text}?”" + (f" for {who}." if who and not named else "")
+
+
+def said_of(text: str, case: str, *, named: bool) -> str:
+    """A case study's sentence that names no organisation, said to be that case's at the end of its first sentence
+    ("The governing body was established (City and Hackney Confederation)."): else a reader takes it as general."""
+    first, *rest = split_sentences(text) or [text]
+    end = re.search(r"[.!?]['’”\"]?$", first)
+    if not case or named or text.startswith("In ") or not end:
+        return text
+    return " ".join([f"{first[:end.start()]} ({case}){first[end.start():]}", *rest])
+
+
+def cited(unit: Unit) -> str:
+    """A unit with its marker after each of its sentences (a leaning sentence is quoted with the one before it)."""
+    return " ".join(f"{s} [{unit.n}]" for s in split_sentences(unit.text))
