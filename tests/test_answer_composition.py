@@ -494,3 +494,12 @@ def test_a_sentence_that_stands_out_answers_alone_without_padding():
     levers = _passage(2, "Local levers in one network included a shared contract for services additional to core GMS.")
     text = _answer("What was the GMS contract uplift for 2013/14?", [uplift, levers])
     assert "1.32 per cent" in text and "[2]" not in text
+
+
+def test_a_sentence_opening_there_was_stands_on_its_own_and_there_alone_does_not():
+    from assistant.documents.selection import standalone
+    existential = "There was little patient involvement in the decision to operate at larger scale in any site."
+    assert [u.text for u in passage_units(1, _passage(1, existential))] == [existential]
+    assert standalone(existential)
+    pointing = "There, practices share nurses and back-office staff across the whole network."
+    assert passage_units(1, _passage(1, pointing)) == [] and not standalone(pointing)

@@ -231,3 +231,15 @@ def test_a_slide_headline_with_its_gloss_is_no_sentence():
                      "Usually at a borough level and often a single formal organisation – this is the platform."):
         assert not whole(headline, terminated=True), headline
     assert whole("Practices share back-office functions – payroll, HR and finance – across the federation.", terminated=True)
+
+
+def test_a_report_word_for_one_of_a_two_word_topic_counts_only_beside_the_other():
+    from assistant.documents.selection import candidates
+    from assistant.schema import Chunk, Passage
+    texts = ("Keeping member clinicians engaged in the new organisation was harder than expected.",
+             "Engage with patients to co-design services that meet diverse needs and preferences.")
+    pool = [Passage(rank=0, chunk=Chunk(chunk_id=f"c{i}", doc_id="d", title="T", year=2016, section="S", page=1,
+                                        text=t), score=0.0) for i, t in enumerate(texts)]
+    scored = {c.text: c.score for c in candidates("Patient involvement in at-scale general practice", pool, [],
+                                                    phrases=2, context=True)}
+    assert scored[texts[1]] > 0 and scored.get(texts[0], 0) == 0

@@ -133,7 +133,7 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
     found = {p.chunk.chunk_id: p for p in retrieved}
     pool = [*found.values(), *(Passage(rank=0, chunk=c, score=0.0) for c in library.chunks() if c.chunk_id not in found)]
     names = sorted({c.case_study for c in library.chunks() if c.case_study})
-    every = candidates(topic, pool, names, found=frozenset(found), phrases=3, context=True)
+    every = candidates(topic, pool, names, found=frozenset(found), phrases=2, context=True)
     ranked = [c for c in every if c.score > 0]
     if not ranked:
         return {}

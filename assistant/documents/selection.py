@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import split_sentences
-from assistant.answering.sentences import Unit, passage_units
+from assistant.answering.sentences import THERE_LEANS, Unit, passage_units
 from assistant.organisations import named_in
 from assistant.schema import Passage
 from assistant.search.retrieval import expand_query, query_terms
@@ -33,7 +33,7 @@ _TOPIC_WORDS = {stem(k): tokenize(v) for k, v in {
 }.items()}
 # Leaning openings a unit may not start with when it stands alone ("This would enable ...", "But it also ...").
 _DANGLING = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|and|or|then|"
-                       r"here|there|he|she|we|our|us|which|as a result|in addition|further|furthermore|moreover|"
+                       rf"here|{THERE_LEANS}|he|she|we|our|us|which|as a result|in addition|further|furthermore|moreover|"
                        r"similarly|likewise|equally|meanwhile|at the time|at that time|by then|later|then|finally|first|secondly|conversely|instead|otherwise|thus|hence|therefore|again|for example|for instance|"
                        r"in (?:this|these|that|those|such|both)|with the above|as (?:above|below|such|well))\b", re.I)
 UNCERTAIN = re.compile(r"\b(uncertain\w*|unclear|unknown|no consensus|not (?:yet )?(?:clear|known)|remains? to be "
@@ -138,30 +138,34 @@ def standalone(text: str, *, own_voice: bool = False) -> bool:
 _RUN_IN = re.compile(r"^[A-Z][\w’'-]*(?: [\w’'-]+){0,6}: (?=[A-Z])")
 
 
-def topic_pairs(topic: str, min_terms: int = 3) -> dict[str, str]:
+def topic_pairs(topic: str, min_terms: int = 3) -> dict[str, set[str]]:
     """Each word of a two-word phrase in a topic of three or more words, and its partner ('interest' -> 'conflict'
     in 'conflicts of interest ... community services'): such a word counts only beside its partner, so 'community
-    interest company' is not about conflicts of interest nor community services."""
+    interest company' is not about conflicts of interest nor community services. A topic of two words ('patient
+    involvement') pairs their report words too: 'engagement' counts beside 'patients', not 'member clinicians'."""
     own = [t for t in tokenize(topic) if t not in _GENERIC]
+    if len(set(own)) == 2:  # the topic's own words count alone; a report word for one only beside the other
+        a, b = own[0], next(t for t in own if t != own[0])
+        return {w: {a, b} - {w} for w in {*_TOPIC_WORDS.get(a, ()), *_TOPIC_WORDS.get(b, ())} - {a, b}}
     if len(set(own)) < min_terms:
         return {}
-    pairs: dict[str, str] = {}
+    pairs: dict[str, set[str]] = {}
     for a, b in zip(own, own[1:]):
-        pairs.setdefault(a, b)
-        pairs.setdefault(b, a)
+        pairs.setdefault(a, {b})
+        pairs.setdefault(b, {a})
     return pairs
 
 
-def _credited(terms: dict[str, float], pairs: dict[str, str], tokens: Sequence[str]) -> set[str]:
+def _credited(terms: dict[str, float], pairs: dict[str, set[str]], tokens: Sequence[str]) -> set[str]:
     """The topic terms a unit's tokens speak of: a paired word only within three words of its partner."""
     at: dict[str, list[int]] = {}
     for i, t in enumerate(tokens):
         at.setdefault(t, []).append(i)
     return {t for t in terms if t in at and (t not in pairs or any(abs(i - j) <= 3 for i in at[t]
-                                                                   for j in at.get(pairs[t], ())))}
+                                                                   for p in pairs[t] for j in at.get(p, ())))}
 
 
-def _scored(terms: dict[str, float], pairs: dict[str, str], idf: dict[str, float],
+def _scored(terms: dict[str, float], pairs: dict[str, set[str]], idf: dict[str, float],
             units: Sequence[Unit]) -> list[tuple[Unit, float]]:
     """Each unit with its share of the topic's weight; a unit right after an on-topic one in the same passage
     carries half that one's score, as it continues the point ("GPs in the case study organisations had adopted
