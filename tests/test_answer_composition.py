@@ -503,3 +503,14 @@ def test_a_sentence_opening_there_was_stands_on_its_own_and_there_alone_does_not
     assert standalone(existential)
     pointing = "There, practices share nurses and back-office staff across the whole network."
     assert passage_units(1, _passage(1, pointing)) == [] and not standalone(pointing)
+
+
+def test_a_case_tables_counts_read_as_sentences_about_the_organisation():
+    from assistant.answering.facts import fact_sentence
+    assert fact_sentence("Number of partners", "19", "Whitstable Medical Practice") == \
+        "Whitstable Medical Practice has 19 partners."
+    assert fact_sentence("Registered population", "539,000 combined", "Suffolk GP Federation") == \
+        "Suffolk GP Federation has a registered population of 539,000 combined."
+    # A count with words around it stays labelled rather than be misread.
+    assert fact_sentence("Number of partners", "Four partners with 22 lead GPs", "Hurley Group") == \
+        "Hurley Group’s number of partners: Four partners with 22 lead GPs."

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, whole
+from assistant.answering.facts import fact_sentence, names_itself
 from assistant.organisations import spoken
 from assistant.schema import Passage
 from assistant.search.sparse import REFERENCE_SECTION
@@ -86,48 +87,6 @@ def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
             start = m.end()
     pieces.append(line[start:])
     return [p.strip() for p in pieces if p.strip()]
-
-
-def _item_word(item: str) -> str:
-    """A one-word list item as it reads inside a sentence: "Diabetes" as "diabetes"; names of several words
-    ("Learning in Action") and acronyms ("MSK") keep their capitals."""
-    return item.lower() if re.fullmatch(r"[A-Z][a-z]+", item) else item
-
-
-def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | frozenset[str] = frozenset()) -> str:
-    """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
-    value = value.rstrip(" .;")
-    first = value.split()[0] if value.split() else ""
-    if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
-        value = value[0].lower() + value[1:]  # "Community interest company" reads "community interest company"
-    label = re.sub(r"^the\s+", "", label, flags=re.I)  # "The solution: ..." is the organisation's solution
-    if names_itself(label, case):
-        return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
-    owner = f"{case}’" if case.endswith("s") else f"{case}’s"
-    listed = re.match(r"^includes:? (?P<items>[^;]+(; [^;]+)+)$", value, re.I)
-    if listed:  # "Service portfolio: includes Diabetes; Ultrasound; Urology" as a list in a sentence
-        items = [_item_word(i.strip()) for i in listed.group("items").split("; ")]
-        return f"{owner} {label.lower()} includes {', '.join(items[:-1])} and {items[-1]}."
-    for rule, template in _FACT_SENTENCES:
-        if rule.match(f"{label.lower()}: {value}"):
-            return template.format(case=case, owner=owner, value=value)
-    return f"{owner} {label.lower()}: {value}."
-
-
-# The commonest case-table facts, when their value is bare, written as the sentence a reader would write:
-# "Suffolk GP Federation was established in April 2013." rather than "... date established: April 2013."
-_MONTH = r"(?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?"
-_FACT_SENTENCES = (
-    (re.compile(rf"^date (?:established|founded|formed): {_MONTH}(?:19|20)\d\d$", re.I), "{case} was established in {value}."),
-    (re.compile(r"^number of practices: \d[\d,]*$", re.I), "{case} has {value} practices."),
-    (re.compile(r"^legal (?:status|form): (?:community interest company|company limited by \w+|limited liability "
-                r"partnership|partnership|limited company|social enterprise)$", re.I), "{case} is a {value}."),
-)
-
-
-def names_itself(label: str, case: str) -> bool:
-    """Whether a label is the organisation's own name ("Modality Partnership LLP" in Modality Partnership's box)."""
-    return bool(case) and (case.lower() in label.lower() or label.lower() in case.lower())
 
 
 def _item(line: str, *, labelled: bool = False) -> bool:

@@ -1,0 +1,54 @@
+"""A case study's labelled table fact written as a sentence about its organisation ("Suffolk GP Federation has 60
+practices.", "Suffolk GP Federation’s service portfolio includes diabetes, ... and urology.")."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answering.debris import ordinary
+
+
+def _item_word(item: str) -> str:
+    """A one-word list item as it reads inside a sentence: "Diabetes" as "diabetes"; names of several words
+    ("Learning in Action") and acronyms ("MSK") keep their capitals."""
+    return item.lower() if re.fullmatch(r"[A-Z][a-z]+", item) else item
+
+
+def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | frozenset[str] = frozenset()) -> str:
+    """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
+    value = re.sub(r"\s+\)", ")", value.rstrip(" .;"))  # "(34 nurses, no salaried GPs )"
+    first = value.split()[0] if value.split() else ""
+    if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
+        value = value[0].lower() + value[1:]  # "Community interest company" reads "community interest company"
+    label = re.sub(r"^the\s+", "", label, flags=re.I)  # "The solution: ..." is the organisation's solution
+    if names_itself(label, case):
+        return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
+    owner = f"{case}’" if case.endswith("s") else f"{case}’s"
+    listed = re.match(r"^includes:? (?P<items>[^;]+(; [^;]+)+)$", value, re.I)
+    if listed:  # "Service portfolio: includes Diabetes; Ultrasound; Urology" as a list in a sentence
+        items = [_item_word(i.strip()) for i in listed.group("items").split("; ")]
+        return f"{owner} {label.lower()} includes {', '.join(items[:-1])} and {items[-1]}."
+    for rule, template in _FACT_SENTENCES:
+        if said := rule.match(f"{label.lower()}: {value}"):
+            return template.format(case=case, owner=owner, value=value,
+                                   **{k: v or "" for k, v in said.groupdict().items()})
+    return f"{owner} {label.lower()}: {value}."
+
+
+# The commonest case-table facts, when their value is bare, written as the sentence a reader would write:
+# "Suffolk GP Federation was established in April 2013." rather than "... date established: April 2013."
+_MONTH = r"(?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?"
+_FACT_SENTENCES = (
+    (re.compile(rf"^date (?:established|founded|formed): {_MONTH}(?:19|20)\d\d$", re.I), "{case} was established in {value}."),
+    (re.compile(r"^number of (?P<what>practices|partners|sites): (?P<n>\d[\d,]*)(?P<rest> \([^)]*\))?$",
+                re.I), "{case} has {n} {what}{rest}."),
+    (re.compile(r"^registered population: (?P<n>\d[\d,]*)(?P<rest> combined)?$", re.I),
+     "{case} has a registered population of {n}{rest}."),
+    (re.compile(r"^legal (?:status|form): (?:community interest company|company limited by \w+|limited liability "
+                r"partnership|partnership|limited company|social enterprise)$", re.I), "{case} is a {value}."),
+)
+
+
+def names_itself(label: str, case: str) -> bool:
+    """Whether a label is the organisation's own name ("Modality Partnership LLP" in Modality Partnership's box)."""
+    return bool(case) and (case.lower() in label.lower() or label.lower() in case.lower())
