@@ -514,3 +514,13 @@ def test_a_case_tables_counts_read_as_sentences_about_the_organisation():
     # A count with words around it stays labelled rather than be misread.
     assert fact_sentence("Number of partners", "Four partners with 22 lead GPs", "Hurley Group") == \
         "Hurley Group’s number of partners: Four partners with 22 lead GPs."
+
+
+def test_a_pointer_to_a_page_or_figure_of_the_report_is_taken_out_of_a_quote():
+    assert tidy("The workforce we create at scale (see What should an organisation look like? on p.) is crucial.") == \
+        "The workforce we create at scale is crucial."
+    assert tidy("Quality rose (see Figure 3), and access improved.") == "Quality rose, and access improved."
+    assert tidy("Contracts went to groups of practices (see Tower Hamlets case study on page 41), promoting "
+                "collaboration.") == "Contracts went to groups of practices (see the Tower Hamlets case study), promoting collaboration."
+    cited = "It works (see De Maeseneer and Boeckxstaens, 2012, for more detail)."
+    assert tidy(cited) == cited

@@ -72,10 +72,18 @@ def strip_footnotes(text: str) -> str:
 _GET_DASH = re.compile(r"\b(gets?) – (?=[a-z])")
 
 
+# "(see What should a larger-scale general practice organisation look like? on p.)", "(see Figure 3)": a place in the
+# report, which a quote out of it cannot point to (the citation gives the report and page).
+_SEE_PLACE = re.compile(r"\s*\((?:see|cf\.?) (?:[^()]*? on p(?:age)?\.?(?: ?\d+)?|(?:the )?(?:figure|table|chapter|box|"
+                        r"appendix|section)\b[^()]*)\)(?! (?:a|an) [a-z])", re.I)  # "...) a significant": bullets lost
+_CASE_PAGE = re.compile(r"\(see (?:the )?(?P<case>[A-Z][\w ’'-]{2,40}?) case study on p(?:age)?\.?(?: ?\d+)?\)")
+
+
 def tidy(text: str) -> str:
-    """Remove the document's own markers and footnote digits; one space between words; a slide's "Patients get –
-    care that ..." as the sentence it is ("Patients get care that ...")."""
-    return _GET_DASH.sub(r"\1 ", " ".join(strip_footnotes(MARKER.sub("", text)).split()))
+    """Remove the document's own markers, footnote digits and pointers to its pages; one space between words; a
+    slide's "Patients get – care that ..." as the sentence it is ("Patients get care that ...")."""
+    text = _CASE_PAGE.sub(r"(see the \g<case> case study)", strip_footnotes(MARKER.sub("", text)))
+    return _GET_DASH.sub(r"\1 ", " ".join(_SEE_PLACE.sub("", text).split()))
 
 
 def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
