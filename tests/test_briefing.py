@@ -243,3 +243,11 @@ def test_a_report_word_for_one_of_a_two_word_topic_counts_only_beside_the_other(
     scored = {c.text: c.score for c in candidates("Patient involvement in at-scale general practice", pool, [],
                                                     phrases=2, context=True)}
     assert scored[texts[1]] > 0 and scored.get(texts[0], 0) == 0
+
+
+def test_a_theme_statement_speaks_to_two_of_the_themes_words():
+    from assistant.documents.selection import on_theme
+    assert on_theme("workforce and skill mix", "The skill mix was broadened to include paramedics and pharmacists.")
+    assert not on_theme("workforce and skill mix", "The staff in one of them encouraged us to take it on.")
+    assert not on_theme("patient involvement", "A learning set involving members from each practice reinforced the bond.")
+    assert on_theme("conflicts of interest", "GPs declared their conflicts where a personal interest arose.")

@@ -165,6 +165,14 @@ def _credited(terms: dict[str, float], pairs: dict[str, set[str]], tokens: Seque
                                                                    for p in pairs[t] for j in at.get(p, ())))}
 
 
+def on_theme(topic: str, text: str) -> bool:
+    """Whether a statement speaks to a theme of several words by two of them (or their report words), anywhere in
+    it: 'staff' alone is no statement on 'workforce and skill mix', 'involve' alone none on 'patient involvement'."""
+    terms = topic_terms(topic)
+    own = [t for t, w in terms.items() if w == 1.0]
+    return len(set(terms) & set(tokenize(text))) >= min(2, len(own))
+
+
 def _scored(terms: dict[str, float], pairs: dict[str, set[str]], idf: dict[str, float],
             units: Sequence[Unit]) -> list[tuple[Unit, float]]:
     """Each unit with its share of the topic's weight; a unit right after an on-topic one in the same passage

@@ -18,7 +18,7 @@ from assistant.documents.figures import disagreement_warning, disagreements, dis
 from assistant.documents.library import Library
 from assistant.collection import Collection
 from assistant.documents.outline import Outline, ReferenceBook, prepared, reference_entries
-from assistant.documents.selection import Candidate, candidates, pick, topic_terms
+from assistant.documents.selection import Candidate, candidates, on_theme, pick, topic_terms
 from assistant.documents.packllm import llm_parts
 from assistant.errors import InputError, LLMError
 from assistant.organisations import ALIASES, canonical, mentions, org_key, same_organisation, writes
@@ -26,9 +26,8 @@ from assistant.schema import Citation, Passage
 from assistant.search.ranking import score_key
 from assistant.text import tokenize
 
-# The UI and tests reach the card's parts through this module.
 __all__ = ["CardFact", "CaseCard", "QuizItem", "WorkshopPack", "build_card", "build_workshop", "case_studies",
-           "pack_sections", "table_rows"]
+           "pack_sections", "table_rows"]  # the UI and tests reach the card's parts through this module
 
 
 @dataclass(frozen=True)
@@ -109,14 +108,15 @@ def _cited(chosen: Sequence[Candidate], book: ReferenceBook) -> list[str]:
 
 def _choose_cases(library: Library, theme: str, groups: dict[str, list[str]],
                   cases: dict[str, list[Passage]]) -> list[tuple[str, Candidate]]:
-    """The organisations whose own case-study passages discuss the theme, best first, with their best statement:
-    the theme as a phrase ('conflicts of interest' together) first, its words alone when no case uses the phrase."""
+    """Organisations whose own case passages discuss the theme, best first, each with its best statement: by the
+    theme as a phrase and two of its words (on_theme) first, else by fewer ('conflicts of interest' together)."""
     names = sorted(cases)
-    for phrases in (2, 0):
+    for phrases, two in ((2, True), (0, True), (2, False), (0, False)):
         found = []
         for head, members in groups.items():
             own = [p for m in members for p in cases[m]]
-            best = [c for c in candidates(theme, own, names, phrases=phrases) if not c.unit.fact][:3]
+            best = [c for c in candidates(theme, own, names, phrases=phrases)
+                    if not c.unit.fact and (on_theme(theme, c.text) or not two)][:3]
             if best:
                 found.append((sum(c.score for c in best), head, best[0]))
         if found:
