@@ -20,6 +20,7 @@ CARD_ROWS = {"organisational type": "Model", "legal status": "Legal form", "date
              "main drivers": "Why it formed", "the vital statistics": "In brief", "identified benefits": "Benefits"}
 SHOWN = ("Model", "Legal form", "Established", "Practices", "Care locations", "Registered population", "Partners",
          "Employees", "Services", "Why it formed", "Benefits", "In brief")
+COMPARISON = "Comparison"  # the label of another organisation's material in a case pack
 ROW = re.compile(r"^([A-Z][A-Za-z -]{2,45}?)\s*:\s*(.*)$")
 # Two table cells the PDF text ran together: "18 general practices Five urgent care centres".
 _TWO_CELLS = re.compile(r"(?<=[a-z]) (?=(?:One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Eleven|Twelve) [a-z])")

@@ -8,20 +8,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from assistant.answering.citations import MARKER, split_sentences, verify
+from assistant.answering.citations import split_sentences, verify
 from assistant.answering.guardrails import check_scope, clean_question
-from assistant.answering.sentences import SAID_BY
-from assistant.documents.cards import (SHOWN, CardFact, CaseCard, case_studies, former_names, joined, organisations,
-                                       table, table_rows)
-from assistant.documents.exercises import QuizItem, blanked, discussion_question, fact_questions, multiple_choice
+from assistant.documents.cards import (COMPARISON, SHOWN, CardFact, CaseCard, case_studies, former_names, joined,
+                                       organisations, table, table_rows)
+from assistant.documents.exercises import QuizItem, discussion_question, fact_questions
 from assistant.documents.figures import disagreement_warning, disagreements, display_name, known_organisations
 from assistant.documents.library import Library
 from assistant.collection import Collection
 from assistant.documents.outline import Outline, ReferenceBook, prepared, reference_entries
+from assistant.documents.quiz import KINDS, case_quiz, related_quiz
 from assistant.documents.selection import Candidate, candidates, on_theme, pick, topic_terms
 from assistant.documents.packllm import llm_parts
 from assistant.errors import InputError, LLMError
-from assistant.organisations import ALIASES, canonical, mentions, org_key, same_organisation, writes
+from assistant.organisations import ALIASES, canonical, org_key, same_organisation, writes
 from assistant.schema import Citation, Passage
 from assistant.search.ranking import score_key
 from assistant.text import tokenize
@@ -53,7 +53,6 @@ class WorkshopPack:
                        pack_sections(self), reference_entries(self.references), note=self.library.date_note())
 
 
-COMPARISON = "Comparison"  # the label of another organisation's material in a case pack
 TIMING = ("Suggested use (about 60 minutes): 10 minutes on the card, 25 on the discussion questions in small groups, "
           "10 on the quiz, and 15 on what participants would do locally.")
 
@@ -197,71 +196,6 @@ def _discussion(library: Library, pool: Sequence[Passage], topic: str, who: str,
     return items, used
 
 
-def _quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Sequence[str]) -> list[QuizItem]:
-    """Multiple-choice questions on the card's case: which model fits its reasons for forming, which reason was its,
-    which legal form it took, and which organisation a statement is about; options from other case studies."""
-    cases = case_studies(library)
-    others = {head: {r.label: r for p in [p for m in members for p in cases[m]] for r in table([p])}
-              for head, members in organisations(cases).items() if not same_organisation(head, card.organisation)}
-    items: list[QuizItem | None] = []
-    who = card.organisation.split(" (formerly ")[0]
-    model, why, legal = card.fact("Model"), card.fact("Why it formed"), card.fact("Legal form")
-    if model and why:
-        # "Improve local management ..." reads "improve local management ..."; "PCT strategy ..." keeps its capitals.
-        reasons = "; ".join(r[:1].lower() + r[1:] if r[1:2].islower() else r for r in why.value.split("; ")[:3])
-        items.append(multiple_choice(f"A group of practices gave these reasons for forming: {reasons}. Which model "
-                                     "of at-scale general practice did it choose?", model.value,
-                                     [m for r in others.values() if "Model" in r and _MODEL.search(m := r["Model"].items[0])],
-                                     model.markers + (why.markers if why.markers != model.markers else "")))
-    if why and why.value:
-        words = [w for w in (org_key(who).capitalize(), *who.split()[:1]) if w]
-        mine = [r for r in why.value.split("; ") if not any(w in r for w in words)]  # no answer naming itself
-        foreign = [i for r in others.values() if "Why it formed" in r for i in r["Why it formed"].items if i not in mine]
-        if mine:
-            items.append(multiple_choice(f"Which of these was one of {who}’s reasons for forming?",
-                                         mine[0], foreign[::3], why.markers))
-    if legal and model:
-        items.append(multiple_choice(f"{who} is a {model.value.lower()}. Which legal form did it take?",
-                                     _form(legal.value), [_form(r["Legal form"].items[0]) for r in others.values()
-                                                          if "Legal form" in r],
-                                     legal.markers))
-    names = [card.organisation.split(" (formerly ")[0], *card.formerly,
-             *(w for w in {org_key(card.organisation).capitalize(), *(org_key(f).capitalize() for f in card.formerly)})]
-    keys = {k for k in (org_key(c) for c in cases) if k} | set(ALIASES)  # a statement naming another is no item
-    for statement in statements:
-        if statement.startswith(COMPARISON) or SAID_BY.match(statement):
-            continue  # another's material (its label names this one), or its own words: "In ___’s words: “We ...”"
-        statement = statement[:max((m.end() for m in MARKER.finditer(statement)), default=0)]  # no question after it
-        # About it, not naming it as an aside ("... purchased from private providers (for example ___)").
-        if any(n and writes(statement, n) and _named_early(statement, n) for n in names) and \
-                all(same_organisation(o, card.organisation) for _, o in mentions(statement, keys)):
-            markers = "".join(m.group(0) for m in MARKER.finditer(statement))
-            items.append(multiple_choice(f"Which organisation does this describe: “{blanked(statement, names)}”?",
-                                         names[0], [o for o in sorted(others, key=lambda h: -len(others[h])) if others[o]],
-                                         markers))
-    return [q for q in items if q][:5]
-
-
-# The kinds of at-scale organisation a card may say it is ("A federation of 21 general practices ...").
-_KINDS = ("super-partnership", "federation", "network", "multi-practice", "partnership", "alliance")
-# What a model of at-scale general practice is called: one of the kinds, or a word such names use ("Multi-practice
-# model", "Limited company"); a card's Model row that holds anything else ("Marginalised groups") is no quiz option.
-_MODEL = re.compile("|".join([*_KINDS, "practice", "model", "company", "organisation", "group of"]), re.I)
-
-
-def _form(value: str) -> str:
-    """A legal form as an option: "Network 2 formed as a company limited by shares" is "Company limited by shares"."""
-    tail = re.search(r"\b(?:formed|registered|set up|established) as (?:an? )?(?P<form>.+)$", value, re.I)
-    form = tail.group("form") if tail else value
-    return form[:1].upper() + form[1:]
-
-
-def _named_early(statement: str, name: str) -> bool:
-    """Whether a statement names the organisation within its first ten words, as the one it is about."""
-    at = MARKER.sub("", statement).lower().find(name.lower())
-    return 0 <= at and len(MARKER.sub("", statement)[:at].split()) <= 10
-
-
 def _facilitator_note(library: Library, pool: Sequence[Passage], query: str, book: ReferenceBook, seen: set[str],
                       focus: Focus | None, comparison: str = "") -> str:
     """Timing, two cited key messages found by `query`, and the context note; when the organisation's own passages
@@ -290,7 +224,7 @@ def _case_parts(library: Library, subject: str, book: ReferenceBook, seen: set[s
     model_name = model.value.lower() if model else "large-scale general practice organisation"
     if not discussion:  # the reports say too little of it (Midlands Health Network): others' experience, so labelled
         # Its model, or the kind of organisation its card says it is ("A federation of 21 general practices ...").
-        said = model_name if model else next((k for k in _KINDS if k in " ".join(
+        said = model_name if model else next((k for k in KINDS if k in " ".join(
             [card.did, *(f.value for f in card.facts)]).lower()), "federation")
         kind = said if said.endswith("s") else f"{said}s"  # "What does this tell you about networks"
         kind = kind if topic_terms(kind) else "practices working together"  # "federation" is in every report
@@ -316,20 +250,6 @@ def _theme_parts(library: Library, theme: str, book: ReferenceBook, seen: set[st
     return card, used + found + list(lessons), discussion, note, related
 
 
-def _related_quiz(library: Library, theme: str, related: Sequence[str]) -> list[QuizItem]:
-    """For a theme pack: which case study said what on the theme, the others as options."""
-    cases = case_studies(library)
-    items = []
-    for line in related:
-        head, text = line.split(": ", 1)
-        markers = "".join(m.group(0) for m in MARKER.finditer(text))
-        others = [g for g in organisations(cases) if g != head and len(cases.get(g, ())) > 2]
-        item = multiple_choice(f"Which case study said this about {theme}: "
-                               f"“{blanked(text, [head, org_key(head).capitalize()])}”?", head, others, markers)
-        items += [item] if item else []
-    return items
-
-
 def build_workshop(library: Library, case: str | None = None, theme: str | None = None, answerer: str = "auto",
                    k: int = 5, today: date | None = None) -> WorkshopPack:
     """A workshop pack on a case study (`case`) or a theme (`theme`, which picks the case study that fits best)."""
@@ -351,7 +271,7 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
         topic = subject
     offline_discussion = discussion
     statements = [x for text in (card.did, card.learned) for x in re.split(r"(?<=\])\s+(?=[A-Z])", text)]
-    quiz = _quiz(card, book, library, [*statements, *discussion]) + _related_quiz(library, subject, related)
+    quiz = case_quiz(card, book, library, [*statements, *discussion]) + related_quiz(library, subject, related)
     quiz = quiz[:5]
     prepared_by = writer.name
     if not writer.extractive:
