@@ -149,3 +149,11 @@ def test_llm_pack_keeps_checked_items_and_drops_unsupported_ones(index_dir):
     assert not any("lunar" in q.answer for q in pack.quiz)
     assert "539,000" in pack.facilitator_note
     _cited_values_hold(pack)
+
+
+@pytest.mark.slow
+def test_a_theme_packs_quiz_opens_on_the_theme_and_lists_cases_by_statements_on_it(assistant):
+    from assistant.documents.selection import on_theme
+    pack = build_workshop(assistant, theme="workforce and skill mix", answerer="offline")
+    assert pack.related and all(on_theme("workforce and skill mix", line.split(": ", 1)[1]) for line in pack.related)
+    assert pack.quiz[0].question.startswith("Which case study said this about workforce and skill mix")

@@ -13,6 +13,7 @@ from assistant.documents.cards import COMPARISON, CaseCard, case_studies, organi
 from assistant.documents.exercises import QuizItem, blanked, multiple_choice
 from assistant.documents.library import Library
 from assistant.documents.outline import ReferenceBook
+from assistant.documents.selection import on_theme
 from assistant.organisations import ALIASES, mentions, org_key, same_organisation, writes
 
 
@@ -36,9 +37,11 @@ def named_early(statement: str, name: str) -> bool:
     return 0 <= at and len(MARKER.sub("", statement)[:at].split()) <= 10
 
 
-def case_quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Sequence[str]) -> list[QuizItem]:
+def case_quiz(card: CaseCard, book: ReferenceBook, library: Library, statements: Sequence[str], *,
+              theme: str = "") -> list[QuizItem]:
     """Multiple-choice questions on the card's case: which model fits its reasons for forming, which reason was its,
-    which legal form it took, and which organisation a statement is about; options from other case studies."""
+    which legal form it took, and which organisation a statement is about; options from other case studies. For a
+    theme pack, statements on the theme (on_theme) and before the card's facts."""
     cases = case_studies(library)
     others = {head: {r.label: r for p in [p for m in members for p in cases[m]] for r in table([p])}
               for head, members in organisations(cases).items() if not same_organisation(head, card.organisation)}
@@ -61,14 +64,15 @@ def case_quiz(card: CaseCard, book: ReferenceBook, library: Library, statements:
                                          mine[0], foreign[::3], why.markers))
     if legal and model:
         items.append(multiple_choice(f"{who} is a {model.value.lower()}. Which legal form did it take?",
-                                     legal_option(legal.value), [legal_option(r["Legal form"].items[0]) for r in others.values()
-                                                          if "Legal form" in r],
+                                     legal_option(legal.value),
+                                     [legal_option(r["Legal form"].items[0]) for r in others.values() if "Legal form" in r],
                                      legal.markers))
+    facts, items = items, []
     names = [card.organisation.split(" (formerly ")[0], *card.formerly,
              *(w for w in {org_key(card.organisation).capitalize(), *(org_key(f).capitalize() for f in card.formerly)})]
     keys = {k for k in (org_key(c) for c in cases) if k} | set(ALIASES)  # a statement naming another is no item
     for statement in statements:
-        if statement.startswith(COMPARISON) or SAID_BY.match(statement):
+        if statement.startswith(COMPARISON) or SAID_BY.match(statement) or theme and not on_theme(theme, statement):
             continue  # another's material (its label names this one), or its own words: "In ___’s words: “We ...”"
         statement = statement[:max((m.end() for m in MARKER.finditer(statement)), default=0)]  # no question after it
         # About it, not naming it as an aside ("... purchased from private providers (for example ___)").
@@ -78,7 +82,7 @@ def case_quiz(card: CaseCard, book: ReferenceBook, library: Library, statements:
             items.append(multiple_choice(f"Which organisation does this describe: “{blanked(statement, names)}”?",
                                          names[0], [o for o in sorted(others, key=lambda h: -len(others[h])) if others[o]],
                                          markers))
-    return [q for q in items if q][:5]
+    return [q for q in ([*items, *facts] if theme else [*facts, *items]) if q][:5]
 
 
 def related_quiz(library: Library, theme: str, related: Sequence[str]) -> list[QuizItem]:

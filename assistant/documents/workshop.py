@@ -271,7 +271,11 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
         topic = subject
     offline_discussion = discussion
     statements = [x for text in (card.did, card.learned) for x in re.split(r"(?<=\])\s+(?=[A-Z])", text)]
-    quiz = case_quiz(card, book, library, [*statements, *discussion]) + related_quiz(library, subject, related)
+    if case:
+        quiz = case_quiz(card, book, library, [*statements, *discussion]) + related_quiz(library, subject, related)
+    else:  # a theme pack asks first about the theme: which case said what on it, then the card's own statements on it
+        quiz = related_quiz(library, subject, related) + case_quiz(card, book, library, [*statements, *discussion],
+                                                                   theme=subject)
     quiz = quiz[:5]
     prepared_by = writer.name
     if not writer.extractive:
