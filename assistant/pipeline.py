@@ -359,14 +359,16 @@ class Assistant:
     def _nearby(found: Retrieval) -> str:
         topics = []
         for p in found.passages[:3]:
-            # A case study's name says more than its appendix heading; a heading's own "?" or ":" is left off.
-            label = (p.chunk.case_study or p.chunk.section).strip().rstrip("?:.;")
-            if label and label not in topics and not _GENERIC_HEADING.match(label):
-                topics.append(label)
+            # A case study's name says more than its appendix heading; a heading is quoted as one, without its "?"
+            # or ":" ("the nearest passages are about What is the best way to run ..." read as a garbled topic).
+            label, case = (p.chunk.case_study or p.chunk.section).strip().rstrip("?:.;"), bool(p.chunk.case_study)
+            said = f"the {label} case study" if case else f"the section “{label}”"
+            if label and said not in topics and not _GENERIC_HEADING.match(label):
+                topics.append(said)
         if not topics:
             return "They cover forming GP federations and other at-scale models, their governance and conflicts of interest."
-        return "The nearest passages are about " + (" and ".join(topics) if len(topics) < 3
-                                                    else f"{', '.join(topics[:-1])} and {topics[-1]}") + "."
+        return "The nearest passages are " + (" and ".join(topics) if len(topics) < 3
+                                              else f"{', '.join(topics[:-1])} and {topics[-1]}") + "."
 
 
 def _ms(start: float) -> float:
