@@ -320,7 +320,7 @@ class Assistant:
         reason = self.collection().beyond(q)
         missing = self.retriever.missing_terms(salient_terms(q))  # the user's own words, not the rewrite
         if missing and not reason:
-            reason = f"They never mention {', '.join(missing)}."
+            reason = f"They never mention {', '.join(named_as_asked(q, missing))}."
         if reason or not found.passages or found.top_similarity < self.settings.min_similarity:
             return reason
         return None
@@ -369,6 +369,15 @@ class Assistant:
             return "They cover forming GP federations and other at-scale models, their governance and conflicts of interest."
         return "The nearest passages are " + (" and ".join(topics) if len(topics) < 3
                                               else f"{', '.join(topics[:-1])} and {topics[-1]}") + "."
+
+
+def named_as_asked(question: str, terms: Sequence[str]) -> list[str]:
+    """Missing terms as the question names them: "Premier" and "League" are "Premier League", "St" is "St Anne's
+    Trust" (a run of capitalised words holding the term), each once."""
+    runs = [re.sub(r"^(?:(?:how|what|who|why|when|where|which|is|are|do|does|did|can|the|our|my|i|in|at|on)\s+)+", "",
+                   m.group(0), flags=re.I) for m in re.finditer(r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", question)]
+    named = [next((r for r in runs if re.search(rf"\b{re.escape(t)}\b", r)), t) for t in terms]
+    return list(dict.fromkeys(named))
 
 
 def _ms(start: float) -> float:

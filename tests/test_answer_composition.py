@@ -528,3 +528,10 @@ def test_a_pointer_to_a_page_or_figure_of_the_report_is_taken_out_of_a_quote():
                 "collaboration.") == "Contracts went to groups of practices (see the Tower Hamlets case study), promoting collaboration."
     cited = "It works (see De Maeseneer and Boeckxstaens, 2012, for more detail)."
     assert tidy(cited) == cited
+
+
+def test_words_the_reports_never_mention_are_named_as_the_question_names_them():
+    from assistant.pipeline import named_as_asked
+    assert named_as_asked("Who won the Premier League in 2016?", ["Premier", "League"]) == ["Premier League"]
+    assert named_as_asked("We signed a contract with St Anne's Trust.", ["St"]) == ["St Anne's Trust"]
+    assert named_as_asked("How Fuller thinks about networks?", ["Fuller"]) == ["Fuller"]

@@ -92,3 +92,12 @@ def test_salient_terms_are_names_acronyms_and_numbers_not_sentence_starts_or_con
     assert salient_terms("How many GP federations are there in Wales?") == ["Wales"]
     assert salient_terms("What did the Fuller stocktake say?") == ["Fuller"]
     assert salient_terms("How many practices? I've seen different numbers") == []
+
+
+def test_a_named_patient_with_an_age_or_a_reading_and_a_lawfulness_question_are_declined_by_kind():
+    named = check_scope("Can you check whether Ahmed Hussain, 54, on our list should have his ramipril increased?")
+    reading = check_scope("Should we change the dose now? Her last BP was 162/95.")
+    lawful = check_scope("Can we lawfully walk away from the subcontract after the first year?")
+    assert (named.category, reading.category, lawful.category) == ("patient", "patient", "legal")
+    for fine in ("How many patients are on our list after the merger?", "How did Tower Hamlets, Hackney, and Suffolk compare?"):
+        assert check_scope(fine).in_scope, fine

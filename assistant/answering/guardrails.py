@@ -30,13 +30,15 @@ _CLINICAL = re.compile(
 _PATIENT = re.compile(
     r"\b(my patient|our patient|this patient|a patient of (mine|ours)|patient (called|named)|"
     r"(mr|mrs|ms|miss|master)\.? [A-Z][a-z]+|aged? \d{1,3}|\d{1,3}[- ]?(year|yr)s?[- ]old|"
-    r"keeps falling|his (gp|notes|records|medication)|her (gp|notes|records|medication))\b",
+    r"keeps falling|his (gp|notes|records|medication)|her (gp|notes|records|medication)|"
+    r"(his|her) (last|latest) (bp|blood pressure|reading|result|test|hba1c|scan))\b|"
+    r"\b[A-Z][a-z]+ [A-Z][a-z]+, \d{1,3},",  # "Ahmed Hussain, 54, on our list": a person and an age
     re.IGNORECASE,
 )
 _LEGAL = re.compile(
     r"\b(clause \d+|is (this|our|the) (clause|contract|agreement|lease) (enforceable|legal|valid)|enforceable|"
     r"(should|can) we sue|sue (them|him|her|the)|liable for|legal advice on|breach of (our|this|the) contract|"
-    r"(review|check) (our|my|this) (draft )?(contract|agreement|lease)|(do|must|should|can) (we|i) legally|legally (owe|obliged|required|allowed)|"
+    r"(review|check) (our|my|this) (draft )?(contract|agreement|lease)|(do|must|should|can) (we|i) (legally|lawfully)|(legally|lawfully) (owe|obliged|required|allowed|walk away)|"
     r"(would|does|will|could) (we|our|it|they|the \w+) breach|breach \w+ law|under (our|the|my) \w*'? ?(agreement|contract|lease)|"
     r"notice (do|must|should) we)\b",
     re.IGNORECASE,
