@@ -125,6 +125,10 @@ def _quoted(plan: SectionPlan, chosen: Sequence[Candidate]) -> tuple[str, list[P
     return (" ".join(cited) if plan is PLAN[0] else "\n".join(f"- {x}" for x in cited)), passages
 
 
+# A statement of what a body must or should do: "Emerging organisations must ...", "Boards and executive teams must ...".
+_PRESCRIBES = re.compile(r"^(?:[A-Z][\w’'-]*)(?: [\w’'-]+){0,3} (?:must|should|need to|needs to|ought to)\b")
+
+
 def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) -> dict[str, list[Candidate]]:
     """The note's sentences by section, each chosen from the whole library for its role, none used twice: the
     summary and findings answer the topic, recommendations come from the reports' recommendation and lessons
@@ -161,7 +165,11 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
     roles["Open questions"] = pick([c for c in fitting if is_open_question(c) and not is_advice(c)], used, 3)
     roles["Governance and conflicts of interest"] = pick(
         [c for c in fitting if _GOVERNANCE.search(c.text) and not c.unit.fact and c.score > 0], used, 3)
-    roles["Key findings"] = pick(prose, used, PER_SECTION + 2, per_passage=3)  # the best of what no other section took
+    # What the reports say bodies must or should do is a finding first ("Emerging organisations must invest the time
+    # ... and then develop the simplest governance arrangements possible"), when it is on the topic.
+    firm = [c for c in prose if _PRESCRIBES.match(c.text) and c.score >= 0.45 * ranked[0].score]
+    findings = pick(firm, used, 3, per_passage=3)
+    roles["Key findings"] = findings + pick(prose, used, PER_SECTION + 2 - len(findings), per_passage=3)  # the best of what no other section took
     return roles
 
 
