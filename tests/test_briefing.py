@@ -251,3 +251,17 @@ def test_a_theme_statement_speaks_to_two_of_the_themes_words():
     assert not on_theme("workforce and skill mix", "The staff in one of them encouraged us to take it on.")
     assert not on_theme("patient involvement", "A learning set involving members from each practice reinforced the bond.")
     assert on_theme("conflicts of interest", "GPs declared their conflicts where a personal interest arose.")
+
+
+def test_a_flattened_tables_cell_is_not_a_note_point():
+    from assistant.documents.selection import candidates
+    from assistant.schema import Chunk, Passage
+    table = ("Legal status; London (working in 12 CCGs); Bristol\n"
+             "A group of companies (best described as a federation) to suit the legal needs of members, formed of: "
+             "1 GP cooperative of 19 practices; 1 limited company.\n"
+             "Federations chose different legal forms for different reasons, and several changed form as they grew.")
+    pool = [Passage(rank=0, chunk=Chunk(chunk_id=f"c{i}", doc_id="d", title="T", year=2016, section="S", page=1,
+                                        text=t), score=0.0) for i, t in enumerate((table,))]
+    said = [c.text for c in candidates("Choosing a legal form for a GP federation", pool, [], phrases=2, context=True)]
+    assert not any(t.startswith("A group of companies") for t in said), said
+    assert any(t.startswith("Federations chose") for t in said), said  # the same passage's prose stays

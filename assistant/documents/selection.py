@@ -219,8 +219,9 @@ def candidates(topic: str, passages: Sequence[Passage], organisations: Sequence[
                     u = replace(u, text=u.text[label.end():])
             if not u.fact and (plain := unlean(u.text)) != u.text:
                 u = replace(u, text=plain)
-            if not u.fact and (not standalone(u.text, own_voice=bool(u.case_study)) or _META.search(u.text)
-                               or _table_cell(u, p)):
+            cell = u.table and ":" in u.text  # "A group of companies ... formed of: 1 GP cooperative ...": whose, lost
+            if cell or not u.fact and (not standalone(u.text, own_voice=bool(u.case_study)) or _META.search(u.text)
+                                       or _table_cell(u, p)):
                 continue
             if len(sentences := split_sentences(u.text)) > 2:
                 u = replace(u, text=" ".join(sentences[:2]))  # what leans on the second sentence can go with it
