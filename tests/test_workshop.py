@@ -157,3 +157,12 @@ def test_a_theme_packs_quiz_opens_on_the_theme_and_lists_cases_by_statements_on_
     pack = build_workshop(assistant, theme="workforce and skill mix", answerer="offline")
     assert pack.related and all(on_theme("workforce and skill mix", line.split(": ", 1)[1]) for line in pack.related)
     assert pack.quiz[0].question.startswith("Which case study said this about workforce and skill mix")
+
+
+@pytest.mark.slow
+def test_a_case_pack_the_reports_say_little_about_says_so_and_warns_only_about_its_own_figures(assistant):
+    pack = build_workshop(assistant, case="Midlands Health Network", answerer="offline")
+    assert pack.warnings and pack.warnings[0].startswith("The reports say little about Midlands Health Network")
+    assert not any("Tower Hamlets" in w for w in pack.warnings if w.startswith("Reports differ"))
+    full = build_workshop(assistant, case="Hurley Group", answerer="offline")
+    assert not any("say little" in w for w in full.warnings)

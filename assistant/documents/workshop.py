@@ -236,6 +236,17 @@ def _case_parts(library: Library, subject: str, book: ReferenceBook, seen: set[s
     return card, used + found, discussion, note, []
 
 
+def _thin(library: Library, card: CaseCard) -> str:
+    """A case pack's warning that the reports say little about its organisation, naming the fullest case studies."""
+    cases = case_studies(library)
+    fullest = sorted(((len([p for m in ms for p in cases[m]]), head) for head, ms in organisations(cases).items()
+                      if not same_organisation(head, card.organisation)), key=lambda x: (-x[0], x[1]))[:3]
+    who = card.organisation.split(" (formerly ")[0]
+    return (f"The reports say little about {who} (the card has {len(card.facts)} line{'s' if len(card.facts) != 1 else ''}):"
+            " the discussion questions are other organisations' experience, labelled as comparisons. For a full session,"
+            f" a case study they describe more fully may suit better: {', '.join(h for _, h in fullest)}.")
+
+
 def _theme_parts(library: Library, theme: str, book: ReferenceBook, seen: set[str],
                  k: int) -> tuple[CaseCard, list[Passage], list[str], str, list[str]]:
     """A theme pack's card (the case study saying most on it), the other cases on it, discussion and note."""
@@ -298,7 +309,10 @@ def build_workshop(library: Library, case: str | None = None, theme: str | None 
             warnings.append(f"{exc} This pack is the offline extractive version.")
     orgs = known_organisations(library.chunks())
     for facts in disagreements(list({p.chunk.chunk_id: p for p in used}.values()), orgs):
-        warnings.append(disagreement_warning(facts, orgs, book))
+        if not case or same_organisation(facts[0].org, card.organisation):  # a case pack warns about its own figures
+            warnings.append(disagreement_warning(facts, orgs, book))
+    if case and discussion and all(d.startswith(COMPARISON) for d in discussion):
+        warnings.append(_thin(library, card))
     if not case:
         warnings.append(f"The case study on the card was chosen as the one whose own passages say most on “{subject}”.")
     return WorkshopPack(title=f"Workshop pack: {card.organisation if case else subject}", subject=subject, card=card,
