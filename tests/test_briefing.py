@@ -265,3 +265,21 @@ def test_a_flattened_tables_cell_is_not_a_note_point():
     said = [c.text for c in candidates("Choosing a legal form for a GP federation", pool, [], phrases=2, context=True)]
     assert not any(t.startswith("A group of companies") for t in said), said
     assert any(t.startswith("Federations chose") for t in said), said  # the same passage's prose stays
+
+
+def test_options_come_from_the_topic_and_open_questions_may_come_from_a_passage_on_it():
+    from assistant.documents.briefing import offline_roles
+    from assistant.schema import Chunk, Passage
+    text = ("There was little patient involvement in the decision to operate at larger scale. Patient participation "
+            "groups were informed only after the decision. An alternative approach would be for commissioners to buy "
+            "extra services, rather than paying practices directly. It remains unclear how the contracts will be "
+            "monitored.")
+    chunk = Chunk(chunk_id="c1", doc_id="d", title="T", year=2016, section="Patient experience", page=1, text=text)
+
+    class Lib:
+        def chunks(self):
+            return [chunk]
+
+    roles = offline_roles(Lib(), "Patient involvement in at-scale general practice", [Passage(rank=1, chunk=chunk, score=1)])
+    assert not any("alternative approach" in c.text for c in roles["Options and trade-offs"])
+    assert any("remains unclear" in c.text for c in roles["Open questions"])

@@ -145,10 +145,12 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
     # tests/test_briefing_findings.py and dropped 'Suffolk GP Federation: Care locations' from the conflicts note.
     on_topic = [c for c in ranked if c.score >= 0.3 * ranked[0].score]
     fitting = [c for c in ranked if c.score >= 0.45 * ranked[0].score]  # a role section needs the topic itself
-    # ... or a passage on it: 'Participants were uncertain how to apply competition rules' is the open question of
-    # the paragraph on conflicts of interest, though it never says 'conflict'.
+    # An open question may come from a passage on it: 'Participants were uncertain how to apply competition rules' is
+    # the open question of the paragraph on conflicts of interest, though it never says 'conflict'. Options, examples
+    # and governance points from such passages were off the topic ('Modality's acceptance of Vanguard status' in the
+    # patient-involvement note).
     strong = {c.passage.chunk.chunk_id for c in fitting}
-    fitting += [c for c in every if c.score < 0.45 * ranked[0].score and c.passage.chunk.chunk_id in strong]
+    nearby = fitting + [c for c in every if c.score < 0.45 * ranked[0].score and c.passage.chunk.chunk_id in strong]
     # Findings are what the reports conclude; a case study's own account is an example, not a finding.
     prose = [c for c in on_topic if not c.unit.fact and not is_advice(c) and not c.unit.case_study]
     used: set[str] = set()
@@ -162,7 +164,7 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
             examples[c.names[0]] = c
     roles["Case-study examples"] = list(examples.values())
     roles["Options and trade-offs"] = pick([c for c in fitting if is_option(c)], used, 3)
-    roles["Open questions"] = pick([c for c in fitting if is_open_question(c) and not is_advice(c)], used, 3)
+    roles["Open questions"] = pick([c for c in nearby if is_open_question(c) and not is_advice(c)], used, 3)
     roles["Governance and conflicts of interest"] = pick(
         [c for c in fitting if _GOVERNANCE.search(c.text) and not c.unit.fact and c.score > 0], used, 3)
     # What the reports say bodies must or should do is a finding first ("Emerging organisations must invest the time
