@@ -85,3 +85,8 @@ _COMMON_END = re.compile(r"\b(Group|Partnership|Confederation|Economy|Programme|
 def spoken(name: str) -> str:
     """An organisation's name as a sentence says it: "the Hurley Group", "Tower Hamlets Network 2"."""
     return f"the {name}" if _COMMON_END.search(name) else name
+
+
+def possessive(name: str) -> str:
+    """A name owning what follows: "Hurley Group’s", "Dr HM Freeman & Partners’"."""
+    return f"{name}’" if name.endswith("s") else f"{name}’s"

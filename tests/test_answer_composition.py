@@ -535,3 +535,9 @@ def test_words_the_reports_never_mention_are_named_as_the_question_names_them():
     assert named_as_asked("Who won the Premier League in 2016?", ["Premier", "League"]) == ["Premier League"]
     assert named_as_asked("We signed a contract with St Anne's Trust.", ["St"]) == ["St Anne's Trust"]
     assert named_as_asked("How Fuller thinks about networks?", ["Fuller"]) == ["Fuller"]
+
+
+def test_an_organisations_possessive_follows_its_last_letter():
+    from assistant.organisations import possessive
+    assert possessive("Hurley Group") == "Hurley Group’s"
+    assert possessive("Dr HM Freeman & Partners") == "Dr HM Freeman & Partners’"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.answering.debris import ordinary
+from assistant.organisations import possessive
 
 
 def _item_word(item: str) -> str:
@@ -23,7 +24,7 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     label = re.sub(r"^the\s+", "", label, flags=re.I)  # "The solution: ..." is the organisation's solution
     if names_itself(label, case):
         return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
-    owner = f"{case}’" if case.endswith("s") else f"{case}’s"
+    owner = possessive(case)
     listed = re.match(r"^includes:? (?P<items>[^;]+(; [^;]+)+)$", value, re.I)
     if listed:  # "Service portfolio: includes Diabetes; Ultrasound; Urology" as a list in a sentence
         items = [_item_word(i.strip()) for i in listed.group("items").split("; ")]

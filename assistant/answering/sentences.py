@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, whole
 from assistant.answering.facts import fact_sentence, names_itself
-from assistant.organisations import spoken
+from assistant.organisations import possessive, spoken
 from assistant.schema import Passage
 from assistant.search.sparse import REFERENCE_SECTION
 from assistant.text import STOPWORDS, tokenize
@@ -154,8 +154,7 @@ _FIRST_PERSON = re.compile(r"^((in|by|since|from|after|over|during|at first|toda
 def _in_its_words(text: str, case: str) -> str:
     """"We invest ..." as "In the Hurley Group’s words: “We invest ...”": a quotation, said to be the organisation's
     (judges found "In Hurley Group’s words, we invest ..." awkward)."""
-    owner = f"{spoken(case)}’" if case.endswith("s") else f"{spoken(case)}’s"
-    return f"In {owner} words: “{text[:1].upper() + text[1:]}”"
+    return f"In {possessive(spoken(case))} words: “{text[:1].upper() + text[1:]}”"
 
 
 SAID_BY = re.compile(r"^In (?P<owner>[^:]{2,80}) words: “")

@@ -144,13 +144,14 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
     # Off-topic sentences share a word with the topic but little of its weight: 0.3 of the best kept every quote of
     # tests/test_briefing_findings.py and dropped 'Suffolk GP Federation: Care locations' from the conflicts note.
     on_topic = [c for c in ranked if c.score >= 0.3 * ranked[0].score]
-    fitting = [c for c in ranked if c.score >= 0.45 * ranked[0].score]  # a role section needs the topic itself
+    fit = 0.45 * ranked[0].score  # a role section needs the topic itself
+    fitting = [c for c in ranked if c.score >= fit]
     # An open question may come from a passage on it: 'Participants were uncertain how to apply competition rules' is
     # the open question of the paragraph on conflicts of interest, though it never says 'conflict'. Options, examples
     # and governance points from such passages were off the topic ('Modality's acceptance of Vanguard status' in the
     # patient-involvement note).
     strong = {c.passage.chunk.chunk_id for c in fitting}
-    nearby = fitting + [c for c in every if c.score < 0.45 * ranked[0].score and c.passage.chunk.chunk_id in strong]
+    nearby = fitting + [c for c in every if c.score < fit and c.passage.chunk.chunk_id in strong]
     # Findings are what the reports conclude; a case study's own account is an example, not a finding.
     prose = [c for c in on_topic if not c.unit.fact and not is_advice(c) and not c.unit.case_study]
     used: set[str] = set()
@@ -169,9 +170,9 @@ def offline_roles(library: Library, topic: str, retrieved: Sequence[Passage]) ->
         [c for c in fitting if _GOVERNANCE.search(c.text) and not c.unit.fact and c.score > 0], used, 3)
     # What the reports say bodies must or should do is a finding first ("Emerging organisations must invest the time
     # ... and then develop the simplest governance arrangements possible"), when it is on the topic.
-    firm = [c for c in prose if _PRESCRIBES.match(c.text) and c.score >= 0.45 * ranked[0].score]
-    findings = pick(firm, used, 3, per_passage=3)
-    roles["Key findings"] = findings + pick(prose, used, PER_SECTION + 2 - len(findings), per_passage=3)  # the best of what no other section took
+    findings = pick([c for c in prose if _PRESCRIBES.match(c.text) and c.score >= fit], used, 3, per_passage=3)
+    # Then the best of what no other section took.
+    roles["Key findings"] = findings + pick(prose, used, PER_SECTION + 2 - len(findings), per_passage=3)
     return roles
 
 
