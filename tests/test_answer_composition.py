@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from assistant.answering.compose import compose
+from assistant.answering.citations import MARKER
+from assistant.answering.compose import NO_STEPS, compose
 from assistant.answering.extractive import OfflineAnswerer
 from assistant.answering.protocol import NOT_COVERED, NOT_GIVEN, is_decline
-from assistant.answering.question import analyse, answer_kind, specific_ask, split_parts
+from assistant.answering.question import advice_query, analyse, answer_kind, specific_ask, split_parts
 from assistant.answering.sentences import passage_units, tidy
 from assistant.answering.wording import missing_fact
 from assistant.schema import Chunk, Passage, Turn
@@ -175,6 +176,25 @@ def test_suffolks_cqc_rating_is_said_not_to_be_in_the_reports(assistant):
     assert answer.text.startswith(f"{NOT_GIVEN} Suffolk GP Federation’s CQC rating.")
     assert not answer.refused and answer.citations
     assert all(c.passage.chunk.case_study == "Suffolk GP Federation" for c in answer.citations)
+
+
+def test_a_question_asking_what_to_do_about_no_organisation_wants_advice():
+    assert analyse("What are the first steps in forming a GP federation?", organisations=ORGS).kind == "advice"
+    assert analyse("How should we set up a board?", organisations=ORGS).kind == "advice"
+    assert analyse("How did Suffolk GP Federation set itself up?", organisations=ORGS).kind == "howto"
+    assert advice_query("How should we set up a board, and who should chair it?", ORGS) == ""
+    assert advice_query("What are the first steps for Suffolk GP Federation?", ORGS) == ""
+
+
+@pytest.mark.slow
+def test_first_steps_in_forming_a_federation_are_what_the_reports_say_mattered(assistant):
+    answer = assistant.ask("What are the first steps in forming a GP federation?")
+    lead, steps = answer.text.split("\n\n", 1)
+    assert lead == NO_STEPS and not answer.refused
+    items = steps.splitlines()
+    assert len(items) >= 3 and all(item.startswith("- ") and MARKER.search(item) for item in items)
+    assert any(c.passage.chunk.section == "Ingredients for change and sustainability" for c in answer.citations)
+    assert "concept of a primary care federation" not in answer.text  # a definition is no step
 
 
 def test_a_case_box_line_without_a_full_stop_still_ends_its_sentence():

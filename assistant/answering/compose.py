@@ -8,8 +8,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from assistant.answering.question import (MEASURES, Question, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
+from assistant.answering.question import (MEASURES, Question, advice_query, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
                                           without_subject)
+from assistant.answering.protocol import NOT_GIVEN
 from assistant.answering.sentences import Unit, once_in_its_words, passage_units
 from assistant.answering.wording import cited, missing_fact, said_of
 from assistant.organisations import named_in
@@ -20,6 +21,12 @@ from assistant.text import tokenize
 
 # Answer cues: a how-to wants advice, a list wants enumerations, a figure wants numbers.
 _HOWTO_CUE = re.compile(r"\b(should|need to|needs to|must|first|start|begin|step|establish|set up|agree|develop)\b", re.I)
+_ADVICE_CUE = re.compile(r"\b(important|essential|needed|need for|necessary|success\w*|depended|vital|crucial|key|lessons?|"
+                         r"challenges?|should|must|requires?|required)\b", re.I)
+# Said before an answer to "What are the first steps ...?" when no passage gives steps: what follows is what
+# mattered to those who did it, not a procedure.
+_STEPS = re.compile(r"\b(steps?|stages?|first of all|to begin)\b", re.I)
+NO_STEPS = f"{NOT_GIVEN} step-by-step instructions; this is what they say mattered to the organisations that did it:"
 _LIST_CUE = re.compile(r",.*,|\binclud|\bsuch as\b|:\s", re.I)
 _FIGURE = re.compile(r"\d|£|per ?cent")
 # "Who is on the board", "who runs it": sentences naming roles and the people in them.
@@ -80,6 +87,8 @@ def _cue(kind: str, text: str) -> float:
         return 1.2 if _LIST_CUE.search(text) else 1.0
     if kind == "howto":
         return 1.2 if _HOWTO_CUE.search(text) else 1.0
+    if kind == "advice":  # "What are the first steps ...?": what mattered, was needed or was hard for those who did it
+        return 1.5 if _ADVICE_CUE.search(text) else 0.8
     return 1.0
 
 
@@ -207,6 +216,8 @@ def with_context(part: str, question: Question) -> str:
     follows; one that asks something new ("And how does it involve its patients?")
     does not, so the last topic's sentences stay out."""
     own = set(query_terms(part)) - named_terms(question.subject) - FOLLOW_UP_WORDS
+    if question.kind == "advice":  # scored as the reports' lessons are worded, not by "steps"
+        return advice_query(part, ())
     if part != question.parts[0] and len(own) < 2 and _IT.search(part) and not question.subject:
         return f"{part} {question.parts[0]}"  # "... the multi-practice model, and what defines it?": "it" is the model
     if not question.context:
@@ -308,6 +319,19 @@ def _paragraph(picks: Sequence[Pick], *, bullets: bool) -> str:
     return " ".join(cited(replace(p.unit, text=text)) for p, text in zip(picks, said))
 
 
+def _closest(question: Question, closest: Sequence[Pick], *, said: set[frozenset[str]]) -> list[str]:
+    """After a fact the reports don't give about an organisation, what they do say about it that is closest."""
+    # Closest first by a word of what was asked ("Estuary View" for its building cost); without one, a single
+    # sentence on the organisation, not two unrelated ones.
+    asked = set(query_terms(" ".join(question.parts))) - named_terms(question.subject)
+    sharing = [p for p in closest if asked & set(tokenize(p.unit.text))]
+    nearest = choose(sorted(sharing or closest, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos)),
+                     limit=2 if sharing else 1, per_passage=2, said=said)
+    # A lead-in line of its own: before a sentence with its own label it read as two labels stacked
+    # ("What they do say about Improving Health: Improving Health’s results: ...").
+    return [f"What they do say about {question.subject_name}:\n" + _paragraph(nearest, bullets=False)] if nearest else []
+
+
 def compose(question: Question, passages: Sequence[Passage], *, organisations: Sequence[str],
             similarity: Similarity | None = None, max_sentences: int = 4, per_passage: int = 2,
             lists: bool = True) -> str:
@@ -339,9 +363,11 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
         # "Network 2" in a name is no figure given: the subject's names are left out first.
         answering = [p for p in ranked if gives(without_subject(p.unit.matched, question.subject), keys, need, head=head)] \
             if keys else ranked
+        if question.kind == "advice":  # advice is what mattered, was needed or should be done; not what a federation is
+            answering = [p for p in answering if _ADVICE_CUE.search(p.unit.text)] or answering
         if answering:
             picks = choose(answering, limit=limit, per_passage=per_passage, said=said)
-            if len(picks) > 1 and picks[1].score * STANDOUT <= picks[0].score and question.kind not in ("list", "howto") \
+            if len(picks) > 1 and picks[1].score * STANDOUT <= picks[0].score and question.kind not in ("list", "howto", "advice") \
                     and not re.search(r"\b(and|or)\b", part):  # "how many practices and patients" asks two things
                 picks = picks[:1]  # one sentence that stands out answers it; the rest is padding
             # "According to the Nuffield slides": what the slides say comes first (a report named by "study" or
@@ -350,21 +376,14 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             if not question.subject:
                 picks = [whose(p, organisations) for p in picks]
             if picks:  # none new: what answers this part was quoted for an earlier one
-                blocks.append(_paragraph(picks, bullets=lists and question.kind in ("list", "howto")))
+                blocks.append(_paragraph(picks, bullets=lists and question.kind in ("list", "howto", "advice")))
         else:
             blocks.append(missing_fact(part, question))
             closest.extend(ranked)
     if closest and question.subject:
-        # Closest first by a word of what was asked ("Estuary View" for its building cost); without one, a single
-        # sentence on the organisation, not two unrelated ones.
-        asked = set(query_terms(" ".join(question.parts))) - named_terms(question.subject)
-        sharing = [p for p in closest if asked & set(tokenize(p.unit.text))]
-        nearest = choose(sorted(sharing or closest, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos)),
-                         limit=2 if sharing else 1, per_passage=2, said=said)
-        if nearest:
-            # A lead-in line of its own: before a sentence with its own label it read as two labels stacked
-            # ("What they do say about Improving Health: Improving Health’s results: ...").
-            blocks.append(f"What they do say about {question.subject_name}:\n" + _paragraph(nearest, bullets=False))
+        blocks.extend(_closest(question, closest, said=said))
+    if question.kind == "advice" and blocks and not any(_STEPS.search(p.chunk.text) for p in passages):
+        blocks.insert(0, NO_STEPS)
     return "\n\n".join(blocks)
 
 

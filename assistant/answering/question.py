@@ -30,6 +30,10 @@ _SAME_QUESTION = re.compile(r"\b(do|did|does|done|doing) (it|that|this|so|the sa
                             r"(?=\s*([?.!,]|$|(too|also|as well|in|at|there|then|differently)\b))|\bthe same\b", re.I)
 # "And Suffolk?", "What about the Hurley Group?": only a new subject, nothing else asked.
 _ONLY_SUBJECT = re.compile(r"^(and|what about|how about)\b", re.I)
+# Asking what to do, not how someone did it: "What are the first steps in ...?", "How should we ...?".
+_ADVICE = re.compile(r"\b(steps|how to|how (do|should|can|could|might) (we|i|you)|what should (we|i|practices))\b", re.I)
+# The reports never list "steps": they say what mattered, what was needed and what was hard, in these words.
+_ADVICE_WORDS = "What was important, needed and essential for success; lessons and challenges."
 _PRONOUN = re.compile(r"\b(they|them|their|it|its|he|she|this organisation|the same)\b", re.I)
 
 
@@ -40,7 +44,7 @@ class Question:
     text: str
     parts: tuple[str, ...]
     subject: tuple[str, ...] = ()  # organisation names as the library labels them; () when about none
-    kind: str = "fact"  # fact, list, figure, howto, yesno, compare
+    kind: str = "fact"  # fact, list, figure, howto, advice (what to do, about no organisation), yesno, compare
     context: str = ""  # for a follow-up, the question it follows: what "they" and "them" stand for
 
     @property
@@ -73,6 +77,15 @@ def part_queries(question: str, organisations: Sequence[str]) -> tuple[str, ...]
     return tuple(part if not name or named_in(part, subject) else f"{part} ({name})" for part in parts)
 
 
+def advice_query(question: str, organisations: Sequence[str]) -> str:
+    """A question of one part asking what to do, about no organisation, put with the words the reports' lessons use
+    ("What are the first steps in forming a GP federation? What was important, ..."); "" for any other."""
+    own = question.split(FOLLOWING, 1)[0].strip()
+    if not _ADVICE.search(own) or named_in(own, organisations) or len(split_parts(own)) > 1:
+        return ""
+    return f"{own} {_ADVICE_WORDS}"
+
+
 def answer_kind(question: str) -> str:
     """The kind of answer wanted: a figure, a list, a how-to, a comparison, a yes/no with reasons, or a fact."""
     if QUANTITY_QUESTION.search(question):
@@ -100,7 +113,8 @@ def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Tu
         elif FOLLOWING in question or _PRONOUN.search(text):
             context = previous  # "And how should they declare them?" is scored with what it follows
             return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text), context=context)
-    return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text))
+    kind = "advice" if not subject and len(parts) == 1 and _ADVICE.search(text) else answer_kind(text)
+    return Question(text=text, parts=parts, subject=subject, kind=kind)
 
 
 def named_terms(subject: Sequence[str]) -> set[str]:
