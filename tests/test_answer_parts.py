@@ -19,6 +19,12 @@ def test_each_part_is_searched_alone_with_the_organisation_the_question_names():
     assert part_queries("What is a GP federation?", ORGS) == ()
 
 
+def test_a_part_is_searched_with_the_name_the_question_uses_not_the_organisations_other_name():
+    renamed = ("Modality Partnership", "Vitality Partnership")  # one organisation, labelled by both its names
+    assert part_queries("How is the Vitality Partnership governed, and how does it involve its patients?",
+                        renamed)[1] == "how does it involve its patients? (Vitality Partnership)"
+
+
 def test_a_missing_fact_asked_with_the_organisations_possessive_names_it_once():
     q = analyse("What was Improving Health Ltd's total annual turnover?", organisations=ORGS)
     assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} Improving Health’s total annual turnover."

@@ -73,7 +73,8 @@ def part_queries(question: str, organisations: Sequence[str]) -> tuple[str, ...]
     if len(parts) < 2:
         return ()
     subject = named_in(own, organisations)
-    name = min(subject, key=len) if subject else ""
+    # The name as the question says it: "Vitality Partnership" is also labelled by its later name, Modality.
+    name = min(subject, key=lambda n: (n.lower() not in own.lower(), len(n))) if subject else ""
     return tuple(part if not name or named_in(part, subject) else f"{part} ({name})" for part in parts)
 
 
