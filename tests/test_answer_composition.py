@@ -197,6 +197,23 @@ def test_first_steps_in_forming_a_federation_are_what_the_reports_say_mattered(a
     assert "concept of a primary care federation" not in answer.text  # a definition is no step
 
 
+def test_a_named_programme_keeps_its_capital_in_a_case_fact_and_an_ordinary_value_does_not():
+    box = _passage(1, "The solution: Learning in Action – part of the national Time for Care programme.\n"
+                      "Legal status: Community interest company.", case="South Warwickshire GP Federation")
+    texts = [u.text for u in passage_units(1, box)]
+    assert "South Warwickshire GP Federation’s solution: Learning in Action – part of the national Time for Care " \
+        "programme." in texts
+    assert "South Warwickshire GP Federation is a community interest company." in texts
+
+
+def test_a_table_cell_run_into_the_next_rows_label_is_not_quoted():
+    table = _passage(1, "GPs bidding for alternative GP contracts (APMS) in order to block corporate competitors\n"
+                        "Potential funding for large-scale GP providers through Sustainability and Transformation "
+                        "Plans Local history and context:\nGP fundholding\nPractice-based commissioning\n"
+                        "Delivering community services", section="New funding for large-scale")
+    assert not any("Local history" in u.text for u in passage_units(1, table))
+
+
 def test_a_case_box_line_without_a_full_stop_still_ends_its_sentence():
     box = _passage(1, "Service portfolio: General medical services for all patients in the town and nearby villages",
                    case="Whitstable Medical Practice")

@@ -21,6 +21,17 @@ def ordinary(word: str, lower_words: set[str] | frozenset[str]) -> bool:
     return word[1:].islower() and (low in lower_words or low in STOPWORDS or bool(_ORDINARY.search(low)))
 
 
+def soften(text: str, lower_words: set[str] | frozenset[str], *, keep: str = "") -> str:
+    """A list item or table value as it reads inside a sentence: its ordinary first word in lower case
+    ("Community interest company" reads "community interest company"); a title's capital stays ("Learning in
+    Action"), and so does a word of `keep` (the organisation's name)."""
+    first, *rest = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].split() or [""]
+    if not first[:1].isupper() or not ordinary(first, lower_words) or first.lower() in keep.lower().split() or \
+            any(re.match(r"[A-Z][a-z]", w) for w in rest[:2]):
+        return text
+    return text[0].lower() + text[1:]
+
+
 _ASIDE = re.compile(r"\([^()]*\)")
 _ACRONYM = re.compile(r"^[A-Z]{2,}[a-z]?s?$")
 

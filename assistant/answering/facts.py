@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.debris import ordinary
+from assistant.answering.debris import soften
 from assistant.organisations import possessive
 
 
@@ -18,9 +18,7 @@ def _item_word(item: str) -> str:
 def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | frozenset[str] = frozenset()) -> str:
     """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
     value = re.sub(r"\s+\)", ")", value.rstrip(" .;"))  # "(34 nurses, no salaried GPs )"
-    first = value.split()[0] if value.split() else ""
-    if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
-        value = value[0].lower() + value[1:]  # "Community interest company" reads "community interest company"
+    value = soften(value, lower_words, keep=case)
     label = re.sub(r"^the\s+", "", label, flags=re.I)  # "The solution: ..." is the organisation's solution
     if names_itself(label, case):
         return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
-from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, whole
+from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, soften, whole
 from assistant.answering.facts import fact_sentence, names_itself
 from assistant.organisations import possessive, spoken
 from assistant.schema import Passage
@@ -130,19 +130,22 @@ _GENERIC_LEAD = re.compile(r"^(the )?(results?|solutions?|challenges?|outcomes?|
                            r"vital statistics|approach|exploration|impact)$", re.I)
 
 
+# A table's cell run into the next row's label: "... through Sustainability and Transformation Plans Local history
+# and context:" (a name, then an ordinary word with a capital, then lower-case words to the colon).
+_RUN_INTO_LEAD = re.compile(r"[a-z] [A-Z][a-z]+ (?P<word>[A-Z][a-z]+)( [a-z]+)+$")
+
+
 def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, lower_words: set[str]) -> Unit | None:
     """A run of list items as one sentence: "Lead: first item; second item; third item."."""
-    def soften(item: str) -> str:
-        first = item.split()[0]
-        return item[0].lower() + item[1:] if ordinary(first, lower_words) else item
-
     lead = lead.strip().rstrip(":")
     what = re.sub(r"^the\s+", "", lead, flags=re.I)
     if case and lead and _GENERIC_LEAD.match(lead) and case.lower() not in lead.lower():
         lead = f"{case}’s {what.lower()}"  # "The results:" in a case study: "Improving Health’s results:"
-    if any(run_together(i, lower_words) or _table_row(i) for i in items):
+    run_in = _RUN_INTO_LEAD.search(lead)
+    if any(run_together(i, lower_words) or _table_row(i) for i in items) or \
+            run_in and ordinary(run_in.group("word"), lower_words):
         return None  # columns of a flattened table ("Year founded", "2004", "2006"), not a list
-    body = "; ".join(soften(i.strip(" ;,•-").rstrip(".")) for i in items
+    body = "; ".join(soften(i.strip(" ;,•-").rstrip("."), lower_words) for i in items
                      if i.strip(" ;,•-:") != lead and not reference(i.strip(" ;,•-")))  # "Sign-up for our newsletter"
     if not body:
         return None  # every item a reference ("Sign-up for our newsletter", "Follow us on Twitter")
@@ -205,10 +208,7 @@ def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
         return f"{case}: {value}"
     if _OWN_SENTENCE.match(value):
         return value  # "Service portfolio: Since 2011, an APMS contract has been held ...": the label adds nothing
-    first = value.split()[0]
-    if first[:1].isupper() and ordinary(first, lower_words) and first.lower() not in case.lower().split():
-        value = value[0].lower() + value[1:]  # but "Vitality has ..." keeps the capital of its own name
-    return f"{case}’s {what.lower()}: {value}"
+    return f"{case}’s {what.lower()}: {soften(value, lower_words, keep=case)}"  # "Vitality has ..." keeps its capital
 
 
 # A case study's byline: a title, a name and a role ("Dr Simon Brownleader, Chairman of Network 2").
