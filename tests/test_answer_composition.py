@@ -214,6 +214,15 @@ def test_a_table_cell_run_into_the_next_rows_label_is_not_quoted():
     assert not any("Local history" in u.text for u in passage_units(1, table))
 
 
+def test_the_city_is_quoted_with_the_sentence_naming_it_outside_a_case_study():
+    text = ("Thanks in part to national funding, London has led the country in providing extended access. "
+            "All patients registered with a GP in the city can now get an evening or weekend appointment.")
+    units = passage_units(1, _passage(1, text))
+    assert [u.text for u in units if not u.leans and "the city" in u.text] == [text]
+    in_a_case = passage_units(1, _passage(1, text, case="Harness GP Co-operative Federation"))
+    assert any(u.text.startswith("All patients") and not u.leans for u in in_a_case)
+
+
 def test_a_case_box_line_without_a_full_stop_still_ends_its_sentence():
     box = _passage(1, "Service portfolio: General medical services for all patients in the town and nearby villages",
                    case="Whitstable Medical Practice")
