@@ -245,6 +245,26 @@ def test_a_report_word_for_one_of_a_two_word_topic_counts_only_beside_the_other(
     assert scored[texts[1]] > 0 and scored.get(texts[0], 0) == 0
 
 
+def test_a_topics_function_words_and_the_verb_after_to_are_no_topic():
+    from assistant.documents.selection import topic_terms
+    funding = topic_terms("Funding and investment needed to form a GP federation")
+    assert {"fund", "invest"} <= set(funding) and not {"need", "form", "structur", "statu"} & set(funding)
+    assert set(topic_terms("Extending access to general practice through federations")) == {"extend", "access"}
+    assert "form" in topic_terms("Choosing a legal form for a GP federation")
+
+
+def test_extending_access_is_one_thing_extended_services_alone_are_not_about_it():
+    from assistant.documents.selection import candidates
+    from assistant.schema import Chunk, Passage
+    texts = ("The extended primary care team is a concept that has been long discussed.",
+             "London has led the country in providing extended access to general practice.")
+    pool = [Passage(rank=0, chunk=Chunk(chunk_id=f"c{i}", doc_id="d", title="T", year=2018, section="S", page=1,
+                                        text=t), score=0.0) for i, t in enumerate(texts)]
+    scored = {c.text: c.score for c in candidates("Extending access to general practice through federations", pool, [],
+                                                    phrases=2, context=True)}
+    assert scored[texts[1]] > 0 and scored.get(texts[0], 0) == 0
+
+
 def test_a_theme_statement_speaks_to_two_of_the_themes_words():
     from assistant.documents.selection import on_theme
     assert on_theme("workforce and skill mix", "The skill mix was broadened to include paramedics and pharmacists.")

@@ -21,7 +21,11 @@ from assistant.text import stem, tokenize
 # Words every passage of this library shares: they say nothing about which topic a sentence is on.
 _GENERIC = frozenset(tokenize("gp gps general practice practices federation federations large scale large-scale "
                               "organisation organisations primary care model models nhs new how what why when which "
-                              "managing manage choosing choose working work provider role roles using use"))
+                              "managing manage choosing choose working work provider role roles using use "
+                              "through across via within need needed"))
+# A verb after "to" ("investment needed to form a GP federation") is what is done, not a topic: "form" here is no
+# legal form.
+_TO_VERB = re.compile(r"\bto\s+(\w+)", re.I)
 # Report words for a topic's everyday ones, beyond retrieval's synonyms (measured on the five briefing topics of
 # tests/test_briefing_findings.py: 'commissioners' meets 'CCG', 'workforce' meets 'staff', 'skills' and 'roles').
 _TOPIC_WORDS = {stem(k): tokenize(v) for k, v in {
@@ -70,12 +74,26 @@ class Candidate:
         return self.unit.text
 
 
+# A topic that opens on what is done to one thing: "Extending access to general practice".
+_DOING = re.compile(r"^\s*\w+ing\b", re.I)
+
+
+def _verbs(topic: str) -> set[str]:
+    """The topic's words that are what is done ("to form"), not what it is about."""
+    return {t for m in _TO_VERB.finditer(topic) for t in tokenize(m.group(1))}
+
+
+def _own(text: str, topic: str) -> list[str]:
+    """The stems of `text` (the topic, or it with retrieval's synonyms) that say what the topic is about."""
+    return [t for t in tokenize(text) if t not in _GENERIC and t not in _verbs(topic)]
+
+
 def topic_terms(topic: str) -> dict[str, float]:
     """The topic's own stems (weight 1) and the report words they stand for (weight 0.6), generic words left out."""
-    own = [t for t in tokenize(expand_query(topic)) if t not in _GENERIC]
+    own = _own(expand_query(topic), topic)
     terms = {t: 1.0 for t in own}
     for t in [*query_terms(topic), *(w for o in own for w in _TOPIC_WORDS.get(o, ()))]:
-        if t not in _GENERIC:
+        if t not in _GENERIC and t not in _verbs(topic):
             terms.setdefault(t, 0.6)
     return terms
 
@@ -143,10 +161,14 @@ def topic_pairs(topic: str, min_terms: int = 3) -> dict[str, set[str]]:
     in 'conflicts of interest ... community services'): such a word counts only beside its partner, so 'community
     interest company' is not about conflicts of interest nor community services. A topic of two words ('patient
     involvement') pairs their report words too: 'engagement' counts beside 'patients', not 'member clinicians'."""
-    own = [t for t in tokenize(topic) if t not in _GENERIC]
+    own = _own(topic, topic)
     if len(set(own)) == 2:  # the topic's own words count alone; a report word for one only beside the other
         a, b = own[0], next(t for t in own if t != own[0])
-        return {w: {a, b} - {w} for w in {*_TOPIC_WORDS.get(a, ()), *_TOPIC_WORDS.get(b, ())} - {a, b}}
+        pairs = {w: {a, b} - {w} for w in {*_TOPIC_WORDS.get(a, ()), *_TOPIC_WORDS.get(b, ())} - {a, b}}
+        if _DOING.match(topic) and tokenize(" ".join(topic.split()[:2])) == [a, b]:
+            # 'Extending access' is one thing: 'extended services' alone is not about it
+            pairs.update({a: {b}, b: {a}})
+        return pairs
     if len(set(own)) < min_terms:
         return {}
     pairs: dict[str, set[str]] = {}
