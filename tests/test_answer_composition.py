@@ -223,6 +223,16 @@ def test_the_city_is_quoted_with_the_sentence_naming_it_outside_a_case_study():
     assert any(u.text.startswith("All patients") and not u.leans for u in in_a_case)
 
 
+def test_a_pull_quote_is_quoted_with_the_source_named_on_the_line_after_it():
+    text = ("Robust financial arrangements are key to success.\n"
+            "\"No more need to worry about paying business bills – all of that is done centrally.\"\n"
+            "Dr Vidhu Mayor, GP partner, Modality")
+    texts = [u.text for u in passage_units(1, _passage(1, text))]
+    assert texts[1] == ("In the words of Dr Vidhu Mayor, GP partner, Modality: \"No more need to worry about paying "
+                        "business bills – all of that is done centrally.\"")
+    assert not any(t.startswith("Dr Vidhu") for t in texts)
+
+
 def test_a_case_box_line_without_a_full_stop_still_ends_its_sentence():
     box = _passage(1, "Service portfolio: General medical services for all patients in the town and nearby villages",
                    case="Whitstable Medical Practice")

@@ -253,6 +253,11 @@ def test_a_topics_function_words_and_the_verb_after_to_are_no_topic():
     assert "form" in topic_terms("Choosing a legal form for a GP federation")
 
 
+def test_back_office_in_a_topic_counts_beside_office_not_only_beside_sharing():
+    from assistant.documents.selection import topic_pairs
+    assert topic_pairs("Sharing back-office functions across practices", 2)["back"] == {"shar", "offic"}
+
+
 def test_extending_access_is_one_thing_extended_services_alone_are_not_about_it():
     from assistant.documents.selection import candidates
     from assistant.schema import Chunk, Passage

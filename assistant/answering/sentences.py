@@ -349,6 +349,10 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
                 units.append(listed)
             i = end
             continue
+        if said := _attributed(lines[i], lines[i + 1] if i + 1 < len(lines) else ""):  # and whose words, after it
+            units.append(Unit(n, i * 100, said, case))
+            last, i = i + 1, i + 2
+            continue
         # "These practices provide ..." on the line after the sentence it leans on goes with that sentence.
         leaning = units[-1] if units and last == i - 1 and lines[i - 1].endswith(".") and _LEANS.match(lines[i]) \
             and not _SELF.match(lines[i]) else None
@@ -358,6 +362,19 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             last = i
         i += 1
     return _finished(units, case=case, tabular=tabular)
+
+
+# A pull quote on a line of its own ("“We are rolling out projects ...”") and the line naming who said it, after it
+# ("MyHealthcare Federation, Birmingham", "Dr Vidhu Mayor, GP partner, Modality").
+_PULL_QUOTE = re.compile(r"^[“\"][^“”\"]{20,}[.!?…]?[”\"]$")
+_SOURCE_LINE = re.compile(r"^(?:(?:Dr|Prof|Professor|Mr|Mrs|Ms|Sir|Dame) )?[A-Z][\w’'&.-]*(?: [\w’'&().-]+){0,12}$")
+
+
+def _attributed(line: str, after: str) -> str:
+    """A pull quote said with its source ("In the words of MyHealthcare Federation, Birmingham: “...”"), or ""."""
+    if not _PULL_QUOTE.match(line) or not _SOURCE_LINE.match(after.replace(",", "")) or after.endswith("."):
+        return ""
+    return f"In the words of {after.strip()}: {line}"
 
 
 def _finished(units: Sequence[Unit], *, case: str, tabular: bool) -> list[Unit]:

@@ -78,6 +78,9 @@ class Candidate:
 _DOING = re.compile(r"^\s*\w+ing\b", re.I)
 
 
+_HYPHENED = re.compile(r"\b(\w+)-(\w+)\b")
+
+
 def _verbs(topic: str) -> set[str]:
     """The topic's words that are what is done ("to form"), not what it is about."""
     return {t for m in _TO_VERB.finditer(topic) for t in tokenize(m.group(1))}
@@ -158,10 +161,12 @@ _RUN_IN = re.compile(r"^[A-Z][\w’'-]*(?: [\w’'-]+){0,6}: (?=[A-Z])")
 
 def topic_pairs(topic: str, min_terms: int = 3) -> dict[str, set[str]]:
     """Each word of a two-word phrase in a topic of three or more words, and its partner ('interest' -> 'conflict'
-    in 'conflicts of interest ... community services'): such a word counts only beside its partner, so 'community
-    interest company' is not about conflicts of interest nor community services. A topic of two words ('patient
-    involvement') pairs their report words too: 'engagement' counts beside 'patients', not 'member clinicians'."""
+    in 'conflicts of interest ... community services'; 'back' -> 'sharing' and 'office'): such a word counts only
+    beside its partner, so 'community interest company' is not about conflicts of interest nor community services.
+    A topic of two words ('patient involvement') pairs their report words too: 'engagement' counts beside 'patients',
+    not 'member clinicians'; 'Extending access' pairs its own two words."""
     own = _own(topic, topic)
+    pairs: dict[str, set[str]] = {}
     if len(set(own)) == 2:  # the topic's own words count alone; a report word for one only beside the other
         a, b = own[0], next(t for t in own if t != own[0])
         pairs = {w: {a, b} - {w} for w in {*_TOPIC_WORDS.get(a, ()), *_TOPIC_WORDS.get(b, ())} - {a, b}}
@@ -171,10 +176,13 @@ def topic_pairs(topic: str, min_terms: int = 3) -> dict[str, set[str]]:
         return pairs
     if len(set(own)) < min_terms:
         return {}
-    pairs: dict[str, set[str]] = {}
     for a, b in zip(own, own[1:]):
         pairs.setdefault(a, {b})
         pairs.setdefault(b, {a})
+    for a, b in _HYPHENED.findall(topic):  # "back" in "sharing back-office functions" goes with "office" too
+        if (x := _own(a, topic)) and (y := _own(b, topic)):
+            pairs.setdefault(x[0], set()).add(y[0])
+            pairs.setdefault(y[0], set()).add(x[0])
     return pairs
 
 
