@@ -258,6 +258,22 @@ def test_back_office_in_a_topic_counts_beside_office_not_only_beside_sharing():
     assert topic_pairs("Sharing back-office functions across practices", 2)["back"] == {"shar", "offic"}
 
 
+def test_a_case_boxs_solutions_on_the_topic_are_an_example_and_its_legal_status_is_not():
+    from assistant.documents.selection import Candidate, is_example, topic_terms
+    from assistant.answering.sentences import Unit
+    from assistant.schema import Chunk, Passage
+    chunk = Chunk(chunk_id="c", doc_id="d", title="T", year=2018, section="S", page=1, text="",
+                  case_study="Northumbria Primary Care")
+    terms = topic_terms("Sharing back-office functions across practices")
+
+    def example(text):
+        unit = Unit(1, 1, text, "Northumbria Primary Care", fact=True)
+        return is_example(Candidate(unit, Passage(rank=1, chunk=chunk, score=1.0), 1.0, ("Northumbria Primary Care",)),
+                          terms)
+    assert example("Northumbria Primary Care’s solutions: back-office support for practices including payroll.")
+    assert not example("Northumbria Primary Care’s legal status: single legal entity.")
+
+
 def test_extending_access_is_one_thing_extended_services_alone_are_not_about_it():
     from assistant.documents.selection import candidates
     from assistant.schema import Chunk, Passage

@@ -266,10 +266,17 @@ def candidates(topic: str, passages: Sequence[Passage], organisations: Sequence[
                                                 c.passage.chunk.position, c.unit.pos))
 
 
+# A case box's own account ("Northumbria Primary Care’s solutions: back-office support for practices ..."): what it
+# did, an example whatever its label, when it speaks to the topic.
+_BOX_LABEL = re.compile(r"’s (challenge|solutions?|results?|approach)$")
+
+
 def is_example(c: Candidate, terms: dict[str, float]) -> bool:
     """An example names an organisation and comes from its case study (or names only that one); a table fact
-    ("Suffolk GP Federation’s legal status: ...") only when its label is on the topic."""
-    if c.unit.fact and not set(tokenize(c.text.split(":")[0])) & set(terms):
+    ("Suffolk GP Federation’s legal status: ...") only when its label is on the topic or is the box's own account
+    (its challenge, solutions or results)."""
+    label = c.text.split(":")[0]
+    if c.unit.fact and not set(tokenize(label)) & set(terms) and not _BOX_LABEL.search(label):
         return False
     return bool(c.names) and (not c.unit.case_study or any(c.unit.case_study.lower().startswith(n.lower()[:8])
                                                            or n.lower().startswith(c.unit.case_study.lower()[:8])
