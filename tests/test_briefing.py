@@ -217,10 +217,12 @@ def test_a_note_point_does_not_lean_on_a_sentence_it_leaves_out():
     from assistant.documents.selection import standalone
     for leaning in ("Like some federations and super-partnerships, these examples have transformed the governance model.",
                     "How much input will vary according to the organisation's structure and legal obligations.",
-                    "CCGs may have to offer these additional services to any qualified provider."):
+                    "CCGs may have to offer these additional services to any qualified provider.",
+                    "For primary care, this wider financial squeeze comes on top of a period of already reduced funding."):
         assert not standalone(leaning), leaning
     for whole in ("Although standard legal structures exist, there are no off the shelf governance plans.",
-                  "Federations in Suffolk and London chose different legal forms for different reasons."):
+                  "Federations in Suffolk and London chose different legal forms for different reasons.",
+                  "In this report we describe the funding of primary care over this decade."):
         assert standalone(whole), whole
 
 

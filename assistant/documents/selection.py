@@ -106,9 +106,11 @@ _TABLE_LABELS = frozenset("model|legal status|governance|scope|main purpose|exam
                           "strengths|potential weaknesses|founding aims|organisational type|primary purpose of "
                           "organisation|key features|various models".split("|"))
 # "In the early days, such support was ...", "With no easy way to resolve this dilemma, ...", "Like some federations,
-# these examples have ...", "How much input will vary ...": leaning on what came before.
+# these examples have ...", "For primary care, this wider financial squeeze ...", "How much input will vary ...":
+# leaning on what came before.
 _LEANS_EARLY = re.compile(r"^(?:[\w-]+,?\s+){0,6}(?:such|(?:this|that) (?:dilemma|issue|problem|approach|"
-                          r"tension|paradox|question|concern|model|case)s?|(?:these|those) (?!reports?\b)[a-z]+)\b|"
+                          r"tension|paradox|question|concern|model|case)s?|(?:these|those) (?!reports?\b)[a-z]+|"
+                          r"this (?:wider|broader|same|further|growing|kind of|type of|sort of))\b|"
                           r"^(?:in|by) contrast\b|^on the other hand\b|^how (?:much|many)\b", re.I)
 
 
