@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 # Words too common in organisation names to tell one from another ("Group", "Federation", "Ltd").
 _GENERIC = set("the gp gps group partnership practice practices medical network networks health healthcare care "
@@ -62,6 +62,14 @@ def named_in(text: str, organisations: Iterable[str]) -> tuple[str, ...]:
     name ("NHS Midlands and East" does not name the Midlands Health Network), sorted."""
     low = text.lower()
     organisations = list(organisations)
+    spans = [(m.start(), m.end(), org) for org in organisations
+             for m in re.finditer(rf"\b{re.escape(org.lower())}\b", low)]
+
+    def within_another(start: int, end: int, owners: Sequence[str]) -> bool:
+        """Inside a longer name of another body: "GP Care" in "Tower Hamlets GP Care Group" names GP Care Ltd not."""
+        return any(s <= start and end <= e and e - s > end - start and not any(same_organisation(o, x) for x in owners)
+                   for s, e, o in spans)
+
     keys = {org_word(o): o for o in organisations if org_word(o)}
     named = set()
     for at, key in mentions(text, keys):
@@ -70,10 +78,12 @@ def named_in(text: str, organisations: Iterable[str]) -> tuple[str, ...]:
             continue
         previous = re.search(r"([A-Z][\w’'-]*)\s+$", before)
         owners = [o for k, o in keys.items() if canonical(k) == key]
-        if previous and not any(previous.group(1).lower() in o.lower().split() for o in owners):
+        if previous and not any(previous.group(1).lower() in o.lower().split() for o in owners) or \
+                within_another(at, at + len(key), owners):
             continue
         named.add(key)
-    return tuple(sorted(org for org in organisations if re.search(rf"\b{re.escape(org.lower())}\b", low)
+    full = {org for s, e, org in spans if not within_another(s, e, [org])}
+    return tuple(sorted(org for org in organisations if org in full
                         or (org_word(org) and canonical(org_word(org)) in named)))
 
 

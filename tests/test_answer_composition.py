@@ -421,6 +421,20 @@ def test_a_region_is_not_taken_for_the_organisation_sharing_its_word():
     assert named_in(network, ["Midlands Health Network"]) == ("Midlands Health Network",)
 
 
+def test_a_name_inside_another_bodys_longer_name_does_not_name_it():
+    from assistant.organisations import named_in
+    orgs = ["GP Care", "Tower Hamlets", "Tower Hamlets GP Care Group", "Tower Hamlets Network 2"]
+    asked = "How did Tower Hamlets GP Care Group protect continuity?"
+    assert "GP Care" not in named_in(asked, orgs) and "Tower Hamlets GP Care Group" in named_in(asked, orgs)
+    assert named_in("GP Care Ltd: a federation owned by 100 GP practice shareholders.", orgs) == ("GP Care",)
+
+
+def test_the_organisation_is_named_as_the_question_names_it():
+    q = analyse("What salary does the Vitality Partnership pay its salaried GPs?",
+                organisations=("Modality Partnership", "Vitality Partnership"))
+    assert q.subject_name == "the Vitality Partnership"
+
+
 def test_pointers_elsewhere_and_columns_run_together_are_not_quoted():
     text = ("ICSs can be considered as advanced forms of Sustainability and Transformation Partnerships (see definition "
             "below).\nZIO network Potential strengths in Enables the provision of services, which are coordinated and "

@@ -49,8 +49,10 @@ class Question:
 
     @property
     def subject_name(self) -> str:
-        """The organisation as a reader would name it ("" when the question is about none)."""
-        return spoken(min(self.subject, key=len)) if self.subject else ""
+        """The organisation as a reader would name it: the fullest name the question writes ("the Tower Hamlets GP
+        Care Group", not "Tower Hamlets"), else the shortest of its names ("" when the question is about none)."""
+        written = [n for n in self.subject if n.lower() in self.text.lower()]
+        return spoken(max(written, key=len) if written else min(self.subject, key=len)) if self.subject else ""
 
 
 def split_parts(question: str) -> tuple[str, ...]:
