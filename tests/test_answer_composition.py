@@ -435,6 +435,16 @@ def test_the_organisation_is_named_as_the_question_names_it():
     assert q.subject_name == "the Vitality Partnership"
 
 
+def test_which_trust_wants_a_trust_named_not_the_local_trust():
+    from assistant.answering.compose import gives
+    keys, need = specific_ask("Which acute trust is part of Northumbria Primary Care?", ("Northumbria Primary Care",))
+    assert need == "name"
+    assert not gives("A single legal entity formed of the local acute foundation trust and seven practices.", keys, need)
+    assert gives("A single legal entity formed of Northumbria Healthcare NHS Foundation Trust and seven practices.",
+                 keys, need)
+    assert specific_ask("Which technologies does the London vision suggest?", ())[1] == ""
+
+
 def test_pointers_elsewhere_and_columns_run_together_are_not_quoted():
     text = ("ICSs can be considered as advanced forms of Sustainability and Transformation Partnerships (see definition "
             "below).\nZIO network Potential strengths in Enables the provision of services, which are coordinated and "

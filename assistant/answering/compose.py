@@ -97,7 +97,7 @@ _NUMBER = r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
 # A sum is in pounds, euros or dollars ("per cent" is a share, not what "how much do insurers pay" asks).
 _NEEDS = {"": re.compile(r""), "number": re.compile(_NUMBER, re.I), "count": re.compile(_NUMBER, re.I),
           "money": re.compile(r"[£€$]|\b(million|billion|euros?|pounds?)\b", re.I), "date": re.compile(r"\b(19|20)\d\d\b"),
-          "all": re.compile(r"")}
+          "all": re.compile(r""), "name": re.compile(r"")}
 _COUNT_WORD = re.compile(rf"^({_NUMBER})", re.I)
 # "How big", "how large" (not "at what size did ..."): what an organisation's size is counted in.
 _SIZE_QUESTION = re.compile(r"\bhow (big|large)\b", re.I)
@@ -131,6 +131,9 @@ def gives(text: str, keys: frozenset[str], need: str, *, head: str = "") -> bool
     toks = set(tokenize(text))
     if need == "all":
         return keys <= toks
+    if need == "name":  # "the local acute foundation trust" names none; "Northumbria Healthcare NHS Trust" would
+        return any(set(query_terms(k)) & set(tokenize(near)) for k in keys
+                   for near in re.findall(r"(?:[A-Z][\w’'&-]*\s+){1,5}[A-Z][\w’'&-]*", text[1:]))
     if need == "count":
         return _counted(text, frozenset(set().union(*(query_terms(k) for k in keys))))
     if need:

@@ -150,6 +150,9 @@ _HOW_FIGURE = re.compile(r"^how (much|many)\b", re.I)
 _WHO_THING = re.compile(r"^who(?:'s|’s| is| was| are| were)\s+(?:the\s+)?(?P<thing>[\w -]+?)\s+(?:of|at|for|in)\b", re.I)
 # "What defines it?", "what drives them?": a verb and its object, a question to answer, not a fact to look up.
 _VERB_OBJECT = re.compile(r"^\w+s\s+(it|them|this|that|these|those|him|her|us|you)\b", re.I)
+# Kinds of body or place a "which" question wants named ("Which acute trust is part of ...?").
+_NAMED_KIND = re.compile(r"\b(trusts?|hospitals?|councils?|universit(y|ies)|compan(y|ies)|ccgs?|boroughs?|"
+                         r"cit(y|ies)|count(y|ies)|charit(y|ies)|provider)$", re.I)
 _WHEN = re.compile(r"^when (?:was|were|did|does|is)\b.*?(?P<verb>\w+)$", re.I)
 _MONEY = re.compile(r"\b(spend|spent|cost|costs|pay|paid|pays|save|saved|money|fund|funding|worth|charge|fee|fees|earn|"
                     r"income|value|invest|invested|budget)\b", re.I)
@@ -165,8 +168,8 @@ _AUX_START = re.compile(r"^(did|does|do|is|was|are|were|has|have|had|will|would|
 
 def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str]:
     """(the stemmed words naming the one fact a part asks for, what else must be in a sentence that gives it:
-    "" nothing, "number", "count" (a number beside one of the words), "money", "date" or "all" (every one of the
-    words)); no words when the part asks how, why or what someone did."""
+    "" nothing, "number", "count" (a number beside one of the words), "money", "date", "all" (every one of the
+    words) or "name" (a name beside one of them)); no words when the part asks how, why or what someone did."""
     text = without_subject(part.strip().rstrip("?").strip(), subject)
     if m := _HOW_FIGURE.match(text):
         # "How many GPs ...": a count stands next to what is counted ("60 practices", "practices: 60").
@@ -188,6 +191,8 @@ def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str
         return frozenset(), ""  # "which practices make up ...": not a named fact but a question to answer
     if match.re is _WHO_THING:
         return frozenset(tokenize(thing)), "all"  # "the chief executive": both words, not "executive function"
+    if text.lower().startswith("which") and _NAMED_KIND.search(thing):
+        return frozenset(tokenize(thing)[-2:]), "name"  # "which acute trust": a trust named, not "the local trust"
     return frozenset(tokenize(thing)[-2:]), "money" if _SUM.search(thing) else ""
 
 
