@@ -445,6 +445,15 @@ def test_which_trust_wants_a_trust_named_not_the_local_trust():
     assert specific_ask("Which technologies does the London vision suggest?", ())[1] == ""
 
 
+def test_a_reports_own_we_is_quoted_as_its_authors_words():
+    chunk = Chunk(chunk_id="c", doc_id="d", title="T", year=2018, section="Foreword", page=1,
+                  publisher="Healthy London Partnership (NHS England London and London CCGs)",
+                  text="Supported by national resource, and driven by providers, we now have more GPs in training.")
+    assert [u.text for u in passage_units(1, Passage(rank=1, chunk=chunk, score=1.0))] == [
+        "In the Healthy London Partnership’s words: “Supported by national resource, and driven by providers, we now "
+        "have more GPs in training.”"]
+
+
 def test_pointers_elsewhere_and_columns_run_together_are_not_quoted():
     text = ("ICSs can be considered as advanced forms of Sustainability and Transformation Partnerships (see definition "
             "below).\nZIO network Potential strengths in Enables the provision of services, which are coordinated and "

@@ -157,11 +157,13 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
 
 
 # "We invest ...", "In 2006 we were ...": the organisation speaking.
-_FIRST_PERSON = re.compile(r"^((in|by|since|from|after|over|during|at first|today|now)\b[^,.]{0,30}?\s)?(we|our|i|us)\b", re.I)
+_FIRST_PERSON = re.compile(r"^((in|by|since|from|after|over|during|at first|today|now)\b[^,.]{0,30}?\s|"
+                           r"(?:[^,.;:“”\"]{3,150},\s){1,3})?(we|our|i|us)\b", re.I)  # "Supported by ..., we now have"
 def _in_its_words(text: str, case: str) -> str:
     """"We invest ..." as "In the Hurley Group’s words: “We invest ...”": a quotation, said to be the organisation's
     (judges found "In Hurley Group’s words, we invest ..." awkward)."""
-    return f"In {possessive(spoken(case))} words: “{text[:1].upper() + text[1:]}”"
+    who = case if case.lower().startswith("the ") else spoken(case)
+    return f"In {possessive(who)} words: “{text[:1].upper() + text[1:]}”"
 
 
 SAID_BY = re.compile(r"^In (?P<owner>[^:]{2,80}) words: “")
@@ -361,7 +363,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             units[len(units) - (leaning is not None):] = found
             last = i
         i += 1
-    return _finished(units, case=case, tabular=tabular)
+    return _finished(units, case=case, tabular=tabular, author=_author(chunk.publisher))
 
 
 # A pull quote on a line of its own ("“We are rolling out projects ...”") and the line naming who said it, after it
@@ -377,11 +379,20 @@ def _attributed(line: str, after: str) -> str:
     return f"In the words of {after.strip()}: {line}"
 
 
-def _finished(units: Sequence[Unit], *, case: str, tabular: bool) -> list[Unit]:
-    """A passage's units as quoted: first-person ones said to be the organisation's, references left out, a
-    flattened table's marked."""
-    # "We invest heavily in education ..." in a case study is the organisation speaking: said so, by name.
-    out = [replace(u, text=_in_its_words(u.text, case)) if case and _FIRST_PERSON.match(u.text) and not u.fact
-           and case.lower() not in u.text.lower() else u for u in units]
+def _author(publisher: str) -> str:
+    """Who speaks as "we" in a document's own text: its publisher ("the Healthy London Partnership", "the Nuffield
+    Trust and The King's Fund"), without what follows a bracket or ", for"; "" when unknown."""
+    name = re.split(r"\s*\(|,\s*for\b", publisher or "", maxsplit=1)[0].strip()
+    return "" if not name else name if name.lower().startswith("the ") else f"the {name}"
+
+
+def _finished(units: Sequence[Unit], *, case: str, tabular: bool, author: str = "") -> list[Unit]:
+    """A passage's units as quoted: first-person ones said to be the organisation's (or, outside a case study, the
+    document's authors'), references left out, a flattened table's marked."""
+    # "We invest heavily in education ..." in a case study is the organisation speaking: said so, by name. "We will
+    # give practices the resources they need" in the London framework is its authors (judges: "London's 'we'").
+    speaker = case or author
+    out = [replace(u, text=_in_its_words(u.text, speaker)) if speaker and _FIRST_PERSON.match(u.text) and not u.fact
+           and speaker.lower() not in u.text.lower() else u for u in units]
     out = [u for u in out if not reference(u.text)]  # "Follow us on Twitter: ." after its link was cleaned
     return [replace(u, table=True) for u in out] if tabular else out
