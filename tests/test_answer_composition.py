@@ -454,6 +454,13 @@ def test_a_reports_own_we_is_quoted_as_its_authors_words():
         "have more GPs in training.”"]
 
 
+def test_a_reports_us_inside_a_sentence_is_its_authors_and_a_pull_quote_is_not_wrapped_twice():
+    from assistant.answering.voice import speaks
+    assert speaks("Closer integration with local partners also helps us to involve patients.", own=True)
+    assert not speaks("Closer integration with local partners also helps us to involve patients.", own=False)
+    assert not speaks("In the words of Dr Vidhu Mayor, GP partner, Modality: “We pay no bills.”", own=True)
+
+
 def test_pointers_elsewhere_and_columns_run_together_are_not_quoted():
     text = ("ICSs can be considered as advanced forms of Sustainability and Transformation Partnerships (see definition "
             "below).\nZIO network Potential strengths in Enables the provision of services, which are coordinated and "

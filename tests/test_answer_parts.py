@@ -59,7 +59,7 @@ def test_how_big_is_answered_first_by_the_organisations_own_counts(assistant):
 
 
 def test_sentences_in_a_row_in_one_organisations_words_say_so_once():
-    from assistant.answering.sentences import once_in_its_words
+    from assistant.answering.voice import once_in_its_words
     assert once_in_its_words(["In the Hurley Group’s words: “We invest in training.”",
                               "In the Hurley Group’s words: “We survey patients.”",
                               "In the Vitality Partnership’s words: “We grew.”"]) == [

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from assistant.answering.question import (MEASURES, Question, advice_query, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
                                           without_subject)
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.sentences import Unit, once_in_its_words, passage_units
+from assistant.answering.sentences import Unit, passage_units
+from assistant.answering.voice import once_in_its_words
 from assistant.answering.wording import cited, missing_fact, said_of
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, soften, whole
 from assistant.answering.facts import fact_sentence, names_itself
-from assistant.organisations import possessive, spoken
+from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.schema import Passage
 from assistant.search.sparse import REFERENCE_SECTION
 from assistant.text import STOPWORDS, tokenize
@@ -154,33 +154,6 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
     if not body:
         return None  # every item a reference ("Sign-up for our newsletter", "Follow us on Twitter")
     return Unit(n, pos, f"{lead}: {body}." if lead else f"{body[0].upper()}{body[1:]}.", case)
-
-
-# "We invest ...", "In 2006 we were ...": the organisation speaking.
-_FIRST_PERSON = re.compile(r"^((in|by|since|from|after|over|during|at first|today|now)\b[^,.]{0,30}?\s|"
-                           r"(?:[^,.;:“”\"]{3,150},\s){1,3})?(we|our|i|us)\b", re.I)  # "Supported by ..., we now have"
-def _in_its_words(text: str, case: str) -> str:
-    """"We invest ..." as "In the Hurley Group’s words: “We invest ...”": a quotation, said to be the organisation's
-    (judges found "In Hurley Group’s words, we invest ..." awkward)."""
-    who = case if case.lower().startswith("the ") else spoken(case)
-    return f"In {possessive(who)} words: “{text[:1].upper() + text[1:]}”"
-
-
-SAID_BY = re.compile(r"^In (?P<owner>[^:]{2,80}) words: “")
-
-
-def once_in_its_words(texts: Sequence[str]) -> list[str]:
-    """Sentences in a row in one organisation's words say so once: the second of two "In the Hurley Group’s words:
-    “We ...”" reads "“We ...”"."""
-    out, before = [], ""
-    for text in texts:
-        said = SAID_BY.match(text)
-        owner = said.group("owner") if said else ""
-        if said and owner == before:
-            text = f"“{text[said.end():]}"
-        out.append(text)
-        before = owner
-    return out
 
 
 _GENERIC_SECTION = re.compile(r"^(appendix\b|case stud)", re.I)
@@ -351,7 +324,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
                 units.append(listed)
             i = end
             continue
-        if said := _attributed(lines[i], lines[i + 1] if i + 1 < len(lines) else ""):  # and whose words, after it
+        if said := attributed(lines[i], lines[i + 1] if i + 1 < len(lines) else ""):  # and whose words, after it
             units.append(Unit(n, i * 100, said, case))
             last, i = i + 1, i + 2
             continue
@@ -363,27 +336,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             units[len(units) - (leaning is not None):] = found
             last = i
         i += 1
-    return _finished(units, case=case, tabular=tabular, author=_author(chunk.publisher))
-
-
-# A pull quote on a line of its own ("“We are rolling out projects ...”") and the line naming who said it, after it
-# ("MyHealthcare Federation, Birmingham", "Dr Vidhu Mayor, GP partner, Modality").
-_PULL_QUOTE = re.compile(r"^[“\"][^“”\"]{20,}[.!?…]?[”\"]$")
-_SOURCE_LINE = re.compile(r"^(?:(?:Dr|Prof|Professor|Mr|Mrs|Ms|Sir|Dame) )?[A-Z][\w’'&.-]*(?: [\w’'&().-]+){0,12}$")
-
-
-def _attributed(line: str, after: str) -> str:
-    """A pull quote said with its source ("In the words of MyHealthcare Federation, Birmingham: “...”"), or ""."""
-    if not _PULL_QUOTE.match(line) or not _SOURCE_LINE.match(after.replace(",", "")) or after.endswith("."):
-        return ""
-    return f"In the words of {after.strip()}: {line}"
-
-
-def _author(publisher: str) -> str:
-    """Who speaks as "we" in a document's own text: its publisher ("the Healthy London Partnership", "the Nuffield
-    Trust and The King's Fund"), without what follows a bracket or ", for"; "" when unknown."""
-    name = re.split(r"\s*\(|,\s*for\b", publisher or "", maxsplit=1)[0].strip()
-    return "" if not name else name if name.lower().startswith("the ") else f"the {name}"
+    return _finished(units, case=case, tabular=tabular, author=author_of(chunk.publisher))
 
 
 def _finished(units: Sequence[Unit], *, case: str, tabular: bool, author: str = "") -> list[Unit]:
@@ -392,7 +345,7 @@ def _finished(units: Sequence[Unit], *, case: str, tabular: bool, author: str = 
     # "We invest heavily in education ..." in a case study is the organisation speaking: said so, by name. "We will
     # give practices the resources they need" in the London framework is its authors (judges: "London's 'we'").
     speaker = case or author
-    out = [replace(u, text=_in_its_words(u.text, speaker)) if speaker and _FIRST_PERSON.match(u.text) and not u.fact
+    out = [replace(u, text=in_its_words(u.text, speaker)) if speaker and speaks(u.text, own=not case) and not u.fact
            and speaker.lower() not in u.text.lower() else u for u in units]
     out = [u for u in out if not reference(u.text)]  # "Follow us on Twitter: ." after its link was cleaned
     return [replace(u, table=True) for u in out] if tabular else out

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answering.citations import MARKER
-from assistant.answering.sentences import SAID_BY
+from assistant.answering.voice import SAID_BY
 from assistant.documents.cards import COMPARISON, CaseCard, case_studies, organisations, table
 from assistant.documents.exercises import QuizItem, blanked, multiple_choice
 from assistant.documents.library import Library
