@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents.briefing import PER_SECTION, build_briefing, section_queries
+from assistant.documents.briefing import PER_SECTION, THIN_NOTE, build_briefing, section_queries
 from assistant.documents.export import to_markdown
 from assistant.documents.figures import disagreements, extract_facts, known_organisations
 from assistant.documents.outline import ReferenceBook
@@ -132,6 +132,14 @@ def test_cli_brief_writes_a_docx_whose_references_hold_the_quoted_text(index_dir
     body = " ".join(p.text for p in paragraphs if p.style.name != "List Number")
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
     assert cited == set(range(1, len(refs) + 1))  # every marker has a reference, every reference is cited
+
+
+@pytest.mark.slow
+def test_a_note_on_a_topic_the_reports_say_little_about_says_so_and_a_full_one_does_not(assistant):
+    thin = build_briefing(assistant, "Extending access to general practice through federations", "offline")
+    assert any(w.startswith("The reports say little on this topic: this note rests on") for w in thin.warnings)
+    full = build_briefing(assistant, "Choosing a legal form for a GP federation", "offline")
+    assert not any("say little" in w for w in full.warnings) and len(full.references) >= THIN_NOTE
 
 
 @pytest.mark.slow

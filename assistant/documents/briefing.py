@@ -241,6 +241,10 @@ def figure_warnings(library: Library, topic: str, cited: Sequence[Passage], book
             if facts[0].org in focus or all(f.passage.chunk.chunk_id in cited_ids for f in facts)]
 
 
+# A note citing fewer passages than this says the reports say little on its topic.
+THIN_NOTE = 8
+
+
 def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int = 5,
                    today: date | None = None) -> BriefingNote:
     """A briefing note on `topic`: each section retrieved, written, verified, and numbered into one reference list."""
@@ -279,6 +283,12 @@ def build_briefing(library: Library, topic: str, answerer: str = "auto", k: int 
                         "they cite and are marked (unverified).")
     cited = [c.passage for s in sections for c in s.citations]
     warnings += figure_warnings(library, q, cited, book)
+    refs = book.references()
+    if 0 < len(refs) < THIN_NOTE:  # extended access rests on 4 passages, back-office sharing on 6; the rest on 8-22
+        reports = len({c.passage.chunk.doc_id for c in refs})
+        warnings.append(f"The reports say little on this topic: this note rests on {len(refs)} passages from {reports} "
+                        f"of the {len(collection.documents)} documents. Use it as a pointer to what they say, not as a "
+                        "full brief; a board paper will need local evidence as well.")
     return BriefingNote(title=f"Briefing note: {q.rstrip('.?!')}", sections=tuple(sections),
                         references=book.references(), warnings=tuple(warnings), topic=q,
                         answerer=writer.name, created=today or date.today(), library=collection)
