@@ -243,15 +243,19 @@ def test_a_slide_headline_with_its_gloss_is_no_sentence():
     assert whole("Practices share back-office functions – payroll, HR and finance – across the federation.", terminated=True)
 
 
-def test_a_report_word_for_one_of_a_two_word_topic_counts_only_beside_the_other():
+def _topic_scores(topic, texts):
+    """Each text's score as a note point on `topic`, each text a passage of its own."""
     from assistant.documents.selection import candidates
     from assistant.schema import Chunk, Passage
-    texts = ("Keeping member clinicians engaged in the new organisation was harder than expected.",
-             "Engage with patients to co-design services that meet diverse needs and preferences.")
     pool = [Passage(rank=0, chunk=Chunk(chunk_id=f"c{i}", doc_id="d", title="T", year=2016, section="S", page=1,
                                         text=t), score=0.0) for i, t in enumerate(texts)]
-    scored = {c.text: c.score for c in candidates("Patient involvement in at-scale general practice", pool, [],
-                                                    phrases=2, context=True)}
+    return {c.text: c.score for c in candidates(topic, pool, [], phrases=2, context=True)}
+
+
+def test_a_report_word_for_one_of_a_two_word_topic_counts_only_beside_the_other():
+    texts = ("Keeping member clinicians engaged in the new organisation was harder than expected.",
+             "Engage with patients to co-design services that meet diverse needs and preferences.")
+    scored = _topic_scores("Patient involvement in at-scale general practice", texts)
     assert scored[texts[1]] > 0 and scored.get(texts[0], 0) == 0
 
 
@@ -285,14 +289,9 @@ def test_a_case_boxs_solutions_on_the_topic_are_an_example_and_its_legal_status_
 
 
 def test_extending_access_is_one_thing_extended_services_alone_are_not_about_it():
-    from assistant.documents.selection import candidates
-    from assistant.schema import Chunk, Passage
     texts = ("The extended primary care team is a concept that has been long discussed.",
              "London has led the country in providing extended access to general practice.")
-    pool = [Passage(rank=0, chunk=Chunk(chunk_id=f"c{i}", doc_id="d", title="T", year=2018, section="S", page=1,
-                                        text=t), score=0.0) for i, t in enumerate(texts)]
-    scored = {c.text: c.score for c in candidates("Extending access to general practice through federations", pool, [],
-                                                    phrases=2, context=True)}
+    scored = _topic_scores("Extending access to general practice through federations", texts)
     assert scored[texts[1]] > 0 and scored.get(texts[0], 0) == 0
 
 
