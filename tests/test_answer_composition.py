@@ -461,6 +461,18 @@ def test_a_reports_us_inside_a_sentence_is_its_authors_and_a_pull_quote_is_not_w
     assert not speaks("In the words of Dr Vidhu Mayor, GP partner, Modality: “We pay no bills.”", own=True)
 
 
+def test_a_comparison_tables_cells_are_not_quoted_in_an_answer():
+    from assistant.answering.sentences import comparison_cell
+    table = _passage(1, "Legal status: Collaboration between multiple practices. May be informal in nature or linked "
+                        "as a legal entity, for example, a limited company.\nThe legal structures for federations vary "
+                        "and include community interest companies and limited liability partnerships.", section="Scope")
+    kept = [u.text for u in passage_units(1, table) if not comparison_cell(u, table)]
+    assert kept == ["The legal structures for federations vary and include community interest companies and limited "
+                    "liability partnerships."]
+    q = analyse("What legal form could we choose?", organisations=ORGS)
+    assert compose(q, [table], organisations=ORGS).startswith("The legal structures for federations vary")
+
+
 def test_pointers_elsewhere_and_columns_run_together_are_not_quoted():
     text = ("ICSs can be considered as advanced forms of Sustainability and Transformation Partnerships (see definition "
             "below).\nZIO network Potential strengths in Enables the provision of services, which are coordinated and "

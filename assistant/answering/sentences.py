@@ -339,6 +339,29 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     return _finished(units, case=case, tabular=tabular, author=author_of(chunk.publisher))
 
 
+# Rows of the reports' comparison tables ("Legal status: Collaboration between multiple practices", "Governance:
+# Executive board accountable to ..."): cells whose organisation is lost, not statements.
+TABLE_LABELS = frozenset("model|legal status|governance|scope|main purpose|examples from case studies|potential "
+                         "strengths|potential weaknesses|founding aims|organisational type|primary purpose of "
+                         "organisation|key features|various models".split("|"))
+RUN_IN = re.compile(r"^[A-Z][\w’'-]*(?: [\w’'-]+){0,6}: (?=[A-Z])")
+
+
+def source_line(unit: Unit, passage: Passage) -> str:
+    """The line of the passage a unit starts on ("" when it was rewritten beyond finding)."""
+    head = unit.text[:40]
+    return next((ln.strip() for ln in passage.chunk.text.splitlines() if head in ln), "")
+
+
+def comparison_cell(unit: Unit, passage: Passage) -> bool:
+    """Whether a unit is a cell of a comparison table, whose organisation is lost: labelled and from a flattened
+    table ("A group of companies ... formed of: 1 GP cooperative ..."), or on a line opening with a row's label."""
+    if unit.table and ":" in unit.text:
+        return True
+    label = None if unit.fact else RUN_IN.match(unit.text) or RUN_IN.match(source_line(unit, passage))
+    return bool(label and label.group(0).rstrip(": ").lower() in TABLE_LABELS)
+
+
 def _finished(units: Sequence[Unit], *, case: str, tabular: bool, author: str = "") -> list[Unit]:
     """A passage's units as quoted: first-person ones said to be the organisation's (or, outside a case study, the
     document's authors'), references left out, a flattened table's marked."""

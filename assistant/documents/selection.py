@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import split_sentences
-from assistant.answering.sentences import THERE_LEANS, Unit, passage_units
+from assistant.answering.sentences import RUN_IN, THERE_LEANS, Unit, comparison_cell, passage_units, source_line
 from assistant.organisations import named_in
 from assistant.schema import Passage
 from assistant.search.retrieval import expand_query, query_terms
@@ -101,10 +101,6 @@ def topic_terms(topic: str) -> dict[str, float]:
     return terms
 
 
-# Rows of the reports' comparison tables ("Governance: Executive board accountable to ..."): cells, not findings.
-_TABLE_LABELS = frozenset("model|legal status|governance|scope|main purpose|examples from case studies|potential "
-                          "strengths|potential weaknesses|founding aims|organisational type|primary purpose of "
-                          "organisation|key features|various models".split("|"))
 # "In the early days, such support was ...", "With no easy way to resolve this dilemma, ...", "Like some federations,
 # these examples have ...", "For primary care, this wider financial squeeze ...", "How much input will vary ...":
 # leaning on what came before.
@@ -127,14 +123,11 @@ _META = re.compile(r"\b(?:this|the final|the next|the previous|the following) (?
                    r"\b(?:we|return|describe|discuss|set out|outline)|\bsee (?:page|box|table|section|chapter)\b", re.I)
 
 
-def _table_cell(unit: Unit, passage: Passage) -> bool:
-    """Whether the unit is a cell of a comparison table (its line starts with a table row's label) or a slide
-    bullet (its line is the whole unit, with no full stop: 'Fewer inappropriate appointments due to ...')."""
-    head = unit.text[:40]
-    line = next((ln.strip() for ln in passage.chunk.text.splitlines() if head in ln), "")
-    label = _RUN_IN.match(line)
-    bullet = bool(line) and not re.search(r"[.!?][’”\"')]?$", line) and unit.text.rstrip(".").endswith(line[-20:])
-    return bullet or bool(label and label.group(0).rstrip(": ").lower() in _TABLE_LABELS)
+def _bullet(unit: Unit, passage: Passage) -> bool:
+    """Whether the unit is a slide bullet: its line is the whole unit, with no full stop ('Fewer inappropriate
+    appointments due to ...')."""
+    line = source_line(unit, passage)
+    return bool(line) and not re.search(r"[.!?][’”\"')]?$", line) and unit.text.rstrip(".").endswith(line[-20:])
 
 
 def unlean(text: str) -> str:
@@ -158,7 +151,6 @@ def standalone(text: str, *, own_voice: bool = False) -> bool:
 
 
 # "Conflicts of interest and competition: Part of ...": a paragraph's run-in label, not part of the finding.
-_RUN_IN = re.compile(r"^[A-Z][\w’'-]*(?: [\w’'-]+){0,6}: (?=[A-Z])")
 
 
 def topic_pairs(topic: str, min_terms: int = 3) -> dict[str, set[str]]:
@@ -244,16 +236,14 @@ def candidates(topic: str, passages: Sequence[Passage], organisations: Sequence[
         for u, score in _scored(terms, pairs, idf, passage_units(n, p)):
             if score <= 0 and not context:
                 continue
-            if not u.fact and (label := _RUN_IN.match(u.text)):
-                if label.group(0).rstrip(": ").lower() in _TABLE_LABELS:
-                    continue
-                if len(u.text[label.end():].split()) >= 8:
-                    u = replace(u, text=u.text[label.end():])
+            if comparison_cell(u, p):
+                continue  # "Legal status: ...", "A group of companies ... formed of: ...": whose, lost
+            if not u.fact and (label := RUN_IN.match(u.text)) and len(u.text[label.end():].split()) >= 8:
+                u = replace(u, text=u.text[label.end():])
             if not u.fact and (plain := unlean(u.text)) != u.text:
                 u = replace(u, text=plain)
-            cell = u.table and ":" in u.text  # "A group of companies ... formed of: 1 GP cooperative ...": whose, lost
-            if cell or not u.fact and (not standalone(u.text, own_voice=bool(u.case_study)) or _META.search(u.text)
-                                       or _table_cell(u, p)):
+            if not u.fact and (not standalone(u.text, own_voice=bool(u.case_study)) or _META.search(u.text)
+                               or _bullet(u, p)):
                 continue
             if len(sentences := split_sentences(u.text)) > 2:
                 u = replace(u, text=" ".join(sentences[:2]))  # what leans on the second sentence can go with it
