@@ -279,19 +279,12 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
 # 0.735, 124 / 115; 0.5 0.826 / 0.706. Applied from the second sentence, 0.3 already cost a held-out answer its
 # evidence (Sunderland's size, second by score).
 RELATIVE_FLOOR = 0.4
-<<<<<<< Updated upstream
 # A part's best sentence scoring this many times the next answers it alone (not a list; nor a part asking for two
 # things). Golden / held-out evidence stated, mean words: 1.7: 0.878 / 0.765, 123 / 117; 2.0: unchanged at 0.887 /
 # 0.765, 128 / 121 (9 answers shorter: "the GMS uplift was 1.32 per cent" without Tower Hamlets' local levers).
 STANDOUT = 2.0
 # The second sentence under this share is padding too. Evidence stated, mean words: none 0.887 / 0.765, 130 / 122;
 # 0.35 the same, 127 / 121; 0.4 the same, but Suffolk's registered population (0.37) goes; 0.5: 0.878 / 0.735.
-=======
-# The second sentence of a part, under this share of the part's best, is padding too: "Tower Hamlets Network 2's
-# local levers: ..." after the GMS uplift. Golden / held-out evidence stated, mean words: none 0.887 / 0.765, 130 /
-# 122; 0.35: unchanged, 127 / 121 (14 answers shorter); 0.4: unchanged, but "how many practices and patients"
-# loses Suffolk's registered population (0.37 of the best); 0.5: 0.878 / 0.735.
->>>>>>> Stashed changes
 SECOND_FLOOR = 0.35
 
 
