@@ -4,6 +4,7 @@ saying plainly what the reports don't give."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -461,18 +462,16 @@ def test_a_reports_us_inside_a_sentence_is_its_authors_and_a_pull_quote_is_not_w
     assert not speaks("In the words of Dr Vidhu Mayor, GP partner, Modality: “We pay no bills.”", own=True)
 
 
-def test_a_comparison_tables_cells_are_not_quoted_in_an_answer():
-    from assistant.answering.sentences import comparison_cell
+def test_a_comparison_tables_rows_are_no_note_points_and_a_flattened_tables_cells_no_answer():
+    from assistant.answering.sentences import Unit, comparison_cell, flattened_cell
     table = _passage(1, "Legal status: Collaboration between multiple practices. May be informal in nature or linked "
                         "as a legal entity, for example, a limited company.\nThe legal structures for federations vary "
                         "and include community interest companies and limited liability partnerships.", section="Scope")
     kept = [u.text for u in passage_units(1, table) if not comparison_cell(u, table)]
     assert kept == ["The legal structures for federations vary and include community interest companies and limited "
                     "liability partnerships."]
-    q = analyse("What legal form could we choose?", organisations=ORGS)
-    answer = compose(q, [table], organisations=ORGS)
-    assert answer.startswith("The legal structures for federations vary") and "Legal status" not in answer
-    assert "May be informal" not in answer
+    cell = Unit(1, 1, "A group of companies (best described as a federation), formed of: 1 GP cooperative.", "", table=True)
+    assert flattened_cell(cell) and not flattened_cell(replace(cell, table=False))
 
 
 def test_pointers_elsewhere_and_columns_run_together_are_not_quoted():

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from assistant.answering.question import (MEASURES, Question, advice_query, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
                                           without_subject)
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.sentences import Unit, comparison_cell, passage_units
+from assistant.answering.sentences import Unit, flattened_cell, passage_units
 from assistant.answering.voice import once_in_its_words
 from assistant.answering.wording import cited, missing_fact, said_of
 from assistant.organisations import named_in
@@ -342,7 +342,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
     """The answer text: a paragraph (or list) per part, best sentence first, and what the reports don't give."""
     # Which units speak about the subject is decided once, not again for every part.
     units = [(u, p) for n, p in enumerate(passages, start=1) for u in passage_units(n, p)
-             if not u.leans and not comparison_cell(u, p) and about(u, p, question.subject, organisations)]
+             if not u.leans and not flattened_cell(u) and about(u, p, question.subject, organisations)]
     docs = [set(tokenize(p.chunk.text)) for p in passages]
     parts = question.parts
     limit = max_sentences if len(parts) == 1 else max(2, max_sentences // len(parts))

@@ -353,10 +353,16 @@ def source_line(unit: Unit, passage: Passage) -> str:
     return next((ln.strip() for ln in passage.chunk.text.splitlines() if head in ln), "")
 
 
+def flattened_cell(unit: Unit) -> bool:
+    """Whether a unit is a labelled cell of a flattened table of several organisations, whose organisation is lost
+    ("A group of companies (best described as a federation) ... formed of: 1 GP cooperative ...")."""
+    return unit.table and ":" in unit.text
+
+
 def comparison_cell(unit: Unit, passage: Passage) -> bool:
-    """Whether a unit is a cell of a comparison table, whose organisation is lost: labelled and from a flattened
-    table ("A group of companies ... formed of: 1 GP cooperative ..."), or on a line opening with a row's label."""
-    if unit.table and ":" in unit.text:
+    """Whether a unit is a cell of a comparison table, whose organisation is lost: a flattened table's labelled cell,
+    or on a line opening with a row's label ("Legal status: Collaboration between multiple practices.")."""
+    if flattened_cell(unit):
         return True
     label = None if unit.fact else RUN_IN.match(unit.text) or RUN_IN.match(source_line(unit, passage))
     return bool(label and label.group(0).rstrip(": ").lower() in TABLE_LABELS)
