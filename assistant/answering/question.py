@@ -116,7 +116,7 @@ def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Tu
         elif FOLLOWING in question or _PRONOUN.search(text):
             context = previous  # "And how should they declare them?" is scored with what it follows
             return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text), context=context)
-    kind = "advice" if not subject and len(parts) == 1 and _ADVICE.search(text) else answer_kind(text)
+    kind = "advice" if not subject and advice_query(text, organisations) else answer_kind(text)
     return Question(text=text, parts=parts, subject=subject, kind=kind)
 
 

@@ -78,6 +78,7 @@ class Candidate:
 _DOING = re.compile(r"^\s*\w+ing\b", re.I)
 
 
+# The two words of a hyphened compound ("back-office"), which count beside each other.
 _HYPHENED = re.compile(r"\b(\w+)-(\w+)\b")
 
 
@@ -88,15 +89,16 @@ def _verbs(topic: str) -> set[str]:
 
 def _own(text: str, topic: str) -> list[str]:
     """The stems of `text` (the topic, or it with retrieval's synonyms) that say what the topic is about."""
-    return [t for t in tokenize(text) if t not in _GENERIC and t not in _verbs(topic)]
+    verbs = _verbs(topic)
+    return [t for t in tokenize(text) if t not in _GENERIC and t not in verbs]
 
 
 def topic_terms(topic: str) -> dict[str, float]:
     """The topic's own stems (weight 1) and the report words they stand for (weight 0.6), generic words left out."""
-    own = _own(expand_query(topic), topic)
+    own, verbs = _own(expand_query(topic), topic), _verbs(topic)
     terms = {t: 1.0 for t in own}
     for t in [*query_terms(topic), *(w for o in own for w in _TOPIC_WORDS.get(o, ()))]:
-        if t not in _GENERIC and t not in _verbs(topic):
+        if t not in _GENERIC and t not in verbs:
             terms.setdefault(t, 0.6)
     return terms
 
