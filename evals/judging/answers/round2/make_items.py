@@ -65,6 +65,14 @@ def main() -> None:
     write_round(HERE, entries, prefix="B", seed=2027, second_seed=7)
 
 
+def against_previous(folder: Path, previous: Path, version: str, *, prefix: str, seed: int,
+                     second_seed: int | None = None, old: str = "judged", new: str = "today",
+                     changed_only: bool = False) -> None:
+    """A later round in `folder`: the `version` answers judged in the `previous` round's folder beside today's."""
+    entries = compared(judged_items(previous, version), old, new, changed_only=changed_only)
+    write_round(folder, entries, prefix=prefix, seed=seed, second_seed=second_seed)
+
+
 def write_round(folder: Path, entries: list[tuple[str, str, dict]], *, prefix: str, seed: int,
                 second_seed: int | None = None) -> None:
     """Shuffle (version, question id, item) entries with `seed`, number them `prefix`01.., and write items.jsonl,

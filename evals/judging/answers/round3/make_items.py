@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.judging.answers.round2.make_items import compared, judged_items, write_round
+from evals.judging.answers.round2.make_items import against_previous
 
 HERE = Path(__file__).parent
 ROUND2 = HERE.parent / "round2"
@@ -13,8 +13,7 @@ ROUND2 = HERE.parent / "round2"
 
 def main() -> None:
     """Write items.jsonl, items_second.jsonl and key.json for round 3."""
-    entries = compared(judged_items(ROUND2, "today"), "round2", "now")
-    write_round(HERE, entries, prefix="C", seed=2028, second_seed=8)
+    against_previous(HERE, ROUND2, "today", prefix="C", seed=2028, second_seed=8, old="round2", new="now")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.judging.answers.round2.make_items import compared, judged_items, write_round
+from evals.judging.answers.round2.make_items import against_previous
 
 HERE = Path(__file__).parent
 ROUND3 = HERE.parent / "round3"
@@ -13,8 +13,7 @@ ROUND3 = HERE.parent / "round3"
 
 def main() -> None:
     """Write items.jsonl (both judges rate them all) and key.json for round 4."""
-    entries = compared(judged_items(ROUND3, "now"), "round3", "final", changed_only=True)
-    write_round(HERE, entries, prefix="D", seed=2029)
+    against_previous(HERE, ROUND3, "now", prefix="D", seed=2029, old="round3", new="final", changed_only=True)
 
 
 if __name__ == "__main__":

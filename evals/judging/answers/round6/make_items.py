@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.judging.answers.round2.make_items import compared, judged_items, write_round
+from evals.judging.answers.round2.make_items import against_previous
 
 HERE = Path(__file__).parent
 ROUND5 = HERE.parent / "round5"
@@ -13,8 +13,7 @@ ROUND5 = HERE.parent / "round5"
 
 def main() -> None:
     """Write items.jsonl, items_second.jsonl and key.json for round 6."""
-    entries = compared(judged_items(ROUND5, "now"), "judged", "today")
-    write_round(HERE, entries, prefix="F", seed=2032, second_seed=2033)
+    against_previous(HERE, ROUND5, "now", prefix="F", seed=2032, second_seed=2033)
 
 
 if __name__ == "__main__":

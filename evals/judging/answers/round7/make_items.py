@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.judging.answers.round2.make_items import compared, judged_items, write_round
+from evals.judging.answers.round2.make_items import against_previous
 
 HERE = Path(__file__).parent
 ROUND6 = HERE.parent / "round6"
@@ -13,8 +13,7 @@ ROUND6 = HERE.parent / "round6"
 
 def main() -> None:
     """Write items.jsonl, items_second.jsonl and key.json for round 7."""
-    entries = compared(judged_items(ROUND6, "today"), "judged", "today")
-    write_round(HERE, entries, prefix="G", seed=2034, second_seed=2035)
+    against_previous(HERE, ROUND6, "today", prefix="G", seed=2034, second_seed=2035)
 
 
 if __name__ == "__main__":

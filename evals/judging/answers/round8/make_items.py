@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.judging.answers.round2.make_items import compared, judged_items, write_round
+from evals.judging.answers.round2.make_items import against_previous
 
 HERE = Path(__file__).parent
 ROUND7 = HERE.parent / "round7"
@@ -13,8 +13,7 @@ ROUND7 = HERE.parent / "round7"
 
 def main() -> None:
     """Write items.jsonl, items_second.jsonl and key.json for round 8."""
-    entries = compared(judged_items(ROUND7, "today"), "judged", "today")
-    write_round(HERE, entries, prefix="H", seed=2141, second_seed=2142)
+    against_previous(HERE, ROUND7, "today", prefix="H", seed=2141, second_seed=2142)
 
 
 if __name__ == "__main__":
