@@ -26,6 +26,11 @@ _SUFFIXES = ("isations", "izations", "isation", "ization", "ations", "ation", "a
              "ments", "ment", "ances", "ance", "ences", "ence", "ings", "ing", "ness", "ers", "er", "ed", "ly")
 
 
+def alnum(text: str) -> str:
+    """Letters and digits only, lower-cased: how one text is found inside another however each was re-flowed."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
 def split_words(text: str) -> list[str]:
     """The lower-cased runs of letters and digits in `text`, in order."""
     return WORD.findall(text.lower())

@@ -437,7 +437,7 @@ def test_the_organisation_is_named_as_the_question_names_it():
 
 
 def test_which_trust_wants_a_trust_named_not_the_local_trust():
-    from assistant.answering.compose import gives
+    from assistant.answering.cues import gives
     keys, need = specific_ask("Which acute trust is part of Northumbria Primary Care?", ("Northumbria Primary Care",))
     assert need == "name"
     assert not gives("A single legal entity formed of the local acute foundation trust and seven practices.", keys, need)

@@ -10,34 +10,21 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.question import (MEASURES, Question, advice_query, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
                                           without_subject)
+from assistant.answering.cues import ADVICE_CUE, SIZE_QUESTION, cue, gives, leads
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.sentences import Unit, flattened_cell, passage_units
+from assistant.answering.sentences import Unit, flattened_cell, passage_units, results_text
 from assistant.answering.voice import once_in_its_words
 from assistant.answering.wording import cited, missing_fact, said_of
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage
 from assistant.search.ranking import score_key
 from assistant.search.retrieval import expand_query, query_terms
-from assistant.text import tokenize
+from assistant.text import alnum, tokenize
 
-# Answer cues: a how-to wants advice, a list wants enumerations, a figure wants numbers.
-_HOWTO_CUE = re.compile(r"\b(should|need to|needs to|must|first|start|begin|step|establish|set up|agree|develop)\b", re.I)
-_ADVICE_CUE = re.compile(r"\b(important|essential|needed|need for|necessary|success\w*|depended|vital|crucial|key|lessons?|"
-                         r"challenges?|should|must|requires?|required)\b", re.I)
 # Said before an answer to "What are the first steps ...?" when no passage gives steps: what follows is what
 # mattered to those who did it, not a procedure.
 _STEPS = re.compile(r"\b(steps?|stages?|first of all|to begin)\b", re.I)
 NO_STEPS = f"{NOT_GIVEN} step-by-step instructions; this is what they say mattered to the organisations that did it:"
-_LIST_CUE = re.compile(r",.*,|\binclud|\bsuch as\b|:\s", re.I)
-_FIGURE = re.compile(r"\d|£|per ?cent")
-# "Who is on the board", "who runs it": sentences naming roles and the people in them.
-_WHO_CUE = re.compile(r"\b(board|chair\w*|chief|executive|directors?|partners?|GPs|elected|members?|made up of|"
-                      r"led by|run by|consist\w*|manager\w*|lead)\b", re.I)
-
-
-# "Did it work?": sentences that report what happened, better or worse.
-_RESULT_CUE = re.compile(r"\b(now|improv\w*|increas\w*|reduc\w*|better|best|worse|worst|fell|rose|achiev\w*|result\w*|"
-                         r"outcomes?|found|showed|shown|no (evidence|difference)|unable to)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -46,6 +33,7 @@ class Pick:
 
     score: float
     unit: Unit
+    lead: bool = False  # of the kind the part asks first: what X is, X's size counted, a person in a role, a result
 
 
 def _weights(terms: Sequence[str], docs: Sequence[set[str]]) -> dict[str, float]:
@@ -68,81 +56,6 @@ def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: S
     return not unit.case_study and bool(named) and named <= set(subject)
 
 
-def defines(text: str, subject: Sequence[str]) -> bool:
-    """Whether a sentence says what the organisation is: "Modality Partnership LLP: a GP super-partnership ..."."""
-    return any(re.match(rf"(the )?{re.escape(name)}\b[^.]{{0,40}}?(:| is an? | was an? |, an? )", text, re.I)
-               for name in subject)
-
-
-def _cue(kind: str, text: str) -> float:
-    """A boost for sentences of the kind the question (or part) wants."""
-    if kind == "size":  # "How big is the Hurley Group?": its practices, patients or staff counted
-        return 1.5 if _counted(text, _SIZE_WORDS) else _cue("figure", text)
-    if kind == "who":
-        return 1.2 if _WHO_CUE.search(text) else 1.0
-    if kind == "yesno":  # "Did the networks improve diabetes care?": a sentence saying what came of it
-        return 1.2 if _RESULT_CUE.search(text) else 1.0
-    if kind == "figure":
-        return 1.3 if _FIGURE.search(text) else 0.7
-    if kind == "list":
-        return 1.2 if _LIST_CUE.search(text) else 1.0
-    if kind == "howto":
-        return 1.2 if _HOWTO_CUE.search(text) else 1.0
-    if kind == "advice":  # "What are the first steps ...?": what mattered, was needed or was hard for those who did it
-        return 1.5 if _ADVICE_CUE.search(text) else 0.8
-    return 1.0
-
-
-# What a sentence must hold to give a number, a sum of money or a date.
-_NUMBER = r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|dozen|hundred|thousand|half|quarter|third)\b"
-# A sum is in pounds, euros or dollars ("per cent" is a share, not what "how much do insurers pay" asks).
-_NEEDS = {"": re.compile(r""), "number": re.compile(_NUMBER, re.I), "count": re.compile(_NUMBER, re.I),
-          "money": re.compile(r"[£€$]|\b(million|billion|euros?|pounds?)\b", re.I), "date": re.compile(r"\b(19|20)\d\d\b"),
-          "all": re.compile(r""), "name": re.compile(r"")}
-_COUNT_WORD = re.compile(rf"^({_NUMBER})", re.I)
-# "How big", "how large" (not "at what size did ..."): what an organisation's size is counted in.
-_SIZE_QUESTION = re.compile(r"\bhow (big|large)\b", re.I)
-# "In 2006 we were quite content to run our 12,000-patient practice": a size then, not now.
-_DATED = re.compile(r"(^|“)(in|by) (19|20)\d\d\b|, in (19|20)\d\d\b", re.I)
-_PERSON = re.compile(r"\b(Dr|Professor|Prof|Mr|Mrs|Ms) [A-Z][a-z]+")
-_SIZE_WORDS = frozenset(tokenize("practices patients people population list staff employees sites GPs locations members"))
-
-
-def _counted(text: str, keys: frozenset[str]) -> bool:
-    """Whether a number stands beside a word of `keys`: up to three words before it ("43 general practices"), just
-    after it ("practices: 60"), or in figures two words after it ("trainees, just 5%")."""
-    words = re.findall(r"[A-Za-z0-9£€$][\w,.’'£€$%-]*", text)
-    def matches(word: str) -> bool:  # "employe" (employees) is "employ": a stem may stop short of another
-        return any(t == k or min(len(t), len(k)) >= 5 and (t.startswith(k) or k.startswith(t))
-                   for t in tokenize(word) for k in keys)
-
-    for i, word in enumerate(words):
-        if matches(word):
-            near = [*words[max(0, i - 3):i], *words[i + 1:i + 2]]
-            if any(_COUNT_WORD.match(w.strip(".,")) for w in near) or \
-                    any(re.match(r"\d", w) for w in words[i + 1:i + 3]):  # "trainees, just 5% said ..."
-                return True
-    return False
-
-
-def gives(text: str, keys: frozenset[str], need: str, *, head: str = "") -> bool:
-    """Whether a sentence gives the one fact a part asks for. A "what X" fact: X's last word or a word the reports
-    use for it, or another of its words with one of that word's stand-ins ("legal form" is given by "legal status").
-    "How much/many" and "when": one of the words, and a figure, a sum or a year."""
-    toks = set(tokenize(text))
-    if need == "all":
-        return keys <= toks
-    if need == "name":  # "the local acute foundation trust" names none; "Northumbria Healthcare NHS Trust" would
-        return any(set(query_terms(k)) & set(tokenize(near)) for k in keys
-                   for near in re.findall(r"(?:[A-Z][\w’'&-]*\s+){1,5}[A-Z][\w’'&-]*", text[1:]))
-    if need == "count":
-        return _counted(text, frozenset(set().union(*(query_terms(k) for k in keys))))
-    if need:
-        return bool(set().union(*(query_terms(k) for k in keys)) & toks) and bool(_NEEDS[need].search(text))
-    if head and set(query_terms(head)) & toks:
-        return True
-    return any(k in toks and (set(query_terms(k)) - {k}) & toks for k in keys if k != head)
-
 
 # Weight of meaning (MaxSim of the part's words over the sentence's stored word-piece vectors) against shared
 # words in a sentence's score. Evidence stated, golden / held-out: words alone 0.635 / 0.529; 0.3: 0.678 / 0.588;
@@ -151,9 +64,6 @@ MEANING_WEIGHT = 0.7
 Similarity = Callable[[str, Sequence[Chunk]], dict[str, float]]
 
 
-def _alnum(text: str) -> str:
-    """Letters and digits only, lower-cased: how a stored sentence is found inside a quotable unit."""
-    return re.sub(r"[\W_]+", "", text.lower())
 
 
 def meanings(part: str, units: Sequence[tuple[Unit, Passage]], passages: Sequence[Passage],
@@ -162,10 +72,10 @@ def meanings(part: str, units: Sequence[tuple[Unit, Passage]], passages: Sequenc
     if similarity is None:
         return {}
     scores = similarity(part, [p.chunk for p in passages])
-    keyed = [(_alnum(text), s) for text, s in scores.items() if len(_alnum(text)) >= 12]
+    keyed = [(alnum(text), s) for text, s in scores.items() if len(alnum(text)) >= 12]
     out = {}
     for unit, _passage in units:
-        key = _alnum(unit.matched)
+        key = alnum(unit.matched)
         held = [s for k, s in keyed if k in key or key in k]
         if held:
             out[unit] = max(held)
@@ -243,6 +153,8 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     weight = _weights(terms, docs)
     lexical = []
     home = {unit: passage.chunk.doc_id for unit, passage in units}
+    regions = {id(p): results_text(p) for _u, p in units}
+    results = {unit: regions[id(passage)] for unit, passage in units}
     for unit, _passage in units:
         toks = set(tokenize(unit.matched))
         hit = sum(weight[t] for t in dict.fromkeys(terms) if t in toks)  # a fixed order: the same sum in every process
@@ -255,22 +167,16 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     low, high = (min(known), max(known)) if known else (0.0, 0.0)
     # A part's own kind where the question asks two things ("how many practices ... and what services ...").
     kind = answer_kind(part) if len(question.parts) > 1 else question.kind
-    kind = "who" if re.match(r"\s*who\b", part, re.I) else "size" if _SIZE_QUESTION.search(part) else kind
+    kind = "who" if re.match(r"\s*who\b", part, re.I) else "size" if SIZE_QUESTION.search(part) else kind
     kind = "define" if asks_what_it_is(part, question.subject) else kind
     picks = []
     for score, unit in lexical:
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
-        # "What kind of organisation is X?" is answered first by the sentence saying what X is.
-        # "How big is X?" first by a sentence that names X and counts its practices, patients or staff.
-        # "Who runs it?" first by a named person in a role ("Dr Arvind Madan is GP Partner and CEO of Hurley Group.").
-        lead = 1.0 if kind == "define" and defines(unit.text, question.subject) or \
-            kind == "size" and named_in(unit.text, question.subject) and _counted(unit.text, _SIZE_WORDS) and \
-            not _DATED.search(unit.text) or kind == "who" and _PERSON.search(unit.text) and _WHO_CUE.search(unit.text) \
-            else 0.0
+        lead = 1.0 if leads(kind, unit, subject=question.subject, results=results[unit]) else 0.0
         rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0)
-        picks.append(Pick((lead + mixed * _cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
-                                                                  else 1.0), unit))
+        picks.append(Pick((lead + mixed * cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
+                                                                  else 1.0), unit, lead=lead > 0))
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
 
 
@@ -368,9 +274,11 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
         answering = [p for p in ranked if gives(without_subject(p.unit.matched, question.subject), keys, need, head=head)] \
             if keys else ranked
         if question.kind == "advice":  # advice is what mattered, was needed or should be done; not what a federation is
-            answering = [p for p in answering if _ADVICE_CUE.search(p.unit.text)] or answering
+            answering = [p for p in answering if ADVICE_CUE.search(p.unit.text)] or answering
         if answering:
             picks = choose(answering, limit=limit, per_passage=per_passage, said=said)
+            if picks and picks[0].lead:  # "Dr Arvind Madan is the GP partner and CEO": what follows without a lead is padding
+                picks = [p for p in picks if p.lead]
             if len(picks) > 1 and picks[1].score * STANDOUT <= picks[0].score and question.kind not in ("list", "howto", "advice") \
                     and not re.search(r"\b(and|or)\b", part):  # "how many practices and patients" asks two things
                 picks = picks[:1]  # one sentence that stands out answers it; the rest is padding

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from assistant.organisations import named_in, spoken
 from assistant.schema import Turn
-from assistant.search.retrieval import QUANTITY_QUESTION
+from assistant.search.retrieval import NOT_AN_AMOUNT, QUANTITY_QUESTION
 from assistant.text import tokenize
 
 # A follow-up rewritten for retrieval carries the conversation after this marker (see OfflineAnswerer.standalone).
@@ -19,6 +19,11 @@ _WH = r"(?:what|how|who|whom|why|when|where|which|whether|should|could|would|can
 _SPLIT = re.compile(rf"\?\s+(?=\S)|\s*(?:,\s*|\s+)(?:and|as well as|plus)\s+(?={_WH}\b)|;\s+", re.I)
 _KINDS = (
     ("compare", re.compile(r"\b(compare|comparison|differ|difference|versus|vs\.?)\b", re.I)),
+    # "What has its leadership development achieved?", "what has it meant for the GPs?", "How did that go?"
+    # ("How were the networks paid for results?" asks how, not what came of it.)
+    ("result", re.compile(r"\b(achieved|achievements?|achieve(?=\W*$)|(the|its|their|any) (results?|outcomes?|impact|"
+                          r"effects?)|what (results?|outcomes?|impact|effects?|difference)|meant for|made (a|any) "
+                          r"difference|how did (it|that|this|they) go|how (has|have) (it|that|this|they) gone)\b", re.I)),
     ("howto", re.compile(r"\b(steps|how to|how (do|does|did|should|could|can|would|might) (we|i|you|they|a|an|the|it|\w+))\b", re.I)),
     ("list", re.compile(r"^(what|which) (are|were)\b|\b(options|types|forms|kinds|ways|examples|lessons|principles|"
                         r"factors|reasons|benefits|risks|challenges|barriers|advantages|drawbacks)\b", re.I)),
@@ -44,7 +49,7 @@ class Question:
     text: str
     parts: tuple[str, ...]
     subject: tuple[str, ...] = ()  # organisation names as the library labels them; () when about none
-    kind: str = "fact"  # fact, list, figure, howto, advice (what to do, about no organisation), yesno, compare
+    kind: str = "fact"  # fact, list, figure, howto, advice (what to do, about no organisation), result, yesno, compare
     context: str = ""  # for a follow-up, the question it follows: what "they" and "them" stand for
 
     @property
@@ -144,7 +149,7 @@ _WHAT_THING = re.compile(r"^(?:what|which)(?:'s|’s| is| was| are| were)?\s+(?:
                          r"(?:(?:sort|kind|type|number|amount|size|level) of\s+(?:the\s+)?)?(?P<thing>.+)$", re.I)
 _AUX = re.compile(r"\s+(?:did|does|do|is|was|are|were|has|have|had|will|would|can|could|should|of|for|in|at|on|"
                   r"to|from|that|which|who)\b.*$", re.I)
-_HOW_FIGURE = re.compile(r"^how (much|many)\b", re.I)
+_HOW_FIGURE = re.compile(rf"^how (much{NOT_AN_AMOUNT}|many)\b", re.I)
 
 
 _WHO_THING = re.compile(r"^who(?:'s|’s| is| was| are| were)\s+(?:the\s+)?(?P<thing>[\w -]+?)\s+(?:of|at|for|in)\b", re.I)

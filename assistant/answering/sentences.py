@@ -16,7 +16,7 @@ from assistant.answering.facts import fact_sentence, names_itself
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.schema import Passage
 from assistant.search.sparse import REFERENCE_SECTION
-from assistant.text import STOPWORDS, tokenize
+from assistant.text import STOPWORDS, alnum, tokenize
 
 # "Legal status: Community interest company." in a case-study table.
 _FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
@@ -351,6 +351,22 @@ def source_line(unit: Unit, passage: Passage) -> str:
     """The line of the passage a unit starts on ("" when it was rewritten beyond finding)."""
     head = unit.text[:40]
     return next((ln.strip() for ln in passage.chunk.text.splitlines() if head in ln), "")
+
+
+# "The results:", "Some of the beneficial outcomes identified so far include:": what a case box says came of it.
+_RESULTS_HEAD = re.compile(r"\b(results?|outcomes?|impact|achievements?|benefits?)\b[^:]{0,40}:$", re.I)
+
+
+def results_text(passage: Passage) -> str:
+    """A passage's lines under a heading or lead-in on what came of the work, up to the next heading ("" if none),
+    as letters and digits only: "General practitioners have been released ..." under Fleetwood's "The results:"."""
+    under, kept = False, []
+    for line in passage.chunk.text.splitlines():
+        if line.rstrip().endswith(":") and len(_WORD.findall(line)) <= 12:
+            under = bool(_RESULTS_HEAD.search(line.strip()))
+        elif under:
+            kept.append(line)
+    return alnum(" ".join(kept))
 
 
 def flattened_cell(unit: Unit) -> bool:

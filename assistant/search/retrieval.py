@@ -45,8 +45,11 @@ ABBREVIATIONS = {
 }
 
 # "How many / how big / what share" questions are answered by passages with figures in them.
+# "How much say should the board have?": a share of power, not an amount the reports could count.
+NOT_AN_AMOUNT = r"(?! (say|control|power|influence|autonomy|freedom|authority|involvement|input|choice|flexibility|" \
+    r"independence|responsibility|trust|notice|attention|weight)\b)"
 QUANTITY_QUESTION = re.compile(
-    r"\b(how (many|much|big|large|long|often|fast)|what (size|number|proportion|percentage|share)|size of|per ?cent|figures?)\b",
+    rf"\b(how (many|much{NOT_AN_AMOUNT}|big|large|long|often|fast)|what (size|number|proportion|percentage|share)|size of|per ?cent|figures?)\b",
     re.I)
 
 

@@ -1,0 +1,68 @@
+"""Parts asking what came of the work are answered by what the reports say came of it; "how much say" asks no figure;
+a part answered first by a sentence of the kind it asks is not padded with sentences of another kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.compose import compose
+from assistant.answering.question import analyse, answer_kind, specific_ask
+from assistant.schema import Chunk, Passage
+
+ORGS = ("Fleetwood Community Care", "Hurley Group")
+
+
+def _passage(rank, text, *, case="", section="S"):
+    chunk = Chunk(chunk_id=f"c{rank}", doc_id="d", title="T", year=2018, section=section, page=1, text=text,
+                  case_study=case)
+    return Passage(rank=rank, chunk=chunk, score=1.0 / rank)
+
+
+def test_a_part_asking_what_came_of_the_work_is_a_result_question():
+    for asked in ("What has its leadership development achieved?", "What were the results?", "How did that go?",
+                  "What has it meant for the GPs there?", "What impact did the networks have?"):
+        assert answer_kind(asked) == "result", asked
+    assert answer_kind("How were the networks paid for results?") != "result"  # how, not what came of it
+    assert answer_kind("Did diabetes care improve?") == "yesno"
+
+
+def test_how_much_say_asks_for_a_share_of_power_not_an_amount():
+    assert answer_kind("How much say should its board have?") != "figure"
+    assert specific_ask("how much say should its board have?", ()) == (frozenset(), "")
+    assert specific_ask("How much did the new building cost?", ())[1] == "money"
+    assert answer_kind("How much did the new building cost?") == "figure"
+
+
+FLEETWOOD = _passage(1, "The solutions:\nThe skill mix of general practice has been broadened to include paramedics "
+                        "delivering home visits for GPs' patients.\nIntegrating the medical records system has enabled "
+                        "pharmacists to manage GPs' patients with long-term conditions.\nThe results:\n"
+                        "General practitioners have been released to work at the top of their license.",
+                     case="Fleetwood Community Care", section="Fleetwood Community Care")
+
+
+def test_a_sentence_under_a_case_boxs_results_heading_answers_what_it_has_meant():
+    q = analyse("What has it meant for the GPs at Fleetwood Community Care?", organisations=ORGS)
+    text = compose(q, [FLEETWOOD], organisations=ORGS)
+    assert text.startswith("General practitioners have been released to work at the top of their license. [1]")
+    assert "paramedics" not in text and "pharmacists" not in text  # what was done, not what came of it
+
+
+def test_without_a_results_heading_the_same_sentences_answer_how_it_was_done():
+    q = analyse("How did Fleetwood Community Care use its GPs' patients records?", organisations=ORGS)
+    text = compose(q, [FLEETWOOD], organisations=ORGS)
+    assert "medical records" in text.split(". [1]")[0]  # what was done comes first
+
+
+HURLEY = _passage(1, "Dr Arvind Madan, GP Partner and CEO\nIn 2006 we were quite content to run our 12,000-patient "
+                     "practice, run by its partners.", case="Hurley Group", section="The Hurley Group")
+
+
+def test_a_named_person_in_the_role_asked_for_is_not_padded_with_a_quote_of_another_kind():
+    q = analyse("Who runs the Hurley Group?", organisations=ORGS)
+    assert compose(q, [HURLEY], organisations=ORGS) == "Dr Arvind Madan is the GP partner and CEO of the Hurley Group. [1]"
+
+
+@pytest.mark.slow
+def test_what_a_case_studys_work_achieved_is_answered_by_its_outcomes(assistant):
+    answer = assistant.ask("What has the Sunderland GP Alliance's leadership development achieved?")
+    assert "beneficial outcomes" in answer.text.split("\n\n")[0]
