@@ -66,3 +66,18 @@ def test_a_named_person_in_the_role_asked_for_is_not_padded_with_a_quote_of_anot
 def test_what_a_case_studys_work_achieved_is_answered_by_its_outcomes(assistant):
     answer = assistant.ask("What has the Sunderland GP Alliance's leadership development achieved?")
     assert "beneficial outcomes" in answer.text.split("\n\n")[0]
+
+
+def test_a_case_boxs_labelled_value_is_written_with_a_verb_where_one_reads_plainly():
+    from assistant.answering.wording import with_verb
+    case = "Fleetwood Community Care"
+    assert with_verb(f"{case}’s challenge: to look at ways to strengthen the workforce.", case) == \
+        f"{case}’s challenge is to look at ways to strengthen the workforce."
+    assert with_verb(f"{case}’s main drivers: support primary care; share resources.", case) == \
+        f"{case}’s main drivers are: support primary care; share resources."
+    assert with_verb("Pallant Medical Chambers’ primary purpose of organisation: to improve locum services.",
+                     "Pallant Medical Chambers") == "Pallant Medical Chambers’ primary purpose is to improve locum services."
+    for kept in (f"{case}’s local levers: history of practice collaboration.",  # no list, no "to": the label stays
+                 f"{case}’s number of employees: 130 (34 nurses).", f"{case}’s staff include: nurses; GPs.",
+                 "In the words of Dr A Smith: “our challenge: to grow.”"):
+        assert with_verb(kept, case) == kept

@@ -42,6 +42,28 @@ def said_of(text: str, case: str, *, named: bool) -> str:
     return " ".join([f"{first[:end.start()]} ({case}){first[end.start():]}", *rest])
 
 
+# "Status", "focus", "analysis", "access" end in "s" but are one thing.
+_PLURAL = re.compile(r"(?<![usi])s$")
+
+
+def with_verb(text: str, case: str) -> str:
+    """A case box's labelled value, as written out, with a verb where one reads plainly: "Fleetwood Community Care’s
+    challenge is to look at ...", "Suffolk GP Federation’s main drivers are: support ...; share ..." (before a list
+    of several); else as it was ("Hurley Group’s local levers: ...")."""
+    box = re.match(rf"^(?P<owner>{re.escape(case)}’s?) (?P<label>[a-z][a-z ]{{2,40}}?): (?P<value>.+)$", text) \
+        if case else None
+    if not box or re.search(r"\b(include|includes|is|are|was|were)$", box.group("label")):
+        return text
+    owner, value = box.group("owner"), box.group("value")
+    label = re.sub(r"\s+of (the )?organi[sz]ation$", "", box.group("label"))  # "primary purpose of organisation"
+    several = bool(_PLURAL.search(label)) and not label.startswith("number of")
+    if value.startswith("to "):
+        return f"{owner} {label} {'are' if several else 'is'} {value}"
+    if several and ";" in value:
+        return f"{owner} {label} are: {value}"
+    return f"{owner} {label}: {value}"
+
+
 def cited(unit: Unit) -> str:
     """A unit with its marker after each of its sentences (a leaning sentence is quoted with the one before it)."""
-    return " ".join(f"{s} [{unit.n}]" for s in split_sentences(unit.text))
+    return " ".join(f"{s} [{unit.n}]" for s in split_sentences(with_verb(unit.text, unit.case_study)))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import split_sentences
+from assistant.answering.wording import with_verb
 from assistant.answering.sentences import RUN_IN, THERE_LEANS, Unit, comparison_cell, passage_units, source_line
 from assistant.organisations import named_in
 from assistant.schema import Passage
@@ -70,8 +71,8 @@ class Candidate:
 
     @property
     def text(self) -> str:
-        """The unit's sentence(s) as quoted."""
-        return self.unit.text
+        """The unit's sentence(s) as quoted ("Suffolk GP Federation’s main drivers are: ...")."""
+        return with_verb(self.unit.text, self.unit.case_study)
 
 
 # A topic that opens on what is done to one thing: "Extending access to general practice".
