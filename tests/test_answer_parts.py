@@ -7,6 +7,7 @@ import pytest
 from assistant.answering.wording import missing_fact
 from assistant.answering.protocol import NOT_GIVEN
 from assistant.answering.question import analyse, part_queries
+from assistant.schema import Turn
 
 ORGS = ("Suffolk GP Federation", "Improving Health", "Hurley Group", "Vitality Partnership")
 
@@ -215,3 +216,23 @@ def test_a_glossary_definition_is_no_finding_of_a_briefing_note(assistant):
     sections = [c.passage.chunk.section.lower() for c in note.references]
     assert sections and not any(s.startswith(("glossary", "publications", "footnotes")) for s in sections)
 
+
+
+@pytest.mark.parametrize(("question", "said"), [
+    ("How many beds does the community hospital in Nairn have?", "the number of beds the community hospital in Nairn has"),
+    ("How many workshops were in the Learning in Action programme?", "the number of workshops in the Learning in Action programme"),
+    ("How much did the Hurley Group spend on its new building?", "the amount the Hurley Group spent on its new building"),
+    ("How much money did the PCT give each network?", "the amount of money the PCT gave each network"),
+    ("When was the Hurley Group formed?", "the date the Hurley Group was formed"),
+    ("Who is the chief executive of Improving Health?", "the name of the chief executive of Improving Health"),
+    ("What was the annual value of the network contract?", "the annual value of the network contract"),
+])
+def test_a_missing_figure_date_or_name_is_said_as_the_fact_it_asks_not_as_a_quoted_question(question, said):
+    q = analyse(question, organisations=ORGS)
+    assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} {said}."
+
+
+def test_a_follow_ups_it_is_said_as_the_organisation_it_stands_for():
+    q = analyse("How many locum GPs are in it?", organisations=ORGS,
+                history=[Turn(role="user", content="What does the Hurley Group do?"), Turn(role="assistant", content="It runs practices.")])
+    assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} the number of locum GPs in the Hurley Group."

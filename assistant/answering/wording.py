@@ -29,7 +29,54 @@ def missing_fact(part: str, question: Question) -> str:
     if of and who and (not of.group("rest") or not without_subject(of.group("rest"), question.subject).strip()):
         return f"{NOT_GIVEN} {who}’s {of.group('thing')}."
     named = bool(named_in(text, question.subject))
+    if said := _as_a_fact(text, who=who if not named else ""):
+        return f"{NOT_GIVEN} {said}."
     return f"{NOT_GIVEN} an answer to “{text}?”" + (f" for {who}." if who and not named else "")
+
+
+# Past forms of the verbs "how much did ... ?" asks with; others take "-ed".
+_PAST = {"spend": "spent", "cost": "cost", "give": "gave", "pay": "paid", "get": "got", "make": "made", "have": "had",
+         "raise": "raised", "save": "saved", "take": "took", "bring": "brought", "win": "won", "hold": "held"}
+_HOW_MANY = re.compile(r"^how (?P<how>many|much) (?:(?P<thing>(?:[\w’'-]+ ){0,2}?[\w’'-]+) )?(?P<aux>are|were|is|was|does|do|did) "
+                       r"(?P<rest>.+)$", re.I)
+
+
+def _as_a_fact(text: str, *, who: str) -> str:
+    """A "how many / how much / when / who / what's the name" question as the fact it asks, for "The reports don't
+    give ...": "How many beds does the hospital have" as "the number of beds the hospital has"; "" for others.
+    `who` stands for "it" where the question says "it" for the organisation it follows on."""
+    text = re.sub(r"\bit\b", who, text) if who and re.search(r"\bit\b", text) else text if not who else ""
+    if m := _HOW_MANY.match(text):
+        what = f"the number of {m['thing']}" if m["how"].lower() == "many" else \
+            "the amount" + (f" of {m['thing']}" if m["thing"] else "")
+        if not m["thing"] and m["how"].lower() == "many":
+            return ""
+        aux, rest = m["aux"].lower(), m["rest"]
+        if aux in ("are", "were", "is", "was"):
+            return f"{what} {rest}" if m["how"].lower() == "many" else ""
+        doer, verb, after = _split_verb(rest)
+        if not verb:
+            return ""
+        done = _PAST.get(verb, verb + ("d" if verb.endswith("e") else "ed")) if aux == "did" else \
+            ("has" if verb == "have" else verb + ("es" if verb.endswith(("s", "sh", "ch")) else "s")) if aux == "does" else verb
+        return f"{what} {doer} {done}{after}"
+    if m := re.match(r"^when (was|were) (?P<doer>.+?) (?P<done>\w+ed|set up|founded|begun)$", text, re.I):
+        return f"the date {m['doer']} {m[1].lower()} {m['done']}"
+    if m := re.match(r"^(?:who (?:is|was)|what(?:'s|’s| is| was) the name of) (?P<one>the .+)$", text, re.I):
+        return f"the name of {m['one']}"
+    if m := re.match(r"^what(?:'s|’s| is| was) (?P<one>the .+)$", text, re.I):  # "the annual value of the contract"
+        return m["one"]
+    return ""
+
+
+def _split_verb(rest: str) -> tuple[str, str, str]:
+    """(who does it, the verb, what follows) of "the community hospital in Nairn have": the verb is the first
+    lower-case word after a name or a noun phrase; ("", "", "") when none is found."""
+    words = rest.split()
+    for i in range(1, len(words)):
+        if re.fullmatch(r"[a-z]+", words[i]) and words[i] in _PAST or i == len(words) - 1 and re.fullmatch(r"[a-z]+", words[i]):
+            return " ".join(words[:i]), words[i], "".join(f" {w}" for w in words[i + 1:])
+    return "", "", ""
 
 
 def said_of(text: str, case: str, *, named: bool) -> str:
