@@ -13,6 +13,7 @@ from typing import Any
 
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.protocol import is_not_given
+from assistant.answering.sentences import DUMMY_IT
 from assistant.organisations import named_in
 from assistant.schema import Answer
 from evals.metrics import NEAR_MISS, evidence_quotes, is_relevant, mean
@@ -21,7 +22,9 @@ TWO_PART = "two_part"
 
 # Openings that lean on a sentence before them; unresolved when nothing before them in the same paragraph
 # comes from the same passage.
-_ANAPHORA = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|he|she|both|also)\b", re.I)
+# "It is unclear how CCGs ..." opens on an "it" for what follows (the answerer's own rule, sentences.DUMMY_IT).
+_ANAPHORA = re.compile(rf"^(this|these|that|those|it(?! {DUMMY_IT[3:]})|its|they|their|but|however|such|he|she|both|"
+                       r"also)\b", re.I)
 # "RCGP.1 In", "super-partnership1 and": a footnote number fused to a word.
 _SELF = re.compile(r"^(this|these) (\w+ )?(report|reports|paper|document|summary|briefing|study|studies|section|"
                    r"chapter|seminar|seminars|event|slides?|toolkit)\b", re.I)

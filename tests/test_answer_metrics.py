@@ -30,6 +30,12 @@ def test_a_leaning_sentence_after_its_sentence_from_the_same_source_is_no_fragme
     assert fragments("This report shares the lessons of the case study sites. [1]") == []
 
 
+def test_an_opening_it_for_what_follows_is_no_unresolved_reference_but_an_it_for_something_before_is():
+    assert fragments("It is still unclear how CCGs will influence their member practices. [1]") == []
+    assert dict(fragments("It is chaired by a GP from a member practice. [1]")) == {
+        "It is chaired by a GP from a member practice.": "opens with an unresolved reference"}
+
+
 def test_a_sentence_from_another_organisations_case_study_is_misattributed_unless_labelled():
     question = "How is Suffolk GP Federation's board made up?"
     wrong = Answer(question=question, text="It is chaired by a GP, with three board members from practices. [1]",

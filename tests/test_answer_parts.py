@@ -236,3 +236,12 @@ def test_a_follow_ups_it_is_said_as_the_organisation_it_stands_for():
     q = analyse("How many locum GPs are in it?", organisations=ORGS,
                 history=[Turn(role="user", content="What does the Hurley Group do?"), Turn(role="assistant", content="It runs practices.")])
     assert missing_fact(q.parts[0], q) == f"{NOT_GIVEN} the number of locum GPs in the Hurley Group."
+
+
+def test_an_it_standing_for_what_follows_opens_a_sentence_that_leans_on_nothing():
+    from assistant.answering.sentences import passage_units
+    texts = [u.text for u in passage_units(1, _passage(
+        "It is, however, still unclear how CCGs will be able to exert influence over member practices.\n"
+        "It is important to agree a vision.\nIt is chaired by a GP."))]
+    assert texts == ["It is, however, still unclear how CCGs will be able to exert influence over member practices.",
+                     "It is important to agree a vision. It is chaired by a GP."]  # the last "it" is the one before

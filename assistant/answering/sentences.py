@@ -23,7 +23,15 @@ from assistant.text import STOPWORDS, alnum, tokenize
 _FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
 THERE_LEANS = r"there(?! (?:is|are|was|were|has|have|had|will|may|might|seems?|appears?|remains?)\b)"  # not "There was"
 # Openings that lean on the sentence before: kept only together with it.
-_LEANS = re.compile(r"^(this|these|that|those|it|its|they|their|but|however|such|both|also|so|may|can|will|e\.g\.|"
+# "It is, however, still unclear how CCGs ...", "It was agreed that ...": an "it" standing for what follows, not for
+# the sentence before.
+DUMMY_IT = r"it (?:is|was|will be|would be|has been|had been|remains|seems|seemed|appears|appeared)(?:, \w+,)? " \
+    r"(?:still |not |also |now |therefore |often |widely |generally |less |more |very )?(?:(?:(?:un)?clear|(?:un)?likely|" \
+    r"evident|apparent|true|notable|striking|interesting|recognised|agreed|accepted|expected|hoped|believed|thought|" \
+    r"suggested|argued|known|noted|reported|estimated|recommended|important|essential|vital|crucial|critical) " \
+    r"(?:that|whether|how|as to|why|what|who|if)|(?:important|essential|necessary|difficult|hard|easy|(?:im)?possible|" \
+    r"vital|crucial|critical|helpful|useful|advisable|worth \w+ing|too early) to)\b"
+_LEANS = re.compile(rf"^(this|these|that|those|it(?! {DUMMY_IT[3:]})|its|they|their|but|however|such|both|also|so|may|can|will|e\.g\.|"
                     rf"would|could|should|he|she|{THERE_LEANS}|here|in addition|additionally|meanwhile|conversely|in contrast|by contrast|on the other "
                     r"hand|similarly|likewise|nevertheless|nonetheless|instead|nor|perhaps more \w+|as such|furthermore|"
                     r"moreover|thus|therefore|hence|yet|even so|in them|second(ly)?|third(ly)?|finally|lastly|(if )?the "
