@@ -81,3 +81,15 @@ def test_a_case_boxs_labelled_value_is_written_with_a_verb_where_one_reads_plain
                  f"{case}’s number of employees: 130 (34 nurses).", f"{case}’s staff include: nurses; GPs.",
                  "In the words of Dr A Smith: “our challenge: to grow.”"):
         assert with_verb(kept, case) == kept
+
+
+def test_what_is_x_asked_by_the_names_own_word_asks_what_the_organisation_is():
+    from assistant.answering.question import asks_what_it_is
+    harness = ("Harness GP Co-operative Federation", "Harness Healthcare")
+    assert asks_what_it_is("What is Harness", harness)
+    assert specific_ask("What is Harness", harness) == (frozenset(), "")
+    q = analyse("What is Harness?", organisations=harness)
+    box = _passage(1, "Harness Healthcare Ltd: a federation rooted in its local community.\nThe challenge: To widen "
+                      "its remit across the practices.", case="Harness Healthcare", section="Harness Healthcare")
+    assert compose(q, [box], organisations=harness) == \
+        "Harness Healthcare Ltd: a federation rooted in its local community. [1]"  # its box's challenge is no definition

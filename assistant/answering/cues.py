@@ -35,8 +35,9 @@ def outcome(unit: Unit, results: str) -> bool:
 
 
 def defines(text: str, subject: Sequence[str]) -> bool:
-    """Whether a sentence says what the organisation is: "Modality Partnership LLP: a GP super-partnership ..."."""
-    return any(re.match(rf"(the )?{re.escape(name)}\b[^.]{{0,40}}?(:| is an? | was an? |, an? )", text, re.I)
+    """Whether a sentence says what the organisation is: "Modality Partnership LLP: a GP super-partnership ..."
+    (not one of its box's labels: "Harness GP Co-operative Federation’s challenge: ...")."""
+    return any(re.match(rf"(the )?{re.escape(name)}\b(?!’s|'s)[^.]{{0,40}}?(:| is an? | was an? |, an? )", text, re.I)
                for name in subject)
 
 

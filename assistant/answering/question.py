@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.organisations import named_in, spoken
+from assistant.organisations import named_in, org_word, spoken
 from assistant.schema import Turn
 from assistant.search.retrieval import NOT_AN_AMOUNT, QUANTITY_QUESTION
 from assistant.text import tokenize
@@ -139,6 +139,14 @@ def without_subject(text: str, subject: Sequence[str]) -> str:
     return " ".join(text.split())
 
 
+def _unnamed(text: str, subject: Sequence[str]) -> str:
+    """A part without the subject's names, nor the name's own word written as a name ("What is Harness?": "What is")."""
+    text = without_subject(text, subject)
+    for word in sorted({org_word(name) for name in subject} - {""}):
+        text = re.sub(rf"(?:the\s+)?\b{re.escape(word.capitalize())}\b(?:’s|'s)?", " ", text)
+    return " ".join(text.split())
+
+
 def _subject_terms(subject: Sequence[str]) -> set[str]:
     """Stemmed words of the subject's names, and the words a follow-up uses to point back."""
     return named_terms(subject) | set(tokenize("do did does done doing it that this same"))
@@ -175,7 +183,7 @@ def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str
     """(the stemmed words naming the one fact a part asks for, what else must be in a sentence that gives it:
     "" nothing, "number", "count" (a number beside one of the words), "money", "date", "all" (every one of the
     words) or "name" (a name beside one of them)); no words when the part asks how, why or what someone did."""
-    text = without_subject(part.strip().rstrip("?").strip(), subject)
+    text = _unnamed(part.strip().rstrip("?").strip(), subject)
     if m := _HOW_FIGURE.match(text):
         # "How many GPs ...": a count stands next to what is counted ("60 practices", "practices: 60").
         need = "money" if m.group(1).lower() == "much" and _MONEY.search(text) else \
@@ -216,4 +224,4 @@ _DEFINE = re.compile(r"^(what|which)\s+(is|was|are|were)?\s*(the\s+)?((kind|sort
 
 def asks_what_it_is(part: str, subject: Sequence[str]) -> bool:
     """Whether a part asks what the organisation it names is ("What kind of organisation is Modality?")."""
-    return bool(subject) and bool(_DEFINE.match(without_subject(part, subject)))
+    return bool(subject) and bool(_DEFINE.match(_unnamed(part, subject)))
