@@ -245,3 +245,15 @@ def test_an_it_standing_for_what_follows_opens_a_sentence_that_leans_on_nothing(
         "It is important to agree a vision.\nIt is chaired by a GP."))]
     assert texts == ["It is, however, still unclear how CCGs will be able to exert influence over member practices.",
                      "It is important to agree a vision. It is chaired by a GP."]  # the last "it" is the one before
+
+
+def test_a_comparison_tables_column_under_its_rows_label_is_not_quoted_as_a_list():
+    from assistant.answering.sentences import passage_units
+    column = _passage("1 GP cooperative of 19 practices\n1 limited not-for-profit company\n1 limited for-profit company",
+                      section="Founding aims")
+    assert passage_units(1, column) == []
+    listed = _passage("1 GP cooperative of 19 practices\n1 limited not-for-profit company\n1 limited for-profit company",
+                      section="Harness Group structure")
+    assert [u.text for u in passage_units(1, listed)] == [
+        "Harness Group structure: 1 GP cooperative of 19 practices; 1 limited not-for-profit company; 1 limited "
+        "for-profit company."]

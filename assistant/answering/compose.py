@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.question import (MEASURES, Question, advice_query, answer_kind, asks_what_it_is, head_word, named_terms, specific_ask,
                                           without_subject)
-from assistant.answering.cues import ADVICE_CUE, SIZE_QUESTION, cue, gives, leads
+from assistant.answering.cues import ADVICE_CUE, SIZE_QUESTION, cue, gives, leads, results_text
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.sentences import Unit, flattened_cell, passage_units, results_text
+from assistant.answering.sentences import Unit, flattened_cell, passage_units
 from assistant.answering.voice import once_in_its_words
 from assistant.answering.wording import cited, missing_fact, said_of
 from assistant.organisations import named_in

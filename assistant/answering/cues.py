@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from assistant.answering.sentences import Unit
 from assistant.organisations import named_in
+from assistant.schema import Passage
 from assistant.search.retrieval import query_terms
 from assistant.text import alnum, tokenize
 
@@ -109,6 +110,22 @@ def gives(text: str, keys: frozenset[str], need: str, *, head: str = "") -> bool
     if head and set(query_terms(head)) & toks:
         return True
     return any(k in toks and (set(query_terms(k)) - {k}) & toks for k in keys if k != head)
+
+
+# "The results:", "Some of the beneficial outcomes identified so far include:": what a case box says came of it.
+_RESULTS_HEAD = re.compile(r"\b(results?|outcomes?|impact|achievements?|benefits?)\b[^:]{0,40}:$", re.I)
+
+
+def results_text(passage: Passage) -> str:
+    """A passage's lines under a heading or lead-in on what came of the work, up to the next heading ("" if none),
+    as letters and digits only: "General practitioners have been released ..." under Fleetwood's "The results:"."""
+    under, kept = False, []
+    for line in passage.chunk.text.splitlines():
+        if line.rstrip().endswith(":") and len(line.split()) <= 12:
+            under = bool(_RESULTS_HEAD.search(line.strip()))
+        elif under:
+            kept.append(line)
+    return alnum(" ".join(kept))
 
 
 def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str) -> bool:

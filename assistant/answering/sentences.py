@@ -17,7 +17,7 @@ from assistant.answering.voice import attributed, author_of, in_its_words, speak
 from assistant.organisations import possessive
 from assistant.schema import Passage
 from assistant.search.sparse import REFERENCE_SECTION
-from assistant.text import STOPWORDS, alnum, tokenize
+from assistant.text import STOPWORDS, tokenize
 
 # "Legal status: Community interest company." in a case-study table.
 _FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
@@ -25,12 +25,12 @@ THERE_LEANS = r"there(?! (?:is|are|was|were|has|have|had|will|may|might|seems?|a
 # Openings that lean on the sentence before: kept only together with it.
 # "It is, however, still unclear how CCGs ...", "It was agreed that ...": an "it" standing for what follows, not for
 # the sentence before.
-DUMMY_IT = r"it (?:is|was|will be|would be|has been|had been|remains|seems|seemed|appears|appeared)(?:, \w+,)? " \
+DUMMY_IT = r"it (?:is|was|will be|would be|can be|may be|has been|had been|remains|seems|seemed|appears|appeared)(?:, \w+,)? " \
     r"(?:still |not |also |now |therefore |often |widely |generally |less |more |very )?(?:(?:(?:un)?clear|(?:un)?likely|" \
     r"evident|apparent|true|notable|striking|interesting|recognised|agreed|accepted|expected|hoped|believed|thought|" \
     r"suggested|argued|known|noted|reported|estimated|recommended|important|essential|vital|crucial|critical) " \
     r"(?:that|whether|how|as to|why|what|who|if)|(?:important|essential|necessary|difficult|hard|easy|(?:im)?possible|" \
-    r"vital|crucial|critical|helpful|useful|advisable|worth \w+ing|too early) to)\b"
+    r"vital|crucial|critical|helpful|useful|advisable|harder|easier|worth \w+ing|too early) to)\b"
 _LEANS = re.compile(rf"^(this|these|that|those|it(?! {DUMMY_IT[3:]})|its|they|their|but|however|such|both|also|so|may|can|will|e\.g\.|"
                     rf"would|could|should|he|she|{THERE_LEANS}|here|in addition|additionally|meanwhile|conversely|in contrast|by contrast|on the other "
                     r"hand|similarly|likewise|nevertheless|nonetheless|instead|nor|perhaps more \w+|as such|furthermore|"
@@ -155,6 +155,8 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
     if case and lead and _GENERIC_LEAD.match(lead) and case.lower() not in lead.lower():
         lead = f"{possessive(case)} {what.lower()}"  # "The results:" in a case study: "Improving Health’s results:"
     run_in = _RUN_INTO_LEAD.search(lead)
+    if not case and lead.lower() in TABLE_LABELS - {"key features"}:  # (slides list a model's "Key features")
+        return None  # a comparison table's column under its row's label ("Founding aims": four sites' cells)
     if any(run_together(i, lower_words) or _table_row(i) for i in items) or \
             run_in and ordinary(run_in.group("word"), lower_words):
         return None  # columns of a flattened table ("Year founded", "2004", "2006"), not a list
@@ -360,22 +362,6 @@ def source_line(unit: Unit, passage: Passage) -> str:
     """The line of the passage a unit starts on ("" when it was rewritten beyond finding)."""
     head = unit.text[:40]
     return next((ln.strip() for ln in passage.chunk.text.splitlines() if head in ln), "")
-
-
-# "The results:", "Some of the beneficial outcomes identified so far include:": what a case box says came of it.
-_RESULTS_HEAD = re.compile(r"\b(results?|outcomes?|impact|achievements?|benefits?)\b[^:]{0,40}:$", re.I)
-
-
-def results_text(passage: Passage) -> str:
-    """A passage's lines under a heading or lead-in on what came of the work, up to the next heading ("" if none),
-    as letters and digits only: "General practitioners have been released ..." under Fleetwood's "The results:"."""
-    under, kept = False, []
-    for line in passage.chunk.text.splitlines():
-        if line.rstrip().endswith(":") and len(_WORD.findall(line)) <= 12:
-            under = bool(_RESULTS_HEAD.search(line.strip()))
-        elif under:
-            kept.append(line)
-    return alnum(" ".join(kept))
 
 
 def flattened_cell(unit: Unit) -> bool:

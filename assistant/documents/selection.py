@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.citations import split_sentences
 from assistant.answering.wording import with_verb
-from assistant.answering.sentences import RUN_IN, THERE_LEANS, Unit, comparison_cell, passage_units, source_line
+from assistant.answering.sentences import DUMMY_IT, RUN_IN, THERE_LEANS, Unit, comparison_cell, passage_units, source_line
 from assistant.organisations import named_in
 from assistant.schema import Passage
 from assistant.search.retrieval import expand_query, query_terms
@@ -116,9 +116,8 @@ _LEANS_EARLY = re.compile(r"^(?:[\w-]+,?\s+){0,6}(?:such|(?:this|that) (?:dilemm
 # A connective before a sentence that stands on its own words ("Conversely, it was harder to build ..."): dropped.
 _CONNECTIVE = re.compile(r"^(?:conversely|equally|similarly|likewise|in addition|furthermore|moreover|however|"
                          r"additionally|indeed|importantly|overall|in practice|in particular),\s+", re.I)
-# "It was harder to ...": an 'it' that stands for what follows, not for something before.
-_DUMMY_IT = re.compile(r"^it (?:was|is|has been|can be|may be|will be) (?:\w+ )?(?:harder|easier|difficult|"
-                       r"important|clear|possible|necessary|essential|vital|likely|unlikely|hard|easy)\b", re.I)
+# "It was harder to ...", "It remains unclear how ...": an 'it' that stands for what follows (the answers' rule).
+_DUMMY_IT = re.compile(rf"^{DUMMY_IT}", re.I)
 
 
 # The report speaking of its own structure ("In the final chapter of this report, we return to ...").
