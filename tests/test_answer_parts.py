@@ -257,3 +257,15 @@ def test_a_comparison_tables_column_under_its_rows_label_is_not_quoted_as_a_list
     assert [u.text for u in passage_units(1, listed)] == [
         "Harness Group structure: 1 GP cooperative of 19 practices; 1 limited not-for-profit company; 1 limited "
         "for-profit company."]
+
+
+def test_a_case_boxs_solutions_of_up_to_thirty_words_each_are_one_listed_sentence():
+    from assistant.answering.sentences import passage_units
+    box = _passage("The solutions:\n17 improvement leaders, nominated by their individual practices.\nService Level "
+                   "Agreements between the federation and practices, releasing leaders for training and giving them time "
+                   "to share their learning with colleagues.\nTools to help leaders run their projects.\n“We are rolling "
+                   "out projects to deliver back-office efficiency.”", case="Quay Health Solutions GP Federation")
+    texts = [u.text for u in passage_units(1, box)]
+    assert texts[0].startswith("Quay Health Solutions GP Federation’s solutions: 17 improvement leaders, nominated by "
+                               "their individual practices; Service Level Agreements between the federation")
+    assert texts[0].endswith("; Tools to help leaders run their projects.")  # the pull quote after it is no item

@@ -110,11 +110,11 @@ def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
-def _item(line: str, *, labelled: bool = False) -> bool:
+def _item(line: str, *, labelled: bool = False, longest: int = 20) -> bool:
     """A line that reads as a slide bullet or list item: short, unpunctuated or ending in a comma or semicolon (with
     `labelled`, a bullet holding a label may be one: "Delivery at scale: 80k+ patients: practice mergers")."""
     words = _WORD.findall(line)
-    return 0 < len(words) <= 20 and not re.search(r"[.!?:]$", line) and (labelled or not _FACT.match(line)) \
+    return 0 < len(words) <= longest and not re.search(r"[.!?:]$", line) and (labelled or not _FACT.match(line)) \
         and bool(re.match(r"[A-Za-z0-9‘“\"(]", line))
 
 
@@ -124,7 +124,11 @@ def _run_end(lines: Sequence[str], start: int, *, stops: bool = False, labelled:
     holding a label ("Delivery at scale: 80k+ patients: practice mergers") continues a run it is inside."""
     end, labels = start, 0
     while end < len(lines):
-        if _item(lines[end]) or stops and _item(lines[end].rstrip(".")) and len(split_sentences(lines[end])) == 1:
+        # Under a lead-in ("The solutions:"), an item may run to 30 words ("Service Level Agreements between ..."); a
+        # pull quote after the list is no item of it.
+        quote = stops and lines[end].startswith(("“", '"'))
+        if not quote and (_item(lines[end]) or stops and _item(lines[end].rstrip("."), longest=30)
+                          and len(split_sentences(lines[end])) == 1):
             end += 1
         elif labelled and end > start and not labels and _item(lines[end], labelled=True):
             end, labels = end + 1, 1  # one such bullet; a run of them is a flattened table's cells ("Close ties: ...")
@@ -182,7 +186,7 @@ _LABEL = re.compile(r"^(?:[A-Z][\w’'-]*)(?: [\w’'-]+){0,3}: (?=[A-Z‘“\"]
 
 # A box's value that is a sentence of its own: a capital (not "To ..."), then a verb ("has been held", "can be").
 _OWN_SENTENCE = re.compile(r"^(?!(To|A|An)\b)[A-Z][^:;]*?\b(is|are|was|were|has|have|had|will|can|could|would|should|may|"
-                           r"might|must|does|did)\b")
+                           r"might|must|does|did|includes|provides|covers|serves|employs|runs|holds|offers|operates|comprises)\b")
 
 
 def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
@@ -232,6 +236,8 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
             # A box's paragraph of several sentences: each its own unit after the first (a leaning one joined to it).
             return _line_units(n, pos, " ".join(rest), case=case, lower_words=lower_words, joined_to=boxed) \
                 if rest else [boxed]
+        if _OWN_SENTENCE.match(value) and value.endswith("."):  # "Number of practices: Network 2 includes five ..."
+            return [Unit(n, pos, value, case, fact=True, source=line)]
         if case.lower() not in value.lower() and not value.endswith(":"):
             return [Unit(n, pos, fact_sentence(label, value, case, lower_words), case, fact=True, source=line)]
         return []
