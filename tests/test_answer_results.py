@@ -93,3 +93,10 @@ def test_what_is_x_asked_by_the_names_own_word_asks_what_the_organisation_is():
                       "its remit across the practices.", case="Harness Healthcare", section="Harness Healthcare")
     assert compose(q, [box], organisations=harness) == \
         "Harness Healthcare Ltd: a federation rooted in its local community. [1]"  # its box's challenge is no definition
+
+
+def test_a_sentence_pointing_back_to_others_not_quoted_comes_after_one_that_stands_alone():
+    q = analyse("Which federations deliver out-of-hours care?", organisations=ORGS)
+    others = _passage(1, "Others form to deliver out-of-hours care for a range of local practices.")
+    plain = _passage(2, "Some groups form to deliver out-of-hours care for a range of local practices.")
+    assert compose(q, [others, plain], organisations=ORGS).startswith("Some groups form")

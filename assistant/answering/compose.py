@@ -99,6 +99,13 @@ PASSAGE_RANK = 0.1
 TABLE_WEIGHT = 0.6
 
 
+# "Others form as a way of ...", "Another example of how ...": sentences that read on their own but point back to one
+# not quoted weigh this much. (Joining the sentence before opened three golden answers on an unrelated sentence;
+# "While terminology varies, these are ..." is left alone: it gives London's organisations' size, 150,000-300,000.)
+_HALF_LEANS = re.compile(r"^(others|another|the other)\b", re.I)
+LEANING_WEIGHT = 0.7
+
+
 def named_documents(text: str, passages: Sequence[Passage]) -> set[str]:
     """The documents among the passages that a question names by a word of their title, publisher, year or file
     name that the other documents lack ("slides", "2016", "London"); none when it names no document."""
@@ -174,7 +181,8 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
         lead = 1.0 if leads(kind, unit, subject=question.subject, results=results[unit]) else 0.0
-        rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0)
+        rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0) * \
+            (LEANING_WEIGHT if _HALF_LEANS.match(unit.text) else 1.0)
         picks.append(Pick((lead + mixed * cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
                                                                   else 1.0), unit, lead=lead > 0))
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
