@@ -131,13 +131,18 @@ def test_a_case_studys_sentence_naming_no_organisation_says_whose_it_is_when_the
     from assistant.answering.compose import Pick, whose
     from assistant.answering.sentences import Unit
     orgs = ["City and Hackney Confederation", "Hurley Group"]
-    board = Pick(1.0, Unit(1, 0, "The governing body was established. Its Clinical Board is made up of five elected "
-                                 "GPs.", "City and Hackney Confederation"))
-    assert whose(board, orgs).unit.text == "The governing body was established (City and Hackney Confederation). Its " \
-                                           "Clinical Board is made up of five elected GPs."
+    text = "The governing body was established. Its Clinical Board is made up of five elected GPs."
+    board = Pick(1.0, Unit(1, 0, text, "City and Hackney Confederation"))
+    assert whose(board, orgs, passage=_passage(text)).unit.text == "In the City and Hackney Confederation, the " \
+        "governing body was established. Its Clinical Board is made up of five elected GPs."
+    member = Pick(1.0, Unit(1, 0, "Member practices formed a company.", "Tower Hamlets Network 2"))
+    london = Pick(1.0, Unit(1, 0, "London practices formed a company.", "Tower Hamlets Network 2"))
+    among = _passage("Each member practice formed a company. In future, London practices may merge.")
+    assert whose(member, orgs, passage=among).unit.text == "In Tower Hamlets Network 2, member practices formed a company."
+    assert whose(london, orgs, passage=among).unit.text == "In Tower Hamlets Network 2, London practices formed a company."
     named = Pick(1.0, Unit(1, 0, "The Hurley Group runs 18 practices.", "Hurley Group"))
     general = Pick(1.0, Unit(1, 0, "Federations vary in their legal form.", ""))
-    assert whose(named, orgs) == named and whose(general, orgs) == general
+    assert whose(named, orgs, passage=among) == named and whose(general, orgs, passage=among) == general
 
 
 def test_sentences_pointing_elsewhere_or_giving_thanks_are_not_quoted():

@@ -222,10 +222,11 @@ def choose(picks: Sequence[Pick], *, limit: int, per_passage: int, said: set[fro
     return chosen
 
 
-def whose(pick: Pick, organisations: Sequence[str]) -> Pick:
+def whose(pick: Pick, organisations: Sequence[str], *, passage: Passage) -> Pick:
     """A pick for a question about no organisation, its case study said where its sentence names none."""
     unit = pick.unit
-    text = said_of(unit.text, unit.case_study, named=bool(named_in(unit.text, organisations)))
+    text = said_of(unit.text, unit.case_study, named=bool(named_in(unit.text, organisations)),
+                   context=passage.chunk.text)
     return pick if text == unit.text else replace(pick, unit=replace(unit, text=text))
 
 
@@ -294,7 +295,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             # "seminars" put one case's asides first, measured on golden: q011, q027).
             picks = sorted(picks, key=lambda p: slides and passages[p.unit.n - 1].chunk.doc_id not in prefer)
             if not question.subject:
-                picks = [whose(p, organisations) for p in picks]
+                picks = [whose(p, organisations, passage=passages[p.unit.n - 1]) for p in picks]
             if picks:  # none new: what answers this part was quoted for an earlier one
                 blocks.append(_paragraph(picks, bullets=lists and question.kind in ("list", "howto", "advice")))
         else:

@@ -8,7 +8,7 @@ from assistant.answering.citations import split_sentences
 from assistant.answering.protocol import NOT_GIVEN
 from assistant.answering.question import Question, without_subject
 from assistant.answering.sentences import Unit
-from assistant.organisations import named_in
+from assistant.organisations import named_in, spoken
 
 
 def missing_fact(part: str, question: Question) -> str:
@@ -79,14 +79,17 @@ def _split_verb(rest: str) -> tuple[str, str, str]:
     return "", "", ""
 
 
-def said_of(text: str, case: str, *, named: bool) -> str:
-    """A case study's sentence that names no organisation, said to be that case's at the end of its first sentence
-    ("The governing body was established (City and Hackney Confederation)."): else a reader takes it as general."""
-    first, *rest = split_sentences(text) or [text]
-    end = re.search(r"[.!?]['’”\"]?$", first)
-    if not case or named or text.startswith("In ") or not end:
+def said_of(text: str, case: str, *, named: bool, context: str = "") -> str:
+    """A case study's sentence that names no organisation, said to be that case's before it begins ("In the City and
+    Hackney Confederation, the governing body was established."): else a reader takes it as general. Its first word
+    keeps its capital only where `context` (its passage) writes it so mid-sentence ("London", "GPs")."""
+    first = re.match(r"[A-Z][a-z'’-]*\.?", text)  # "A", "Member", "Start-up", "E.g."
+    if not case or named or text.startswith("In ") or not first:
         return text
-    return " ".join([f"{first[:end.start()]} ({case}){first[end.start():]}", *rest])
+    word = first.group(0)
+    rest = word[1:].rstrip(".")
+    name = bool(rest) and not rest.islower() or bool(re.search(rf"[a-z,;] {re.escape(word)}", context))
+    return f"In {spoken(case)}, {word if name else word[0].lower() + word[1:]}{text[len(word):]}"
 
 
 # "Status", "focus", "analysis", "access" end in "s" but are one thing.

@@ -120,7 +120,8 @@ def _quoted(plan: SectionPlan, chosen: Sequence[Candidate]) -> tuple[str, list[P
     number = {p.chunk.chunk_id: i for i, p in enumerate(passages, start=1)}
     # Each sentence of a unit carries the marker: a leaning pair is two claims from the same passage.
     cited = [" ".join(f"{x} [{number[c.passage.chunk.chunk_id]}]"
-                      for x in split_sentences(said_of(c.text, c.unit.case_study, named=bool(c.names))))
+                      for x in split_sentences(said_of(c.text, c.unit.case_study, named=bool(c.names),
+                                                              context=c.passage.chunk.text)))
              for c in chosen]
     return (" ".join(cited) if plan is PLAN[0] else "\n".join(f"- {x}" for x in cited)), passages
 
