@@ -97,6 +97,12 @@ def spoken(name: str) -> str:
     return f"the {name}" if _COMMON_END.search(name) else name
 
 
+def owner(name: str) -> str:
+    """An organisation owning what follows, opening a sentence: "The Hurley Group’s", "Suffolk GP Federation’s"."""
+    said = possessive(spoken(name))
+    return said[0].upper() + said[1:]
+
+
 def possessive(name: str) -> str:
     """A name owning what follows: "Hurley Group’s", "Dr HM Freeman & Partners’"."""
     return f"{name}’" if name.endswith("s") else f"{name}’s"

@@ -262,7 +262,7 @@ def test_when_did_it_start_is_answered_by_a_year_it_was_formed():
 def test_an_organisations_own_name_keeps_its_capital_in_a_fact_sentence():
     box = _passage(1, "Patient engagement: Vitality-wide patient groups with a GP lead in each practice.",
                    case="Vitality Partnership")
-    assert passage_units(1, box)[0].text.startswith("Vitality Partnership’s patient engagement: Vitality-wide")
+    assert passage_units(1, box)[0].text.startswith("The Vitality Partnership’s patient engagement: Vitality-wide")
 
 
 def test_a_box_value_that_is_a_sentence_of_its_own_is_quoted_without_its_label():
@@ -271,7 +271,7 @@ def test_a_box_value_that_is_a_sentence_of_its_own_is_quoted_without_its_label()
                    case="Vitality Partnership")
     assert [u.text for u in passage_units(1, box)] == [
         "Vitality has established a strong patient engagement function with a GP lead in each practice.",
-        "Vitality Partnership’s challenge: to develop a GP workforce that is fit for the future."]
+        "The Vitality Partnership’s challenge: to develop a GP workforce that is fit for the future."]
 
 
 def test_items_listed_under_an_includes_label_read_as_one_sentence_about_the_organisation():
@@ -626,7 +626,7 @@ def test_a_case_tables_counts_read_as_sentences_about_the_organisation():
         "Suffolk GP Federation has a registered population of 539,000 combined."
     # A count with words around it stays labelled rather than be misread.
     assert fact_sentence("Number of partners", "Four partners with 22 lead GPs", "Hurley Group") == \
-        "Hurley Group’s number of partners: Four partners with 22 lead GPs."
+        "The Hurley Group’s number of partners: Four partners with 22 lead GPs."
 
 
 def test_a_pointer_to_a_page_or_figure_of_the_report_is_taken_out_of_a_quote():

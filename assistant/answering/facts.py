@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.answering.debris import soften
-from assistant.organisations import possessive
+from assistant.organisations import owner as owner_of, spoken
 
 
 def _item_word(item: str) -> str:
@@ -22,14 +22,15 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     label = re.sub(r"^the\s+", "", label, flags=re.I)  # "The solution: ..." is the organisation's solution
     if names_itself(label, case):
         return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
-    owner = possessive(case)
+    owner = owner_of(case)
     listed = re.match(r"^includes:? (?P<items>[^;]+(; [^;]+)+)$", value, re.I)
     if listed:  # "Service portfolio: includes Diabetes; Ultrasound; Urology" as a list in a sentence
         items = [_item_word(i.strip()) for i in listed.group("items").split("; ")]
         return f"{owner} {label.lower()} includes {', '.join(items[:-1])} and {items[-1]}."
     for rule, template in _FACT_SENTENCES:
         if said := rule.match(f"{label.lower()}: {value}"):
-            return template.format(case=case, owner=owner, value=value,
+            said_case = spoken(case)  # "The Hurley Group is a partnership.", not "Hurley Group is ..."
+            return template.format(case=said_case[0].upper() + said_case[1:], owner=owner, value=value,
                                    **{k: v or "" for k, v in said.groupdict().items()})
     return f"{owner} {label.lower()}: {value}."
 

@@ -14,7 +14,7 @@ from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, soften, whole
 from assistant.answering.facts import fact_sentence, names_itself
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
-from assistant.organisations import possessive
+from assistant.organisations import owner
 from assistant.schema import Passage
 from assistant.search.sparse import REFERENCE_SECTION
 from assistant.text import STOPWORDS, tokenize
@@ -157,7 +157,7 @@ def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, 
     lead = lead.strip().rstrip(":")
     what = re.sub(r"^the\s+", "", lead, flags=re.I)
     if case and lead and _GENERIC_LEAD.match(lead) and case.lower() not in lead.lower():
-        lead = f"{possessive(case)} {what.lower()}"  # "The results:" in a case study: "Improving Health’s results:"
+        lead = f"{owner(case)} {what.lower()}"  # "The results:" in a case study: "Improving Health’s results:"
     run_in = _RUN_INTO_LEAD.search(lead)
     if not case and lead.lower() in TABLE_LABELS - {"key features"}:  # (slides list a model's "Key features")
         return None  # a comparison table's column under its row's label ("Founding aims": four sites' cells)
@@ -202,7 +202,7 @@ def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
         return f"{case}: {value}"
     if _OWN_SENTENCE.match(value):
         return value  # "Service portfolio: Since 2011, an APMS contract has been held ...": the label adds nothing
-    return f"{possessive(case)} {what.lower()}: {soften(value, lower_words, keep=case)}"  # "Vitality has ..." keeps its capital
+    return f"{owner(case)} {what.lower()}: {soften(value, lower_words, keep=case)}"  # "Vitality has ..." keeps its capital
 
 
 # A case study's byline: a title, a name and a role ("Dr Simon Brownleader, Chairman of Network 2").

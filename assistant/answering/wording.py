@@ -100,7 +100,7 @@ def with_verb(text: str, case: str) -> str:
     """A case box's labelled value, as written out, with a verb where one reads plainly: "Fleetwood Community Care’s
     challenge is to look at ...", "Suffolk GP Federation’s main drivers are: support ...; share ..." (before a list
     of several); else as it was ("Hurley Group’s local levers: ...")."""
-    box = re.match(rf"^(?P<owner>{re.escape(case)}’s?) (?P<label>[a-z][a-z ]{{2,40}}?): (?P<value>.+)$", text) \
+    box = re.match(rf"^(?P<owner>(?:The )?{re.escape(case)}’s?) (?P<label>[a-z][a-z ]{{2,40}}?): (?P<value>.+)$", text) \
         if case else None
     if not box or re.search(r"\b(include|includes|is|are|was|were)$", box.group("label")):
         return text
