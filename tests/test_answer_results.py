@@ -100,3 +100,20 @@ def test_a_sentence_pointing_back_to_others_not_quoted_comes_after_one_that_stan
     others = _passage(1, "Others form to deliver out-of-hours care for a range of local practices.")
     plain = _passage(2, "Some groups form to deliver out-of-hours care for a range of local practices.")
     assert compose(q, [others, plain], organisations=ORGS).startswith("Some groups form")
+
+
+def _document(rank, doc, title, text):
+    chunk = Chunk(chunk_id=f"c{rank}", doc_id=doc, title=title, year=2013, section="S", page=1, text=text)
+    return Passage(rank=rank, chunk=chunk, score=1.0 / rank)
+
+
+def test_a_part_asking_what_the_slides_say_is_answered_from_the_slides_alone():
+    slides = _document(2, "conclusions-slides", "Conclusions slides", "Federations aim to support practices to improve "
+                                                                      "quality and to support practices with costs.")
+    report = _document(1, "practical-lessons", "Practical lessons", "What federations aim to do is deliver services "
+                                                                    "in the community.")
+    q = analyse("What do federations aim to do, according to the slides?", organisations=ORGS)
+    assert compose(q, [report, slides], organisations=ORGS) == \
+        "Federations aim to support practices to improve quality and to support practices with costs. [2]"
+    both = analyse("Do the slides and the report agree on what federations aim to do?", organisations=ORGS)
+    assert "[1]" in compose(both, [report, slides], organisations=ORGS)  # another document asked: not the slides alone

@@ -87,6 +87,8 @@ _DOCUMENT_CUE = re.compile(r"\b(slides?|deck|presentation|report|survey|study|pa
 # Sentences from other documents than the one a question names weigh this much (golden / held-out evidence stated:
 # 1.0 (none) 0.783 / 0.706; 0.6: 0.791 / 0.735; 0.4: 0.783 / 0.735).
 OTHER_DOCUMENT = 0.6
+# "The 2013 slides claimed ... - did the 2016 evaluation bear that out?": the slides and another document.
+_OTHER_DOCUMENT = re.compile(r"\b(report|study|evaluation|survey|paper|document|vision|toolkit)\b", re.I)
 # A slide deck, however a question calls it.
 _SLIDES = re.compile(r"\b(slides?|deck|presentation)\b", re.I)
 # Sentences of lower-ranked passages weigh 1 / (1 + PASSAGE_RANK * (rank - 1)): the rerank put the evidence first
@@ -294,6 +296,11 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             # "According to the Nuffield slides": what the slides say comes first (a report named by "study" or
             # "seminars" put one case's asides first, measured on golden: q011, q027).
             picks = sorted(picks, key=lambda p: slides and passages[p.unit.n - 1].chunk.doc_id not in prefer)
+            # A part asking what the slides say, and no other document, is answered from the slides alone.
+            asked = re.split(r"(?<=[.!])\s+", part)[-1]  # "Howard Freeman is on the slides. What do we know ...?"
+            if slides and _SLIDES.search(asked) and not _OTHER_DOCUMENT.search(asked) and picks and \
+                    passages[picks[0].unit.n - 1].chunk.doc_id in prefer:
+                picks = [p for p in picks if passages[p.unit.n - 1].chunk.doc_id in prefer]
             if not question.subject:
                 picks = [whose(p, organisations, passage=passages[p.unit.n - 1]) for p in picks]
             if picks:  # none new: what answers this part was quoted for an earlier one
