@@ -117,3 +117,12 @@ def test_a_part_asking_what_the_slides_say_is_answered_from_the_slides_alone():
         "Federations aim to support practices to improve quality and to support practices with costs. [2]"
     both = analyse("Do the slides and the report agree on what federations aim to do?", organisations=ORGS)
     assert "[1]" in compose(both, [report, slides], organisations=ORGS)  # another document asked: not the slides alone
+
+
+def test_a_case_studys_sentence_saying_we_after_its_opening_is_quoted_as_the_organisations_words():
+    hurley = _passage(1, "The team has grown from 25 members in 2006 to over 300 now, but we have remained a "
+                         "traditional NHS GP partnership in our structure.", case="Hurley Group", section="The Hurley Group")
+    q = analyse("How has the Hurley Group's team grown?", organisations=ORGS)
+    assert compose(q, [hurley], organisations=ORGS) == (
+        "In the Hurley Group’s words: “The team has grown from 25 members in 2006 to over 300 now, but we have remained "
+        "a traditional NHS GP partnership in our structure.” [1]")

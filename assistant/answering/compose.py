@@ -13,7 +13,7 @@ from assistant.answering.question import (MEASURES, Question, advice_query, answ
 from assistant.answering.cues import ADVICE_CUE, SIZE_QUESTION, cue, gives, leads, results_text
 from assistant.answering.protocol import NOT_GIVEN
 from assistant.answering.sentences import Unit, flattened_cell, passage_units
-from assistant.answering.voice import once_in_its_words
+from assistant.answering.voice import in_its_words, once_in_its_words, speaks
 from assistant.answering.wording import cited, missing_fact, said_of
 from assistant.organisations import named_in
 from assistant.schema import Chunk, Passage
@@ -226,6 +226,15 @@ def choose(picks: Sequence[Pick], *, limit: int, per_passage: int, said: set[fro
     return chosen
 
 
+def voiced(pick: Pick) -> Pick:
+    """A case study's sentence saying "we" or "our" anywhere ("..., but we have remained a traditional NHS GP
+    partnership") quoted as the organisation's words as it is written out (scoring saw it as it stands)."""
+    unit = pick.unit
+    if not unit.case_study or unit.fact or not speaks(unit.text, own=True):
+        return pick
+    return replace(pick, unit=replace(unit, text=in_its_words(unit.text, unit.case_study)))
+
+
 def whose(pick: Pick, organisations: Sequence[str], *, passage: Passage) -> Pick:
     """A pick for a question about no organisation, its case study said where its sentence names none."""
     unit = pick.unit
@@ -252,7 +261,8 @@ def _closest(question: Question, closest: Sequence[Pick], *, said: set[frozenset
                      limit=2 if sharing else 1, per_passage=2, said=said)
     # A lead-in line of its own: before a sentence with its own label it read as two labels stacked
     # ("What they do say about Improving Health: Improving Health’s results: ...").
-    return [f"What they do say about {question.subject_name}:\n" + _paragraph(nearest, bullets=False)] if nearest else []
+    return [f"What they do say about {question.subject_name}:\n" + _paragraph([voiced(p) for p in nearest], bullets=False)] \
+        if nearest else []
 
 
 def compose(question: Question, passages: Sequence[Passage], *, organisations: Sequence[str],
@@ -303,6 +313,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             if slides and _SLIDES.search(asked) and not _OTHER_DOCUMENT.search(asked) and picks and \
                     passages[picks[0].unit.n - 1].chunk.doc_id in prefer:
                 picks = [p for p in picks if passages[p.unit.n - 1].chunk.doc_id in prefer]
+            picks = [voiced(p) for p in picks]
             if not question.subject:
                 picks = [whose(p, organisations, passage=passages[p.unit.n - 1]) for p in picks]
             if picks:  # none new: what answers this part was quoted for an earlier one
