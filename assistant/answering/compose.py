@@ -265,6 +265,18 @@ def _closest(question: Question, closest: Sequence[Pick], *, said: set[frozenset
         if nearest else []
 
 
+def _slides_first(picks: Sequence[Pick], part: str, passages: Sequence[Passage], prefer: set[str]) -> list[Pick]:
+    """For a question naming the slides: what the slides say first (a report named by "study" or "seminars" put one
+    case's asides first, measured on golden: q011, q027); a part asking what the slides say, and naming no other
+    document, answered from the slides alone when they answer it first."""
+    ordered = sorted(picks, key=lambda p: passages[p.unit.n - 1].chunk.doc_id not in prefer)
+    asked = re.split(r"(?<=[.!])\s+", part)[-1]  # "Howard Freeman is on the slides. What do we know ...?"
+    if _SLIDES.search(asked) and not _OTHER_DOCUMENT.search(asked) and ordered and \
+            passages[ordered[0].unit.n - 1].chunk.doc_id in prefer:
+        return [p for p in ordered if passages[p.unit.n - 1].chunk.doc_id in prefer]
+    return ordered
+
+
 def compose(question: Question, passages: Sequence[Passage], *, organisations: Sequence[str],
             similarity: Similarity | None = None, max_sentences: int = 4, per_passage: int = 2,
             lists: bool = True) -> str:
@@ -305,15 +317,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
             if len(picks) > 1 and picks[1].score * STANDOUT <= picks[0].score and question.kind not in ("list", "howto", "advice") \
                     and not re.search(r"\b(and|or)\b", part):  # "how many practices and patients" asks two things
                 picks = picks[:1]  # one sentence that stands out answers it; the rest is padding
-            # "According to the Nuffield slides": what the slides say comes first (a report named by "study" or
-            # "seminars" put one case's asides first, measured on golden: q011, q027).
-            picks = sorted(picks, key=lambda p: slides and passages[p.unit.n - 1].chunk.doc_id not in prefer)
-            # A part asking what the slides say, and no other document, is answered from the slides alone.
-            asked = re.split(r"(?<=[.!])\s+", part)[-1]  # "Howard Freeman is on the slides. What do we know ...?"
-            if slides and _SLIDES.search(asked) and not _OTHER_DOCUMENT.search(asked) and picks and \
-                    passages[picks[0].unit.n - 1].chunk.doc_id in prefer:
-                picks = [p for p in picks if passages[p.unit.n - 1].chunk.doc_id in prefer]
-            picks = [voiced(p) for p in picks]
+            picks = [voiced(p) for p in (_slides_first(picks, part, passages, prefer) if slides else picks)]
             if not question.subject:
                 picks = [whose(p, organisations, passage=passages[p.unit.n - 1]) for p in picks]
             if picks:  # none new: what answers this part was quoted for an earlier one
