@@ -126,3 +126,19 @@ def test_a_case_studys_sentence_saying_we_after_its_opening_is_quoted_as_the_org
     assert compose(q, [hurley], organisations=ORGS) == (
         "In the Hurley Group’s words: “The team has grown from 25 members in 2006 to over 300 now, but we have remained "
         "a traditional NHS GP partnership in our structure.” [1]")
+
+
+def test_say_more_about_the_last_one_points_to_the_last_item_of_the_answer_before():
+    from assistant.answering.question import pointed_item
+    from assistant.schema import Turn
+    listed = [Turn(role="user", content="What barriers did the seminars find?"),
+              Turn(role="assistant", content="Lack of headspace for planning, conflicts of interest and competition "
+                                             "rules, and the workload of competitive tendering. [1]")]
+    assert pointed_item("Say more about the last one - why is that such a problem?", listed) == \
+        "the workload of competitive tendering"
+    assert pointed_item("And the first one?", listed) == "Lack of headspace for planning"
+    prose = [Turn(role="user", content="What barriers?"),
+             Turn(role="assistant", content="Participants were uncertain. They expressed confusion, and delay, too.")]
+    assert pointed_item("Say more about the last one", prose) == ""  # sentences, not a list
+    q = analyse("Say more about the last one - why is that such a problem?", organisations=ORGS, history=listed)
+    assert q.context == "the workload of competitive tendering"

@@ -106,6 +106,29 @@ def _previous_question(history: Sequence[Turn]) -> str:
     return next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
 
 
+# "Say more about the last one", "the second point": an item of the list the last answer gave.
+_POINTED = re.compile(r"\bthe (first|second|third|last|final) (one|point|item|thing|reason|barrier|option)\b", re.I)
+
+
+def pointed_item(text: str, history: Sequence[Turn]) -> str:
+    """The item of the last answer's list that a follow-up points to ("the last one": "the workload of competitive
+    tendering" in "Lack of headspace ..., conflicts of interest and competition rules, and the workload of
+    competitive tendering."); "" when it points to none or the answer is no list."""
+    pointed = _POINTED.search(text)
+    answer = next((t.content for t in reversed(history) if t.role == "assistant" and t.content.strip()), "")
+    if not pointed or not answer:
+        return ""
+    answer = re.sub(r"\s*\[\d+\]", "", answer).strip().rstrip(".")
+    bullets = [ln.strip()[2:] for ln in answer.splitlines() if ln.strip().startswith(("- ", "• "))]
+    one_sentence = not re.search(r"[.!?]\s", answer)  # a list written as one sentence, not paragraphs of quotes
+    items = bullets or [i.strip() for i in re.split(r";|,\s+(?:and\s+)?|\s+and\s+(?=the\b)", answer)
+                        if i.strip() and one_sentence]
+    if len(items) < 2:
+        return ""
+    at = {"first": 0, "second": 1, "third": 2}.get(pointed.group(1).lower(), -1)
+    return items[at] if at < len(items) else ""
+
+
 def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Turn] = ()) -> Question:
     """Parts, subject and kind of a question; a follow-up takes its subject (and parts) from the conversation."""
     text = question.split(FOLLOWING, 1)[0].strip()
@@ -118,8 +141,10 @@ def analyse(question: str, *, organisations: Sequence[str], history: Sequence[Tu
         new = set(tokenize(text)) - _subject_terms(subject)
         if subject and (_SAME_QUESTION.search(text) and len(new) <= 2 or _ONLY_SUBJECT.match(text) and not new):
             parts = split_parts(previous)  # "And how did Suffolk do it?": the last question, about Suffolk
-        elif FOLLOWING in question or _PRONOUN.search(text):
-            context = previous  # "And how should they declare them?" is scored with what it follows
+        elif FOLLOWING in question or _PRONOUN.search(text) or _POINTED.search(text):
+            # "And how should they declare them?" is scored with what it follows; "Say more about the last one" with
+            # the last item of the answer it follows.
+            context = pointed_item(text, history) or previous
             return Question(text=text, parts=parts, subject=subject, kind=answer_kind(text), context=context)
     kind = "advice" if not subject and advice_query(text, organisations) else answer_kind(text)
     return Question(text=text, parts=parts, subject=subject, kind=kind)
