@@ -142,3 +142,12 @@ def test_say_more_about_the_last_one_points_to_the_last_item_of_the_answer_befor
     assert pointed_item("Say more about the last one", prose) == ""  # sentences, not a list
     q = analyse("Say more about the last one - why is that such a problem?", organisations=ORGS, history=listed)
     assert q.context == "the workload of competitive tendering"
+
+
+@pytest.mark.slow
+def test_how_did_it_train_its_staff_after_a_question_on_the_hurley_group_opens_on_its_education_and_training(assistant):
+    from assistant.schema import Turn
+    first = assistant.ask("How big is the Hurley Group and who runs it?")
+    history = [Turn(role="user", content=first.question), Turn(role="assistant", content=first.text)]
+    follow = assistant.ask("And how did it train its staff?", history=history)
+    assert "education, training" in follow.text.split("\n")[0]  # "train" is searched as training and education too
