@@ -50,7 +50,7 @@ class Question:
     parts: tuple[str, ...]
     subject: tuple[str, ...] = ()  # organisation names as the library labels them; () when about none
     kind: str = "fact"  # fact, list, figure, howto, advice (what to do, about no organisation), result, yesno, compare
-    context: str = ""  # for a follow-up, the question it follows: what "they" and "them" stand for
+    context: str = ""  # for a follow-up, the question it follows (what "they" stand for), or the item it points to
 
     @property
     def subject_name(self) -> str:
