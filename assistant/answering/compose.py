@@ -164,8 +164,6 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     weight = _weights(terms, docs)
     lexical = []
     home = {unit: passage.chunk.doc_id for unit, passage in units}
-    regions = {id(p): results_text(p) for _u, p in units}
-    results = {unit: regions[id(passage)] for unit, passage in units}
     for unit, _passage in units:
         toks = set(tokenize(unit.matched))
         hit = sum(weight[t] for t in dict.fromkeys(terms) if t in toks)  # a fixed order: the same sum in every process
@@ -180,6 +178,10 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     kind = answer_kind(part) if len(question.parts) > 1 else question.kind
     kind = "who" if re.match(r"\s*who\b", part, re.I) else "size" if SIZE_QUESTION.search(part) else kind
     kind = "define" if asks_what_it_is(part, question.subject) else kind
+    # What each passage says under a results heading, once per passage and only for a part asking what came of it.
+    regions = {p.chunk.chunk_id: results_text(p) for p in {p.chunk.chunk_id: p for _u, p in units}.values()} \
+        if kind == "result" else {}
+    results = {unit: regions.get(passage.chunk.chunk_id, "") for unit, passage in units}
     picks = []
     for score, unit in lexical:
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
