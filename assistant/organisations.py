@@ -97,10 +97,15 @@ def spoken(name: str) -> str:
     return f"the {name}" if _COMMON_END.search(name) else name
 
 
+def opening(name: str) -> str:
+    """An organisation's name opening a sentence: "The Hurley Group", "Suffolk GP Federation"."""
+    said = spoken(name)
+    return said[0].upper() + said[1:]
+
+
 def owner(name: str) -> str:
     """An organisation owning what follows, opening a sentence: "The Hurley Group’s", "Suffolk GP Federation’s"."""
-    said = possessive(spoken(name))
-    return said[0].upper() + said[1:]
+    return possessive(opening(name))
 
 
 def possessive(name: str) -> str:

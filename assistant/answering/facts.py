@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.answering.debris import soften
-from assistant.organisations import owner as owner_of, spoken
+from assistant.organisations import opening, owner as owner_of
 
 
 def _item_word(item: str) -> str:
@@ -29,8 +29,8 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
         return f"{owner} {label.lower()} includes {', '.join(items[:-1])} and {items[-1]}."
     for rule, template in _FACT_SENTENCES:
         if said := rule.match(f"{label.lower()}: {value}"):
-            said_case = spoken(case)  # "The Hurley Group is a partnership.", not "Hurley Group is ..."
-            return template.format(case=said_case[0].upper() + said_case[1:], owner=owner, value=value,
+            # "The Hurley Group is a partnership.", not "Hurley Group is ..."
+            return template.format(case=opening(case), owner=owner, value=value,
                                    **{k: v or "" for k, v in said.groupdict().items()})
     return f"{owner} {label.lower()}: {value}."
 

@@ -45,7 +45,9 @@ def _as_a_fact(text: str, *, who: str) -> str:
     """A "how many / how much / when / who / what's the name" question as the fact it asks, for "The reports don't
     give ...": "How many beds does the hospital have" as "the number of beds the hospital has"; "" for others.
     `who` stands for "it" where the question says "it" for the organisation it follows on."""
-    text = re.sub(r"\bit\b", who, text) if who and re.search(r"\bit\b", text) else text if not who else ""
+    if who and not re.search(r"\bit\b", text):
+        return ""  # the organisation is neither named nor "it": the caller says whom the question is about
+    text = re.sub(r"\bit\b", who, text) if who else text
     if m := _HOW_MANY.match(text):
         what = f"the number of {m['thing']}" if m["how"].lower() == "many" else \
             "the amount" + (f" of {m['thing']}" if m["thing"] else "")

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import split_sentences
-from assistant.answering.wording import with_verb
 from assistant.answering.sentences import DUMMY_IT, RUN_IN, THERE_LEANS, Unit, comparison_cell, passage_units, source_line
+from assistant.answering.wording import with_verb
 from assistant.organisations import named_in
 from assistant.schema import Passage
 from assistant.search.retrieval import expand_query, query_terms
