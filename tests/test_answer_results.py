@@ -151,3 +151,14 @@ def test_how_did_it_train_its_staff_after_a_question_on_the_hurley_group_opens_o
     history = [Turn(role="user", content=first.question), Turn(role="assistant", content=first.text)]
     follow = assistant.ask("And how did it train its staff?", history=history)
     assert "education, training" in follow.text.split("\n")[0]  # "train" is searched as training and education too
+
+
+def test_a_lists_label_before_a_whole_sentence_is_left_out_as_the_answer_is_written():
+    barriers = _passage(1, "Barriers to developing new models\nThe workload of competitive tendering: The workload "
+                           "involved in responding to competitive tenders for community services was identified as a "
+                           "barrier to general practice increasing its scope of provision.\nEssential ingredients for "
+                           "success: Strong clinical leadership; A clear focus on quality.")
+    text = compose(analyse("Why is the workload of competitive tendering a barrier?", organisations=ORGS),
+                   [barriers], organisations=ORGS)
+    assert "The workload involved in responding to competitive tenders" in text
+    assert "tendering: The workload" not in text  # the label found the sentence, and is not quoted

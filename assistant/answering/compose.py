@@ -12,7 +12,7 @@ from assistant.answering.question import (MEASURES, Question, advice_query, answ
                                           without_subject)
 from assistant.answering.cues import ADVICE_CUE, SIZE_QUESTION, cue, gives, leads, results_text
 from assistant.answering.protocol import NOT_GIVEN
-from assistant.answering.sentences import Unit, flattened_cell, passage_units
+from assistant.answering.sentences import Unit, flattened_cell, passage_units, unlabelled
 from assistant.answering.voice import in_its_words, once_in_its_words, speaks
 from assistant.answering.wording import cited, missing_fact, said_of
 from assistant.organisations import named_in
@@ -230,12 +230,14 @@ def choose(picks: Sequence[Pick], *, limit: int, per_passage: int, said: set[fro
 
 
 def voiced(pick: Pick) -> Pick:
-    """A case study's sentence saying "we" or "our" anywhere ("..., but we have remained a traditional NHS GP
-    partnership") quoted as the organisation's words as it is written out (scoring saw it as it stands)."""
+    """A pick as it is written out (scoring saw it as it stands): without a list's label before a whole sentence, and
+    a case study's sentence saying "we" or "our" anywhere ("..., but we have remained a traditional NHS GP
+    partnership") quoted as the organisation's words."""
     unit = pick.unit
-    if not unit.case_study or unit.fact or not speaks(unit.text, own=True):
-        return pick
-    return replace(pick, unit=replace(unit, text=in_its_words(unit.text, unit.case_study)))
+    text = unit.text if unit.fact else unlabelled(unit.text)
+    if unit.case_study and not unit.fact and speaks(text, own=True):
+        text = in_its_words(text, unit.case_study)
+    return pick if text == unit.text else replace(pick, unit=replace(unit, text=text))
 
 
 def whose(pick: Pick, organisations: Sequence[str], *, passage: Passage) -> Pick:
