@@ -162,3 +162,15 @@ def test_a_lists_label_before_a_whole_sentence_is_left_out_as_the_answer_is_writ
                    [barriers], organisations=ORGS)
     assert "The workload involved in responding to competitive tenders" in text
     assert "tendering: The workload" not in text  # the label found the sentence, and is not quoted
+
+
+def test_a_paragraph_turning_to_another_example_in_a_case_box_is_not_about_the_boxs_organisation():
+    box = _passage(1, "General practices in the Hurley Group now perform among the best in the country for diabetes "
+                      "care.\nAnother example of how funding can drive change is in the Netherlands, where a new payment "
+                      "system for diabetes care drove collaboration. Contracts for a full year of diabetes care could "
+                      "only be negotiated with groups of GPs, in a similar way to how the Hurley Group shaped its "
+                      "incentives.", case="Hurley Group", section="Box 13: Hurley Group")
+    text = compose(analyse("Did the Hurley Group improve diabetes care?", organisations=ORGS), [box],
+                   organisations=ORGS)
+    assert text.startswith("General practices in the Hurley Group now perform among the best")
+    assert "Netherlands" not in text and "Contracts for a full year" not in text

@@ -46,6 +46,8 @@ def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: S
     passage that names the subject and no other organisation."""
     if not subject:
         return True
+    if _elsewhere(unit, passage):
+        return False  # "... in a similar way to how Tower Hamlets shaped its incentives": a comparison
     says = set(named_in(unit.text, organisations))
     if says:
         return bool(says & set(subject))  # naming another organisation and not this one: about that one
@@ -55,6 +57,17 @@ def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: S
     named = set(named_in(passage.chunk.text, organisations))
     return not unit.case_study and bool(named) and named <= set(subject)
 
+
+
+# A paragraph turning to another example inside a case box ("Another example of how changes in policy ... is in the
+# Netherlands, ..."; Box 13, Tower Hamlets): its sentences are about that one, not the box's organisation.
+_ANOTHER_EXAMPLE = re.compile(r"^(another|a further|a similar) (example|case|illustration)\b", re.I)
+
+
+def _elsewhere(unit: Unit, passage: Passage) -> bool:
+    """Whether the unit sits in a paragraph of its passage that turns to another example."""
+    key = alnum(unit.text)[:60]
+    return any(key in alnum(line) for line in passage.chunk.text.splitlines() if _ANOTHER_EXAMPLE.match(line))
 
 
 # Weight of meaning (MaxSim of the part's words over the sentence's stored word-piece vectors) against shared

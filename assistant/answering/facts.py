@@ -1,4 +1,4 @@
-"""A case study's labelled table fact written as a sentence about its organisation ("Suffolk GP Federation has 60
+"""A case study's labelled table fact or box line written as a sentence about its organisation ("Suffolk GP Federation has 60
 practices.", "Suffolk GP Federation’s service portfolio includes diabetes, ... and urology.")."""
 
 from __future__ import annotations
@@ -52,3 +52,24 @@ _FACT_SENTENCES = (
 def names_itself(label: str, case: str) -> bool:
     """Whether a label is the organisation's own name ("Modality Partnership LLP" in Modality Partnership's box)."""
     return bool(case) and (case.lower() in label.lower() or label.lower() in case.lower())
+
+
+# A box's value that is a sentence of its own: a capital (not "To ..."), then a verb ("has been held", "can be").
+OWN_SENTENCE = re.compile(r"^(?!(To|A|An)\b)[A-Z][^:;]*?\b(is|are|was|were|has|have|had|will|can|could|would|should|may|"
+                           r"might|must|does|did|includes|provides|covers|serves|employs|runs|holds|offers|operates|comprises)\b")
+
+
+def boxed_sentence(label: str, value: str, case: str, lower_words: set[str]) -> str:
+    """A case box's sentence said of its organisation, closed by a full stop."""
+    if not value.rstrip().endswith((".", "!", "?")):
+        value = value.rstrip(" ;,") + "."
+    if case.lower() in value.lower():
+        return value
+    what = re.sub(r"^the\s+", "", label.strip(), flags=re.I)
+    if names_itself(what, case):
+        return f"{what}: {value}"
+    if what.lower() in ("vital statistics", "statistics", "background", "summary"):
+        return f"{case}: {value}"
+    if OWN_SENTENCE.match(value):
+        return value  # "Service portfolio: Since 2011, an APMS contract has been held ...": the label adds nothing
+    return f"{owner_of(case)} {what.lower()}: {soften(value, lower_words, keep=case)}"  # "Vitality has ..." keeps its capital

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, soften, whole
-from assistant.answering.facts import fact_sentence, names_itself
+from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.organisations import owner
 from assistant.schema import Passage
@@ -36,7 +36,8 @@ _LEANS = re.compile(rf"^(this|these|that|those|it(?! {DUMMY_IT[3:]})|its|they|th
                     r"hand|similarly|likewise|nevertheless|nonetheless|instead|nor|perhaps more \w+|as such|furthermore|"
                     r"moreover|thus|therefore|hence|yet|even so|in them|second(ly)?|third(ly)?|finally|lastly|(if )?the "
                     r"(latter|former)|options (could|might|may) include|(many|some|most|several|others|few)(?= (have|"
-                    r"had|are|were|will|would|can|also)\b))\b", re.I)
+                    r"had|are|were|will|would|can|also)\b)|the [\w‘’'-]+(?: [\w‘’'-]+)? also)\b",
+                    re.I)  # "The care packages also required ..."
 # "Tower Hamlets achieves this by ...": "this" for the sentence before leans on it as an opening "This" does.
 _THIS_BACK = re.compile(r"(?<=\w )this(?= (by|with|through|because|when|if|in|for)\b|[,.;])", re.I)
 # "All patients registered with a GP in the city can now ...": outside a case study, "the city" is the place the
@@ -199,27 +200,6 @@ def unlabelled(text: str) -> str:
         not _LEANS.match(rest) else text  # a list ("Essential ingredients for success: Strong ...; ...") keeps it
 
 
-# A box's value that is a sentence of its own: a capital (not "To ..."), then a verb ("has been held", "can be").
-_OWN_SENTENCE = re.compile(r"^(?!(To|A|An)\b)[A-Z][^:;]*?\b(is|are|was|were|has|have|had|will|can|could|would|should|may|"
-                           r"might|must|does|did|includes|provides|covers|serves|employs|runs|holds|offers|operates|comprises)\b")
-
-
-def _boxed(label: str, value: str, case: str, lower_words: set[str]) -> str:
-    """A case box's sentence said of its organisation, closed by a full stop."""
-    if not value.rstrip().endswith((".", "!", "?")):
-        value = value.rstrip(" ;,") + "."
-    if case.lower() in value.lower():
-        return value
-    what = re.sub(r"^the\s+", "", label.strip(), flags=re.I)
-    if names_itself(what, case):
-        return f"{what}: {value}"
-    if what.lower() in ("vital statistics", "statistics", "background", "summary"):
-        return f"{case}: {value}"
-    if _OWN_SENTENCE.match(value):
-        return value  # "Service portfolio: Since 2011, an APMS contract has been held ...": the label adds nothing
-    return f"{owner(case)} {what.lower()}: {soften(value, lower_words, keep=case)}"  # "Vitality has ..." keeps its capital
-
-
 # A case study's byline: a title, a name and a role ("Dr Simon Brownleader, Chairman of Network 2").
 _BYLINE = re.compile(r"^(?P<name>(?:Dr|Professor|Prof|Mr|Mrs|Ms|Miss) [A-Z][\w'’-]+(?: [A-Z][\w'’-]+){1,2}), "
                      r"(?P<role>[^.;:]{0,60}\b(?:[Pp]artner|CEO|[Cc]hief|[Cc]hair\w*|[Ee]xecutive|[Dd]irector|"
@@ -247,11 +227,11 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
         if whole(said[0], terminated=said[0].endswith(".")):
             # "The vital statistics: A federation of 43 practices ...": the value is the sentence, said of its
             # organisation; "The challenge: To develop ..." keeps what it is ("... Confederation’s challenge: to ...").
-            boxed = Unit(n, pos, _boxed(label, first, case, lower_words), case, fact=True)
+            boxed = Unit(n, pos, boxed_sentence(label, first, case, lower_words), case, fact=True)
             # A box's paragraph of several sentences: each its own unit after the first (a leaning one joined to it).
             return _line_units(n, pos, " ".join(rest), case=case, lower_words=lower_words, joined_to=boxed) \
                 if rest else [boxed]
-        if _OWN_SENTENCE.match(value) and value.endswith("."):  # "Number of practices: Network 2 includes five ..."
+        if OWN_SENTENCE.match(value) and value.endswith("."):  # "Number of practices: Network 2 includes five ..."
             return [Unit(n, pos, value, case, fact=True, source=line)]
         if case.lower() not in value.lower() and not value.endswith(":"):
             return [Unit(n, pos, fact_sentence(label, value, case, lower_words), case, fact=True, source=line)]
