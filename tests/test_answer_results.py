@@ -174,3 +174,20 @@ def test_a_paragraph_turning_to_another_example_in_a_case_box_is_not_about_the_b
                    organisations=ORGS)
     assert text.startswith("General practices in the Hurley Group now perform among the best")
     assert "Netherlands" not in text and "Contracts for a full year" not in text
+
+
+def test_a_tables_column_headings_among_paragraphs_are_not_quoted_as_a_list():
+    from assistant.answering.sentences import passage_units
+    contracts = _passage(1, "APMS contracts have been used to improve access to general practice through extended "
+                            "opening hours.\nIt should be noted that CCGs cannot hold APMS contracts, so the CCG now "
+                            "uses an NHS contract with its primary care networks.\nContracts that can be held with CCGs\n"
+                            "Role in delivering extended primary care services\nPotential role in supporting "
+                            "transformation of core services\nSpecialist Provider of Medical", section="APMS Contracts")
+    texts = [u.text for u in passage_units(1, contracts)]
+    assert texts and all("CCGs cannot hold APMS contracts" in t for t in texts)
+    assert not any("Contracts that can be held with CCGs" in t for t in texts)
+    slide = _passage(2, "Common Federation Objectives\nShared back-office functions\nExtended access for patients\n"
+                        "New services closer to home", section="Common Federation Objectives")
+    listed = [u.text for u in passage_units(2, slide)]  # a slide's bullets under its title stay a list
+    assert len(listed) == 1 and listed[0].startswith("Common Federation Objectives: shared back-office functions; "
+                                                     "extended access for patients;")

@@ -306,6 +306,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             titles.add(k)
     # "Location; London (working in 12 CCGs)", then each site's cell on its own line: whose cell is whose is lost.
     tabular = not case and any(";" in line and _table_row(line) for line in lines)
+    prose = sum(line.endswith(".") and len(line.split()) >= 12 for line in lines) >= 2
     units: list[Unit] = []
     i, last = 0, -1  # last: the line the last unit came from
     while i < len(lines):
@@ -328,6 +329,8 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
             # "Appendix: Case studies" says where the list is, not what it is: the organisation's name says more.
             section = case if case and _GENERIC_SECTION.search(chunk.section or "") else chunk.section
             listed = _list_unit(n, i * 100, lines[i:end], lead=lead or section, case=case, lower_words=lower_words)
+            if not (lead or case) and prose and not any(x.endswith(".") for x in lines[i:end]):
+                listed = None  # a table's column headings among paragraphs ("Contracts that can be held with CCGs")
             if listed and lead and _LEANS.match(lead) and not _SELF.match(lead):
                 # "This could, for example, include: ..." goes with the sentence just before it, or not at all.
                 joined = units and last in (i - 2, i - 1) and units[-1].text.endswith(".")
