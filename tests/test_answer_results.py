@@ -191,3 +191,11 @@ def test_a_tables_column_headings_among_paragraphs_are_not_quoted_as_a_list():
     listed = [u.text for u in passage_units(2, slide)]  # a slide's bullets under its title stay a list
     assert len(listed) == 1 and listed[0].startswith("Common Federation Objectives: shared back-office functions; "
                                                      "extended access for patients;")
+
+
+def test_a_verbless_cell_keeps_its_label_as_the_answer_is_written():
+    from assistant.answering.sentences import unlabelled
+    cell = "Legal status: Collaboration between multiple practices. May be informal in nature."
+    assert unlabelled(cell) == cell
+    assert unlabelled("The workload of competitive tendering: The workload involved was identified as a barrier. "
+                      "But it also helped larger groups.").startswith("The workload involved was identified")

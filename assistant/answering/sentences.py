@@ -184,20 +184,20 @@ def _table_row(item: str) -> bool:
 # A label before a sentence ("The question: ...", "Governance: ...", "The workload of competitive tendering: ...").
 _LABEL = re.compile(r"^(?:[A-Z][\w’'-]*)(?: [\w‘’'-]+){0,6}: (?=[A-Z‘“\"])")
 # Labels of up to this many words are left out of a unit; longer ones only as the answer is written (scored without
-# their words, golden evidence stated 0.904 -> 0.887: "Information technology and data analysis: ..." is what finds
-# its sentence).
+# their words, golden evidence stated 0.904 -> 0.887: "Information technology and data analysis: ..." finds it).
 _UNIT_LABEL_WORDS = 4
 
 
 def unlabelled(text: str) -> str:
-    """A quoted sentence without the label a list or slide put before it ("The workload of competitive tendering: The
-    workload involved in responding ..."), where the rest is a whole sentence that leans on nothing."""
+    """A quoted sentence without a list's label before it ("The workload of competitive tendering: The workload
+    involved in ..."), where what follows opens on a whole sentence with a verb that leans on nothing."""
     lead = _LABEL.match(text)
     if not lead or re.search(r"[’']s\b|\b(are|is|words)\b", lead.group(0)):
         return text  # "In the Hurley Group’s words: “...", "Northumbria Primary Care’s results are: ..." say whose
     rest = text[lead.end():]
-    return rest if re.match(r"[A-Z]", rest) and not re.search(r"[:;]", rest) and whole(rest, terminated=True) and \
-        not _LEANS.match(rest) else text  # a list ("Essential ingredients for success: Strong ...; ...") keeps it
+    first = (split_sentences(rest) or [""])[0]  # a list or a verbless cell ("Legal status: Collaboration ...") keeps it
+    return rest if not re.search(r"[:;]", rest) and OWN_SENTENCE.match(first) and whole(first, terminated=True) and \
+        not _LEANS.match(first) else text
 
 
 # A case study's byline: a title, a name and a role ("Dr Simon Brownleader, Chairman of Network 2").
@@ -289,6 +289,17 @@ def _merge_items(fact: str, items: Sequence[str]) -> str:
     return f"{head.rstrip(':')}{':' if head.endswith(':') else ';'} " + "; ".join(items)
 
 
+def _titled(lines: list[str]) -> tuple[list[str], set[int]]:
+    """The lines with a slide's title said twice ("Common Federation Objectives: Common Federation Objectives") said
+    once as a lead-in, and the numbers of those lines."""
+    titles = set()
+    for k, line in enumerate(lines):
+        if title := _TITLE_TWICE.match(line):
+            lines[k] = title.group("title") + ":"
+            titles.add(k)
+    return lines, titles
+
+
 def passage_units(n: int, passage: Passage) -> list[Unit]:
     """The quotable units of passage number n, in order: sentences, labelled facts (with the items listed under
     them) and runs of slide bullets or list items as one sentence each."""
@@ -297,13 +308,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
         return []  # a reference list or footnotes: "Wiering et al. (2017) 'Patient involvement ...'" says nothing
     case = chunk.case_study
     lower_words = {w for w in _WORD.findall(chunk.text) if w.islower()}
-    lines = [tidy(raw) for raw in chunk.text.splitlines()]
-    titles = set()
-    for k, line in enumerate(lines):
-        title = _TITLE_TWICE.match(line)
-        if title:
-            lines[k] = title.group("title") + ":"
-            titles.add(k)
+    lines, titles = _titled([tidy(raw) for raw in chunk.text.splitlines()])
     # "Location; London (working in 12 CCGs)", then each site's cell on its own line: whose cell is whose is lost.
     tabular = not case and any(";" in line and _table_row(line) for line in lines)
     prose = sum(line.endswith(".") and len(line.split()) >= 12 for line in lines) >= 2
