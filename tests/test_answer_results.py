@@ -199,3 +199,11 @@ def test_a_verbless_cell_keeps_its_label_as_the_answer_is_written():
     assert unlabelled(cell) == cell
     assert unlabelled("The workload of competitive tendering: The workload involved was identified as a barrier. "
                       "But it also helped larger groups.").startswith("The workload involved was identified")
+
+
+def test_what_the_user_says_of_themselves_after_a_question_is_no_part_of_its_own():
+    from assistant.answering.question import split_parts
+    assert split_parts("How many practices does the Hurley Group run? I've seen different numbers in the Nuffield "
+                       "material.") == ("How many practices does the Hurley Group run? I've seen different numbers in "
+                                        "the Nuffield material.",)
+    assert len(split_parts("How much has demand grown? I'd like figures from more than one of the reports.")) == 2

@@ -60,6 +60,12 @@ class Question:
         return spoken(max(written, key=len) if written else min(self.subject, key=len)) if self.subject else ""
 
 
+# What the user says of themselves after a question ("I've seen different numbers in the Nuffield material.") asks
+# nothing more: it is said with that question. "I'd like figures from more than one of the reports." asks.
+_STATEMENT = re.compile(r"^(?!(I|we)(['’]d| would) like\b|(I|we) (want|need)\b)(I|I['’](ve|d|m)|we|we['’](re|ve|d)|my|our)\b",
+                        re.I)
+
+
 def split_parts(question: str) -> tuple[str, ...]:
     """The questions inside one: split on "and"/"as well as" before a question word, on "?" and ";"."""
     pieces = [p.strip(" ,;") for p in _SPLIT.split(question.strip()) if p and p.strip(" ,;?")]
@@ -67,6 +73,8 @@ def split_parts(question: str) -> tuple[str, ...]:
     for p in pieces:
         if parts and not tokenize(p):
             parts[-1] = f"{parts[-1]} {p}"  # "and why?" alone carries too little to answer on its own
+        elif parts and _STATEMENT.match(p) and not p.endswith("?"):
+            parts[-1] = f"{parts[-1]}? {p}"  # "... run? I've seen different numbers in the Nuffield material."
         else:
             parts.append(p)
     return tuple(parts) or (question.strip(),)
