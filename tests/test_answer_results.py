@@ -207,3 +207,17 @@ def test_what_the_user_says_of_themselves_after_a_question_is_no_part_of_its_own
                        "material.") == ("How many practices does the Hurley Group run? I've seen different numbers in "
                                         "the Nuffield material.",)
     assert len(split_parts("How much has demand grown? I'd like figures from more than one of the reports.")) == 2
+
+
+def test_a_question_asking_for_a_definition_is_answered_by_the_definition_without_padding():
+    passages = [_passage(1, "The concept of a primary care federation was developed by the RCGP and is described as "
+                            "‘an association of GP practices that come together to share responsibility for a range "
+                            "of functions’."),
+                _passage(2, "Other federations remain as relatively loose affiliations of practices, although these "
+                            "might provide the basis for further scaling up of primary care organisation."),
+                _passage(3, "A vital aspect of primary care federation work is the registered list of patients held "
+                            "by all practices in the federation.")]
+    text = compose(analyse("How does the RCGP define a primary care federation?", organisations=ORGS), passages,
+                   organisations=ORGS)
+    assert text.startswith("The concept of a primary care federation was developed by the RCGP")
+    assert "loose affiliations" not in text and "registered list" not in text

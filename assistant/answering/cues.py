@@ -35,6 +35,9 @@ def outcome(unit: Unit, results: str) -> bool:
     return bool(_OUTCOME.search(said)) or bool(results) and len(tail) >= 20 and tail in results
 
 
+_DEFINITION = re.compile(r"\b(is|are) (described|defined|known) as\b|\bdefin(ed|es|ition)\b|\brefers? to\b", re.I)
+
+
 def defines(text: str, subject: Sequence[str]) -> bool:
     """Whether a sentence says what the organisation is: "Modality Partnership LLP: a GP super-partnership ..."
     (not one of its box's labels: "Harness GP Co-operative Federation’s challenge: ...")."""
@@ -133,8 +136,8 @@ def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str) -> boo
     sentence saying what X is; "How big is X?" by one naming X and counting its practices, patients or staff; "Who
     runs it?" by a named person in a role; "What has it achieved?" by what came of it (`results`: the passage's text
     under a results heading)."""
-    if kind == "define":
-        return defines(unit.text, subject)
+    if kind == "define":  # what the organisation asked is, or a term's definition ("... is described as ‘an ...’")
+        return defines(unit.text, subject) if subject else bool(_DEFINITION.search(unit.text))
     if kind == "size":
         return bool(named_in(unit.text, subject)) and counted(unit.text, SIZE_WORDS) and not _DATED.search(unit.text)
     if kind == "who":
