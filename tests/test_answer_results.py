@@ -221,3 +221,13 @@ def test_a_question_asking_for_a_definition_is_answered_by_the_definition_withou
                    organisations=ORGS)
     assert text.startswith("The concept of a primary care federation was developed by the RCGP")
     assert "loose affiliations" not in text and "registered list" not in text
+
+
+def test_a_part_asking_the_legal_form_is_answered_by_a_legal_form_and_not_padded():
+    hurley = _passage(1, "Legal status: Partnership.\nDate established: Practice formed in 1969 but expansion began in "
+                         "2007.\nMain purpose: Growth and diversification of income stream through multiple contracts.",
+                      case="Hurley Group", section="Appendix: Case studies")
+    text = compose(analyse("What legal form did the Hurley Group choose as it grew?", organisations=ORGS), [hurley],
+                   organisations=ORGS)
+    assert text.startswith("The Hurley Group is a partnership.")
+    assert "1969" not in text and "diversification" not in text

@@ -61,6 +61,8 @@ def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: S
 
 # "How does the RCGP define a primary care federation?": answered first by a sentence giving a definition.
 _DEFINE_ASK = re.compile(r"\bdefin(e|es|ed|ition)\b", re.I)
+# "What legal form did they choose?": answered first by a sentence naming a legal form.
+_FORM_ASK = re.compile(r"\blegal (form|status|structure|entity|vehicle)s?\b", re.I)
 
 
 # A paragraph turning to another example inside a case box ("Another example of how changes in policy ... is in the
@@ -195,7 +197,8 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     # A part's own kind where the question asks two things ("how many practices ... and what services ...").
     kind = answer_kind(part) if len(question.parts) > 1 else question.kind
     kind = "who" if re.match(r"\s*who\b", part, re.I) else "size" if SIZE_QUESTION.search(part) else kind
-    kind = "define" if asks_what_it_is(part, question.subject) or _DEFINE_ASK.search(part) else kind
+    kind = "define" if asks_what_it_is(part, question.subject) or _DEFINE_ASK.search(part) else \
+        "form" if _FORM_ASK.search(part) else kind
     # What each passage says under a results heading, once per passage and only for a part asking what came of it.
     regions = {p.chunk.chunk_id: results_text(p) for p in {p.chunk.chunk_id: p for _u, p in units}.values()} \
         if kind == "result" else {}

@@ -35,6 +35,10 @@ def outcome(unit: Unit, results: str) -> bool:
     return bool(_OUTCOME.search(said)) or bool(results) and len(tail) >= 20 and tail in results
 
 
+# "... is a partnership.", "... remained a traditional NHS GP partnership", "... formed as a company limited by shares".
+_LEGAL_FORM = re.compile(r"\b(community interest compan|compan(y|ies) limited by|limited (liability )?(company|partnership)|"
+                         r"LLP|CIC|social enterprise|(a|an) [\w ]{0,25}partnership\b|(a|as) (for-profit |private )?company)",
+                         re.I)
 _DEFINITION = re.compile(r"\b(is|are) (described|defined|known) as\b|\bdefin(ed|es|ition)\b|\brefers? to\b", re.I)
 
 
@@ -142,4 +146,6 @@ def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str) -> boo
         return bool(named_in(unit.text, subject)) and counted(unit.text, SIZE_WORDS) and not _DATED.search(unit.text)
     if kind == "who":
         return bool(_PERSON.search(unit.text) and _WHO_CUE.search(unit.text))
+    if kind == "form":
+        return bool(_LEGAL_FORM.search(unit.text))
     return kind == "result" and outcome(unit, results)
