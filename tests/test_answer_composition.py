@@ -624,9 +624,11 @@ def test_a_case_tables_counts_read_as_sentences_about_the_organisation():
         "Whitstable Medical Practice has 19 partners."
     assert fact_sentence("Registered population", "539,000 combined", "Suffolk GP Federation") == \
         "Suffolk GP Federation has a registered population of 539,000 combined."
-    # A count with words around it stays labelled rather than be misread.
+    # A count of what it has reads so; one with no plural after it stays labelled rather than be misread.
     assert fact_sentence("Number of partners", "Four partners with 22 lead GPs", "Hurley Group") == \
-        "The Hurley Group’s number of partners: Four partners with 22 lead GPs."
+        "The Hurley Group has four partners with 22 lead GPs."
+    assert fact_sentence("Number of partners", "15 full equity, three fixed share", "Vitality Partnership") == \
+        "The Vitality Partnership’s number of partners: 15 full equity, three fixed share."
 
 
 def test_a_pointer_to_a_page_or_figure_of_the_report_is_taken_out_of_a_quote():

@@ -231,3 +231,17 @@ def test_a_part_asking_the_legal_form_is_answered_by_a_legal_form_and_not_padded
                    organisations=ORGS)
     assert text.startswith("The Hurley Group is a partnership.")
     assert "1969" not in text and "diversification" not in text
+
+
+def test_a_labelled_count_is_said_as_what_the_organisation_has():
+    box = _passage(1, "Number of partners: Four partners with 22 lead GPs (one at each site) on a profit share.\n"
+                      "Care locations: 18 general practices Five urgent care centres.\nNumber of employees: 300.",
+                   case="Hurley Group", section="Appendix: Case studies")
+    texts = [u.text for u in passage_units_of(box)]
+    assert "The Hurley Group has four partners with 22 lead GPs (one at each site) on a profit share." in texts
+    assert not any("has 18 general practices" in t for t in texts)  # cells run together stay as they are
+
+
+def passage_units_of(passage):
+    from assistant.answering.sentences import passage_units
+    return passage_units(1, passage)

@@ -122,3 +122,13 @@ def whole(sentence: str, *, terminated: bool) -> bool:
     # headings ("Its Clinical Board (the Board of Directors) is made up of five elected GPs.").
     plain = _WORD.findall(_ASIDE.sub(" ", sentence))
     return caps_share([w for w in plain if not _ACRONYM.match(w)] or words) <= 0.5
+
+
+_CUT_CITATION = re.compile(r"^[^()]{0,80}\),\s+(?=[a-z])")
+
+
+def after_cut(piece: str) -> str:
+    """A sentence the chunk's start cut inside a citation, from where its own words begin: "General Practitioners,
+    2013), the number of GP trainees is ..." as "The number of GP trainees is ..."."""
+    cut = _CUT_CITATION.match(piece)
+    return piece[cut.end()].upper() + piece[cut.end() + 1:] if cut else piece

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.debris import soften
+from assistant.answering.debris import run_together, soften
 from assistant.organisations import opening, owner as owner_of
 
 
@@ -27,6 +27,8 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     if listed:  # "Service portfolio: includes Diabetes; Ultrasound; Urology" as a list in a sentence
         items = [_item_word(i.strip()) for i in listed.group("items").split("; ")]
         return f"{owner} {label.lower()} includes {', '.join(items[:-1])} and {items[-1]}."
+    if has := has_counted(label, value, case, lower_words):
+        return has
     for rule, template in _FACT_SENTENCES:
         if said := rule.match(f"{label.lower()}: {value}"):
             # "The Hurley Group is a partnership.", not "Hurley Group is ..."
@@ -47,6 +49,24 @@ _FACT_SENTENCES = (
     (re.compile(r"^legal (?:status|form): (?:community interest company|company limited by \w+|limited liability "
                 r"partnership|partnership|limited company|social enterprise)$", re.I), "{case} is a {value}."),
 )
+
+
+# A count of what the organisation has, under a label saying so: "Number of partners: Four partners with 22 lead GPs
+# ...", "Care locations: Eight practice sites.", "Number of employees: 30 employees plus a board ...".
+_HAS_LABEL = re.compile(r"^(number of (employees|staff|partners|practices|sites)|care locations)$", re.I)
+_COUNTED = re.compile(r"^(?P<n>\d[\d,]*\+?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve) "
+                      r"(?P<rest>(?:[a-z-]+ ){0,2}[a-z-]+s\b[^;]*)$")  # (read from a lower-case first letter)
+
+
+def has_counted(label: str, value: str, case: str, lower_words: set[str] | frozenset[str]) -> str:
+    """ "The Hurley Group has four partners with 22 lead GPs ...": a labelled count said as what the organisation has
+    ("" when the value is no such count, or names or cells follow it: "18 general practices Five urgent ...")."""
+    value = value.strip()
+    counted = _COUNTED.match(value[:1].lower() + value[1:])
+    if not counted or not _HAS_LABEL.match(re.sub(r"^the\s+", "", label.strip(), flags=re.I)) or \
+            run_together(value, set(lower_words)):
+        return ""
+    return f"{opening(case)} has {counted.group('n')} {counted.group('rest').rstrip(' .')}."
 
 
 def names_itself(label: str, case: str) -> bool:

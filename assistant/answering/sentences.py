@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
-from assistant.answering.debris import CLAUSE_ONLY, ordinary, reference, run_together, soften, whole
-from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence
+from assistant.answering.debris import CLAUSE_ONLY, after_cut, ordinary, reference, run_together, soften, whole
+from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence, has_counted
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.organisations import owner
 from assistant.schema import Passage
@@ -225,10 +225,11 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
         said = split_sentences(value) or [value]
         first, rest = " ".join(said[:BOX_SENTENCES]), said[BOX_SENTENCES:]
         if whole(said[0], terminated=said[0].endswith(".")):
-            # "The vital statistics: A federation of 43 practices ...": the value is the sentence, said of its
-            # organisation; "The challenge: To develop ..." keeps what it is ("... Confederation’s challenge: to ...").
-            boxed = Unit(n, pos, boxed_sentence(label, first, case, lower_words), case, fact=True)
-            # A box's paragraph of several sentences: each its own unit after the first (a leaning one joined to it).
+            # "The vital statistics: A federation of ...": the value said of its organisation ("... Confederation’s
+            # challenge: to ...", a count as what it has); each further sentence its own unit (a leaning one joined).
+            has = has_counted(label, first.rstrip("."), case, lower_words)
+            boxed = Unit(n, pos, has or boxed_sentence(label, first, case, lower_words), case, fact=True,
+                         source=line if has else "")
             return _line_units(n, pos, " ".join(rest), case=case, lower_words=lower_words, joined_to=boxed) \
                 if rest else [boxed]
         if OWN_SENTENCE.match(value) and value.endswith("."):  # "Number of practices: Network 2 includes five ..."
@@ -242,7 +243,7 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     pieces = split_sentences(line) if re.search(r"[.!?]", line) else _split_run_ons(line, lower_words)
     units: list[Unit] = [joined_to] if joined_to else []
     before, kept = (joined_to.text, True) if joined_to else ("", False)
-    for k, piece in enumerate(_after_cut(p.strip()) for p in pieces):
+    for k, piece in enumerate(after_cut(p.strip()) for p in pieces):
         terminated = piece.endswith((".", "!", "?", ".”", ".’", ".\"", ".)"))
         ok = whole(piece, terminated=terminated) and not run_together(piece, lower_words) and not reference(piece) \
             and not CLAUSE_ONLY.match(piece)
@@ -268,16 +269,6 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
             units.append(Unit(n, pos * 100 + k, text, case))
         before = piece
     return units
-
-
-_CUT_CITATION = re.compile(r"^[^()]{0,80}\),\s+(?=[a-z])")
-
-
-def _after_cut(piece: str) -> str:
-    """A sentence the chunk's start cut inside a citation, from where its own words begin: "General Practitioners,
-    2013), the number of GP trainees is ..." as "The number of GP trainees is ..."."""
-    cut = _CUT_CITATION.match(piece)
-    return piece[cut.end()].upper() + piece[cut.end() + 1:] if cut else piece
 
 
 def _merge_items(fact: str, items: Sequence[str]) -> str:
