@@ -245,3 +245,11 @@ def test_a_labelled_count_is_said_as_what_the_organisation_has():
 def passage_units_of(passage):
     from assistant.answering.sentences import passage_units
     return passage_units(1, passage)
+
+
+def test_a_later_parts_them_is_searched_as_who_the_first_part_is_about():
+    from assistant.answering.question import part_queries
+    assert part_queries("Did large-scale GP organisations give better quality of care in the 2016 study, and how did "
+                        "patients feel about them?", ORGS)[1] == \
+        "how did patients feel about them? (large-scale GP organisations)"
+    assert part_queries("What is a federation, and how do they work?", ORGS)[1] == "how do they work?"

@@ -80,6 +80,12 @@ def split_parts(question: str) -> tuple[str, ...]:
     return tuple(parts) or (question.strip(),)
 
 
+# Who a first part is about, for a later part's "them": "Did [large-scale GP organisations] give better ...".
+_DOER = re.compile(r"^(?:did|do|does|can|could|would|will|are|were|have|has)\s+(?P<who>(?:[\w-]+\s+){0,4}?[\w-]+s)\s+"
+                   r"(?:give|get|have|make|do|need|use|offer|provide|improve|reduce|work|help|deliver|achieve)\b", re.I)
+_THEM = re.compile(r"\b(they|them|their)\b", re.I)
+
+
 def part_queries(question: str, organisations: Sequence[str]) -> tuple[str, ...]:
     """Each part of a question of several as retrieval should see it alone, with the organisation the question
     names ("how does it involve its patients? (Vitality Partnership)"); none for a question of one part."""
@@ -90,7 +96,10 @@ def part_queries(question: str, organisations: Sequence[str]) -> tuple[str, ...]
     subject = named_in(own, organisations)
     # The name as the question says it: "Vitality Partnership" is also labelled by its later name, Modality.
     name = min(subject, key=lambda n: (n.lower() not in own.lower(), len(n))) if subject else ""
-    return tuple(part if not name or named_in(part, subject) else f"{part} ({name})" for part in parts)
+    if not name:  # "Did large-scale GP organisations give ..., and how did patients feel about them?"
+        doer = _DOER.match(parts[0])
+        return (parts[0], *(f"{p} ({doer.group('who')})" if doer and _THEM.search(p) else p for p in parts[1:]))
+    return tuple(part if named_in(part, subject) else f"{part} ({name})" for part in parts)
 
 
 def advice_query(question: str, organisations: Sequence[str]) -> str:
