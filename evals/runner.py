@@ -24,9 +24,9 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "refusal_accuracy": (">=", 0.90),
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),
-    # Issue #13's targets where the golden set meets them (evidence stated 0.896, near misses 1.000, no fragments),
-    # and a floor a little under its figure where it does not (parts covered 0.667; held-out 0.765, 0.333, 0.857,
-    # 2 fragments). One two-part question more or less moves parts covered by 0.083.
+    # Issue #13's targets where the golden set meets them (evidence stated 0.904, near misses 1.000, no fragments),
+    # and a floor a little under its figure where it does not (parts covered 0.667; held-out 0.853, 0.833, 1.000,
+    # 1 fragment). One two-part question more or less moves parts covered by 0.083.
     "evidence_stated": (">=", 0.85),
     "parts_covered": (">=", 0.58),
     "near_miss_declined": (">=", 0.90),
