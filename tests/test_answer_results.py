@@ -253,3 +253,15 @@ def test_a_later_parts_them_is_searched_as_who_the_first_part_is_about():
                         "patients feel about them?", ORGS)[1] == \
         "how did patients feel about them? (large-scale GP organisations)"
     assert part_queries("What is a federation, and how do they work?", ORGS)[1] == "how do they work?"
+
+
+def test_a_box_title_leads_the_full_stopped_lines_under_it_as_one_list():
+    box = _passage(1, "The solution: Learning in Action – part of NHS England's Time for Care programme.\n"
+                      "A series of workshops to give practices the 'headspace' to share their experiences and "
+                      "insights, to learn from each other, and to build a community that supports each other.\n"
+                      "QI tools and techniques to help unblock change.\nThe results:\nLess time dealing with paperwork.",
+                   case="Hurley Group", section="Hurley Group")
+    first = passage_units_of(box)[0].text
+    assert first.startswith("The Hurley Group’s solution: Learning in Action – part of NHS England's Time for Care "
+                            "programme; A series of workshops")
+    assert first.endswith("; QI tools and techniques to help unblock change.")  # no full stop inside the list

@@ -4,6 +4,7 @@ practices.", "Suffolk GP Federation’s service portfolio includes diabetes, ...
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from assistant.answering.debris import run_together, soften
 from assistant.organisations import opening, owner as owner_of
@@ -93,3 +94,13 @@ def boxed_sentence(label: str, value: str, case: str, lower_words: set[str]) -> 
     if OWN_SENTENCE.match(value):
         return value  # "Service portfolio: Since 2011, an APMS contract has been held ...": the label adds nothing
     return f"{owner_of(case)} {what.lower()}: {soften(value, lower_words, keep=case)}"  # "Vitality has ..." keeps its capital
+
+
+def merge_items(fact: str, items: Sequence[str]) -> str:
+    """A labelled fact with the items listed under it: "Service portfolio: Includes:" and "Diabetes", "Ultrasound"
+    become "Service portfolio: includes Diabetes; Ultrasound"."""
+    head = re.sub(r":\s*(Includes|Including):?$", ": includes", fact.rstrip(" .;"))
+    items = [item.rstrip(" .") for item in items]  # a box title's full-stopped lines ("QI tools and techniques ...")
+    if head.endswith(": includes"):
+        return f"{head} " + "; ".join(items)
+    return f"{head.rstrip(':')}{':' if head.endswith(':') else ';'} " + "; ".join(items)

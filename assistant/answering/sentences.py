@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, after_cut, ordinary, reference, run_together, soften, whole
-from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence, has_counted
+from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence, has_counted, merge_items
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.organisations import owner
 from assistant.schema import Passage
@@ -119,7 +119,7 @@ def _item(line: str, *, labelled: bool = False, longest: int = 20) -> bool:
         and bool(re.match(r"[A-Za-z0-9‘“\"(]", line))
 
 
-def _run_end(lines: Sequence[str], start: int, *, stops: bool = False, labelled: bool = False) -> int:
+def _run_end(lines: Sequence[str], start: int, *, stops: bool = False, labelled: bool = False, longest: int = 30) -> int:
     """Where a run of list items starting at `start` ends (== start when there is none); with `stops`, a short
     line closed by a full stop is an item too (a slide's bullets under its title); with `labelled`, a bullet
     holding a label ("Delivery at scale: 80k+ patients: practice mergers") continues a run it is inside."""
@@ -128,7 +128,7 @@ def _run_end(lines: Sequence[str], start: int, *, stops: bool = False, labelled:
         # Under a lead-in ("The solutions:"), an item may run to 30 words ("Service Level Agreements between ..."); a
         # pull quote after the list is no item of it.
         quote = stops and lines[end].startswith(("“", '"'))
-        if not quote and (_item(lines[end]) or stops and _item(lines[end].rstrip("."), longest=30)
+        if not quote and (_item(lines[end]) or stops and _item(lines[end].rstrip("."), longest=longest)
                           and len(split_sentences(lines[end])) == 1):
             end += 1
         elif labelled and end > start and not labels and _item(lines[end], labelled=True):
@@ -271,15 +271,6 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     return units
 
 
-def _merge_items(fact: str, items: Sequence[str]) -> str:
-    """A labelled fact with the items listed under it: "Service portfolio: Includes:" and "Diabetes", "Ultrasound"
-    become "Service portfolio: includes Diabetes; Ultrasound"."""
-    head = re.sub(r":\s*(Includes|Including):?$", ": includes", fact.rstrip(" .;"))
-    if head.endswith(": includes"):
-        return f"{head} " + "; ".join(items)
-    return f"{head.rstrip(':')}{':' if head.endswith(':') else ';'} " + "; ".join(items)
-
-
 def _titled(lines: list[str]) -> tuple[list[str], set[int]]:
     """The lines with a slide's title said twice ("Common Federation Objectives: Common Federation Objectives") said
     once as a lead-in, and the numbers of those lines."""
@@ -289,6 +280,20 @@ def _titled(lines: list[str]) -> tuple[list[str], set[int]]:
             lines[k] = title.group("title") + ":"
             titles.add(k)
     return lines, titles
+
+
+def _box_items_end(lines: Sequence[str], i: int) -> int:
+    """Where the items listed under a case box's labelled line i end (i when it lists none)."""
+    fact = _FACT.match(lines[i])
+    if not fact:
+        return i
+    # A title-like value ("The solution: Learning in Action – part of ... programme.") leads the full-stopped lines
+    # under it ("A series of workshops to give practices the 'headspace' ...").
+    titled = 0 < len(_WORD.findall(fact.group("value"))) <= 15 and not OWN_SENTENCE.match(fact.group("value"))
+    end = _run_end(lines, i + 1, stops=titled, longest=40 if titled else 30)
+    if i + 1 < end < len(lines) and _item(lines[end].rstrip(".")) and lines[end].endswith("."):
+        end += 1  # the list's last item closes it with a full stop ("Cardiology", "Urology.")
+    return end
 
 
 def passage_units(n: int, passage: Passage) -> list[Unit]:
@@ -306,15 +311,12 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
     units: list[Unit] = []
     i, last = 0, -1  # last: the line the last unit came from
     while i < len(lines):
-        fact = _FACT.match(lines[i])
-        end = _run_end(lines, i + 1) if fact and case else i
-        if i + 1 < end < len(lines) and _item(lines[end].rstrip(".")) and lines[end].endswith("."):
-            end += 1  # the list's last item closes it with a full stop ("Cardiology", "Urology.")
+        end = _box_items_end(lines, i) if case else i
         if end > i + 1:  # "Main drivers: Support ..." with more drivers listed below it
             items = lines[i + 1:end]
             # Unless the items run into the table's next row ("... in the region Year founded", "2004", "2006").
             if not any(_table_row(x) or run_together(x, lower_words) for x in items):
-                units.extend(_line_units(n, i, _merge_items(lines[i], items), case=case, lower_words=lower_words))
+                units.extend(_line_units(n, i, merge_items(lines[i], items), case=case, lower_words=lower_words))
             i = end
             continue
         # A case table's labelled lines are its facts, a flattened table's its cells; on a slide, bullets.
