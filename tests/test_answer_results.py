@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.compose import compose
-from assistant.answering.question import analyse, answer_kind, specific_ask
+from assistant.answering.question import analyse, answer_kind, part_queries, specific_ask, split_parts
+from assistant.answering.sentences import passage_units, unlabelled
 from assistant.schema import Chunk, Passage
 
 ORGS = ("Fleetwood Community Care", "Hurley Group")
@@ -16,6 +17,11 @@ def _passage(rank, text, *, case="", section="S"):
     chunk = Chunk(chunk_id=f"c{rank}", doc_id="d", title="T", year=2018, section=section, page=1, text=text,
                   case_study=case)
     return Passage(rank=rank, chunk=chunk, score=1.0 / rank)
+
+
+def _answer(question, passages):
+    """The offline answer text to a question over these passages."""
+    return compose(analyse(question, organisations=ORGS), passages, organisations=ORGS)
 
 
 def test_a_part_asking_what_came_of_the_work_is_a_result_question():
@@ -158,8 +164,7 @@ def test_a_lists_label_before_a_whole_sentence_is_left_out_as_the_answer_is_writ
                            "involved in responding to competitive tenders for community services was identified as a "
                            "barrier to general practice increasing its scope of provision.\nEssential ingredients for "
                            "success: Strong clinical leadership; A clear focus on quality.")
-    text = compose(analyse("Why is the workload of competitive tendering a barrier?", organisations=ORGS),
-                   [barriers], organisations=ORGS)
+    text = _answer("Why is the workload of competitive tendering a barrier?", [barriers])
     assert "The workload involved in responding to competitive tenders" in text
     assert "tendering: The workload" not in text  # the label found the sentence, and is not quoted
 
@@ -170,14 +175,12 @@ def test_a_paragraph_turning_to_another_example_in_a_case_box_is_not_about_the_b
                       "system for diabetes care drove collaboration. Contracts for a full year of diabetes care could "
                       "only be negotiated with groups of GPs, in a similar way to how the Hurley Group shaped its "
                       "incentives.", case="Hurley Group", section="Box 13: Hurley Group")
-    text = compose(analyse("Did the Hurley Group improve diabetes care?", organisations=ORGS), [box],
-                   organisations=ORGS)
+    text = _answer("Did the Hurley Group improve diabetes care?", [box])
     assert text.startswith("General practices in the Hurley Group now perform among the best")
     assert "Netherlands" not in text and "Contracts for a full year" not in text
 
 
 def test_a_tables_column_headings_among_paragraphs_are_not_quoted_as_a_list():
-    from assistant.answering.sentences import passage_units
     contracts = _passage(1, "APMS contracts have been used to improve access to general practice through extended "
                             "opening hours.\nIt should be noted that CCGs cannot hold APMS contracts, so the CCG now "
                             "uses an NHS contract with its primary care networks.\nContracts that can be held with CCGs\n"
@@ -194,7 +197,6 @@ def test_a_tables_column_headings_among_paragraphs_are_not_quoted_as_a_list():
 
 
 def test_a_verbless_cell_keeps_its_label_as_the_answer_is_written():
-    from assistant.answering.sentences import unlabelled
     cell = "Legal status: Collaboration between multiple practices. May be informal in nature."
     assert unlabelled(cell) == cell
     assert unlabelled("The workload of competitive tendering: The workload involved was identified as a barrier. "
@@ -202,7 +204,6 @@ def test_a_verbless_cell_keeps_its_label_as_the_answer_is_written():
 
 
 def test_what_the_user_says_of_themselves_after_a_question_is_no_part_of_its_own():
-    from assistant.answering.question import split_parts
     assert split_parts("How many practices does the Hurley Group run? I've seen different numbers in the Nuffield "
                        "material.") == ("How many practices does the Hurley Group run? I've seen different numbers in "
                                         "the Nuffield material.",)
@@ -217,8 +218,7 @@ def test_a_question_asking_for_a_definition_is_answered_by_the_definition_withou
                             "might provide the basis for further scaling up of primary care organisation."),
                 _passage(3, "A vital aspect of primary care federation work is the registered list of patients held "
                             "by all practices in the federation.")]
-    text = compose(analyse("How does the RCGP define a primary care federation?", organisations=ORGS), passages,
-                   organisations=ORGS)
+    text = _answer("How does the RCGP define a primary care federation?", passages)
     assert text.startswith("The concept of a primary care federation was developed by the RCGP")
     assert "loose affiliations" not in text and "registered list" not in text
 
@@ -227,8 +227,7 @@ def test_a_part_asking_the_legal_form_is_answered_by_a_legal_form_and_not_padded
     hurley = _passage(1, "Legal status: Partnership.\nDate established: Practice formed in 1969 but expansion began in "
                          "2007.\nMain purpose: Growth and diversification of income stream through multiple contracts.",
                       case="Hurley Group", section="Appendix: Case studies")
-    text = compose(analyse("What legal form did the Hurley Group choose as it grew?", organisations=ORGS), [hurley],
-                   organisations=ORGS)
+    text = _answer("What legal form did the Hurley Group choose as it grew?", [hurley])
     assert text.startswith("The Hurley Group is a partnership.")
     assert "1969" not in text and "diversification" not in text
 
@@ -237,18 +236,12 @@ def test_a_labelled_count_is_said_as_what_the_organisation_has():
     box = _passage(1, "Number of partners: Four partners with 22 lead GPs (one at each site) on a profit share.\n"
                       "Care locations: 18 general practices Five urgent care centres.\nNumber of employees: 300.",
                    case="Hurley Group", section="Appendix: Case studies")
-    texts = [u.text for u in passage_units_of(box)]
+    texts = [u.text for u in passage_units(1, box)]
     assert "The Hurley Group has four partners with 22 lead GPs (one at each site) on a profit share." in texts
     assert not any("has 18 general practices" in t for t in texts)  # cells run together stay as they are
 
 
-def passage_units_of(passage):
-    from assistant.answering.sentences import passage_units
-    return passage_units(1, passage)
-
-
 def test_a_later_parts_them_is_searched_as_who_the_first_part_is_about():
-    from assistant.answering.question import part_queries
     assert part_queries("Did large-scale GP organisations give better quality of care in the 2016 study, and how did "
                         "patients feel about them?", ORGS)[1] == \
         "how did patients feel about them? (large-scale GP organisations)"
@@ -261,7 +254,7 @@ def test_a_box_title_leads_the_full_stopped_lines_under_it_as_one_list():
                       "insights, to learn from each other, and to build a community that supports each other.\n"
                       "QI tools and techniques to help unblock change.\nThe results:\nLess time dealing with paperwork.",
                    case="Hurley Group", section="Hurley Group")
-    first = passage_units_of(box)[0].text
+    first = passage_units(1, box)[0].text
     assert first.startswith("The Hurley Group’s solution: Learning in Action – part of NHS England's Time for Care "
                             "programme; A series of workshops")
     assert first.endswith("; QI tools and techniques to help unblock change.")  # no full stop inside the list
