@@ -258,3 +258,15 @@ def test_a_box_title_leads_the_full_stopped_lines_under_it_as_one_list():
     assert first.startswith("The Hurley Group’s solution: Learning in Action – part of NHS England's Time for Care "
                             "programme; A series of workshops")
     assert first.endswith("; QI tools and techniques to help unblock change.")  # no full stop inside the list
+
+
+def test_a_question_about_no_organisation_opens_on_a_general_sentence_before_one_cases_table_line():
+    suffolk = _passage(1, "Legal status: Community interest company.", case="Suffolk GP Federation",
+                       section="Appendix: Case studies")
+    forms = _passage(2, "The legal structures for federations vary and include: community interest companies, "
+                        "companies limited by guarantee, limited liability partnerships and informal networks.")
+    orgs = (*ORGS, "Suffolk GP Federation")
+    text = compose(analyse("What legal forms can a GP federation take?", organisations=orgs), [suffolk, forms],
+                   organisations=orgs)
+    assert text.startswith("The legal structures for federations vary")
+    assert "Suffolk GP Federation is a community interest company." in text

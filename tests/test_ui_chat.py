@@ -113,8 +113,8 @@ def test_regenerate_edit_and_resend_copy_and_download_any_answer(served, browser
     page = open_in(context, url)
     ask(page, Q1, 1)
     first = page.locator('#fa-chat [data-testid="bot"]').first.inner_text()
-    assert page.locator('#fa-chat [data-testid="bot"]').first.locator("li").count() >= 2  # its bullets are a list
     ask(page, Q2, 2)
+    assert page.locator('#fa-chat [data-testid="bot"]').nth(1).locator("li").count() >= 2  # its bullets are a list
 
     page.locator("#fa-regen").click()  # the last answer asked again in its place: still two turns
     page.locator('#fa-chat [data-testid="bot"]').nth(1).get_by_text("Searching the reports").wait_for(state="detached")

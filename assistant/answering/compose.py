@@ -249,6 +249,15 @@ def choose(picks: Sequence[Pick], *, limit: int, per_passage: int, said: set[fro
     return chosen
 
 
+def _general_first(picks: list[Pick]) -> list[Pick]:
+    """For a question about no organisation, a general sentence before one case's table line ("The legal structures
+    for federations vary and include: ..." before "Suffolk GP Federation is a community interest company.")."""
+    general = next((p for p in picks if not p.unit.case_study), None)
+    if not picks or not (picks[0].unit.fact and picks[0].unit.case_study) or general is None:
+        return picks
+    return [general, *(p for p in picks if p is not general)]
+
+
 def voiced(pick: Pick) -> Pick:
     """A pick as it is written out (scoring saw it as it stands): without a list's label before a whole sentence, and
     a case study's sentence saying "we" or "our" anywhere ("..., but we have remained a traditional NHS GP
@@ -344,7 +353,7 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
                 picks = picks[:1]  # one sentence that stands out answers it; the rest is padding
             picks = [voiced(p) for p in (_slides_first(picks, part, passages, prefer) if slides else picks)]
             if not question.subject:
-                picks = [whose(p, organisations, passage=passages[p.unit.n - 1]) for p in picks]
+                picks = [whose(p, organisations, passage=passages[p.unit.n - 1]) for p in _general_first(picks)]
             if picks:  # none new: what answers this part was quoted for an earlier one
                 blocks.append(_paragraph(picks, bullets=lists and question.kind in ("list", "howto", "advice")))
         else:
