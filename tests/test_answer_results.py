@@ -197,7 +197,7 @@ def test_a_tables_column_headings_among_paragraphs_are_not_quoted_as_a_list():
 
 
 def test_a_verbless_cell_keeps_its_label_as_the_answer_is_written():
-    cell = "Legal status: Collaboration between multiple practices. May be informal in nature."
+    cell = "Legal status: Collaboration between multiple practices across the borough. May be informal in nature."
     assert unlabelled(cell) == cell
     assert unlabelled("The workload of competitive tendering: The workload involved was identified as a barrier. "
                       "But it also helped larger groups.").startswith("The workload involved was identified")
