@@ -10,6 +10,11 @@ from assistant.answering.debris import run_together, soften
 from assistant.organisations import opening, owner as owner_of
 
 
+def unthe(label: str) -> str:
+    """A box label without its leading "The" ("The solution" is the organisation's "solution")."""
+    return re.sub(r"^the\s+", "", label, flags=re.I)
+
+
 def _item_word(item: str) -> str:
     """A one-word list item as it reads inside a sentence: "Diabetes" as "diabetes"; names of several words
     ("Learning in Action") and acronyms ("MSK") keep their capitals."""
@@ -20,7 +25,7 @@ def fact_sentence(label: str, value: str, case: str, lower_words: set[str] | fro
     """A labelled table fact as a sentence about its organisation: "Suffolk GP Federation’s legal status: ..."."""
     value = re.sub(r"\s+\)", ")", value.rstrip(" .;"))  # "(34 nurses, no salaried GPs )"
     value = soften(value, lower_words, keep=case)
-    label = re.sub(r"^the\s+", "", label, flags=re.I)  # "The solution: ..." is the organisation's solution
+    label = unthe(label)  # "The solution: ..." is the organisation's solution
     if names_itself(label, case):
         return f"{label}: {value}."  # "Modality Partnership LLP: a GP super-partnership ..."
     owner = owner_of(case)
@@ -64,7 +69,7 @@ def has_counted(label: str, value: str, case: str, lower_words: set[str] | froze
     ("" when the value is no such count, or names or cells follow it: "18 general practices Five urgent ...")."""
     value = value.strip()
     counted = _COUNTED.match(value[:1].lower() + value[1:])
-    if not counted or not _HAS_LABEL.match(re.sub(r"^the\s+", "", label.strip(), flags=re.I)) or \
+    if not counted or not _HAS_LABEL.match(unthe(label.strip())) or \
             run_together(value, set(lower_words)):
         return ""
     return f"{opening(case)} has {counted.group('n')} {counted.group('rest').rstrip(' .')}."
@@ -86,7 +91,7 @@ def boxed_sentence(label: str, value: str, case: str, lower_words: set[str]) -> 
         value = value.rstrip(" ;,") + "."
     if case.lower() in value.lower():
         return value
-    what = re.sub(r"^the\s+", "", label.strip(), flags=re.I)
+    what = unthe(label.strip())
     if names_itself(what, case):
         return f"{what}: {value}"
     if what.lower() in ("vital statistics", "statistics", "background", "summary"):

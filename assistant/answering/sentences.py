@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
 from assistant.answering.debris import CLAUSE_ONLY, after_cut, ordinary, reference, run_together, soften, whole
-from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence, has_counted, merge_items
+from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence, has_counted, merge_items, unthe
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.organisations import owner
 from assistant.schema import Passage
@@ -156,7 +156,7 @@ _RUN_INTO_LEAD = re.compile(r"[a-z] [A-Z][a-z]+ (?P<word>[A-Z][a-z]+)( [a-z]+)+$
 def _list_unit(n: int, pos: int, items: Sequence[str], *, lead: str, case: str, lower_words: set[str]) -> Unit | None:
     """A run of list items as one sentence: "Lead: first item; second item; third item."."""
     lead = lead.strip().rstrip(":")
-    what = re.sub(r"^the\s+", "", lead, flags=re.I)
+    what = unthe(lead)
     if case and lead and _GENERIC_LEAD.match(lead) and case.lower() not in lead.lower():
         lead = f"{owner(case)} {what.lower()}"  # "The results:" in a case study: "Improving Health’s results:"
     run_in = _RUN_INTO_LEAD.search(lead)
