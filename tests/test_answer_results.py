@@ -270,3 +270,18 @@ def test_a_question_about_no_organisation_opens_on_a_general_sentence_before_one
                    organisations=orgs)
     assert text.startswith("The legal structures for federations vary")
     assert "Suffolk GP Federation is a community interest company." in text
+
+
+def test_a_yes_no_part_opens_on_the_studys_verdict_not_on_a_sentence_sharing_its_words():
+    study = _passage(1, "Patient interviewees valued their relationship with their own practice, and better access to "
+                        "care in large-scale organisations was welcomed. Our analysis of 15 quality indicators was unable "
+                        "to detect marked differences in quality of care compared to the national average.")
+    text = _answer("Did large-scale organisations give better quality of care?", [study])
+    assert text.startswith("Our analysis of 15 quality indicators was unable to detect"), text
+
+
+def test_a_verdict_sharing_little_with_a_yes_no_part_does_not_open_its_answer():
+    staff = _passage(1, "Most staff felt more loyal to the leaders of their own practice than to the wider organisation. "
+                        "We examined the performance of member practices within organisations and found no patterns.")
+    text = _answer("Did staff feel more loyal to their own practice or to the wider organisation?", [staff])
+    assert text.startswith("Most staff felt more loyal"), text

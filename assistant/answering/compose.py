@@ -207,12 +207,20 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     for score, unit in lexical:
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
-        lead = 1.0 if leads(kind, unit, subject=question.subject, results=results[unit]) else 0.0
+        lead = 1.0 if leads(kind, unit, subject=question.subject, results=results[unit]) and \
+            (kind != "yesno" or mixed >= VERDICT_FLOOR) else 0.0
         rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0) * \
             (LEANING_WEIGHT if _HALF_LEANS.match(unit.text) else 1.0)
         picks.append(Pick((lead + mixed * cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
                                                                   else 1.0), unit, lead=lead > 0))
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
+
+
+# A yes/no part ("Did they give better quality of care?") opens on a study's verdict ("... was unable to detect marked
+# differences ...") only when the verdict also shares the part's words and meaning: this share of the best. With no
+# floor, "Did they feel more loyal to their own practice?" opened on the quality verdicts; 0.5 and 0.65 change the
+# same three answers (q051, q156, h017; both sets' metrics unchanged).
+VERDICT_FLOOR = 0.5
 
 
 # After the first two sentences of a part, one scoring under this share of the part's best is padding and is left out.

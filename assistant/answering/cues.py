@@ -26,6 +26,9 @@ _RESULT_CUE = re.compile(r"\b(now|improv\w*|increas\w*|reduc\w*|better|best|wors
                          r"outcomes?|found|showed|shown|no (evidence|difference)|unable to)\b", re.I)
 # "Some of the beneficial outcomes identified so far include: ...": a sentence saying what came of the work.
 _OUTCOME = re.compile(r"\b(outcomes?|results?|achievements?|achieved|benefits?|beneficial)\b", re.I)
+# "Did they give better quality of care?": a study's verdict ("... was unable to detect marked differences ...").
+_VERDICT = re.compile(r"\b(unable to (detect|find|show)|(found|showed|was|were) (no|little)|no (clear |marked |significant |"
+                      r"consistent )?(evidence|differences?|improvement)|(out|under)performed|did not (improve|change|differ))\b", re.I)
 
 
 def outcome(unit: Unit, results: str) -> bool:
@@ -139,7 +142,7 @@ def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str) -> boo
     """Whether a unit is what a part of this kind is answered by first: "What kind of organisation is X?" by the
     sentence saying what X is; "How big is X?" by one naming X and counting its practices, patients or staff; "Who
     runs it?" by a named person in a role; "What has it achieved?" by what came of it (`results`: the passage's text
-    under a results heading)."""
+    under a results heading); "Did it give better care?" by a verdict ("... was unable to detect differences ...")."""
     if kind == "define":  # what the organisation asked is, or a term's definition ("... is described as ‘an ...’")
         return defines(unit.text, subject) if subject else bool(_DEFINITION.search(unit.text))
     if kind == "size":
@@ -148,4 +151,6 @@ def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str) -> boo
         return bool(_PERSON.search(unit.text) and _WHO_CUE.search(unit.text))
     if kind == "form":
         return bool(_LEGAL_FORM.search(unit.text))
+    if kind == "yesno":
+        return bool(_VERDICT.search(unit.text))
     return kind == "result" and outcome(unit, results)
