@@ -98,7 +98,7 @@ def test_what_is_x_asked_by_the_names_own_word_asks_what_the_organisation_is():
     box = _passage(1, "Harness Healthcare Ltd: a federation rooted in its local community.\nThe challenge: To widen "
                       "its remit across the practices.", case="Harness Healthcare", section="Harness Healthcare")
     assert compose(q, [box], organisations=harness) == \
-        "Harness Healthcare Ltd: a federation rooted in its local community. [1]"  # its box's challenge is no definition
+        "Harness Healthcare Ltd is a federation rooted in its local community. [1]"  # its box's challenge is no definition
 
 
 def test_a_sentence_pointing_back_to_others_not_quoted_comes_after_one_that_stands_alone():
@@ -285,3 +285,16 @@ def test_a_verdict_sharing_little_with_a_yes_no_part_does_not_open_its_answer():
                         "We examined the performance of member practices within organisations and found no patterns.")
     text = _answer("Did staff feel more loyal to their own practice or to the wider organisation?", [staff])
     assert text.startswith("Most staff felt more loyal"), text
+
+
+def test_an_organisations_name_over_what_it_is_is_written_as_the_name_is_a():
+    box = _passage(1, "Harness Healthcare Ltd: a federation and community services provider rooted in its local "
+                      "community, formed to improve quality of care.\nPremises: a new health centre.",
+                   case="Harness Healthcare")
+    orgs = (*ORGS, "Harness Healthcare")
+    text = compose(analyse("What is Harness Healthcare?", organisations=orgs), [box], organisations=orgs)
+    assert text.startswith("Harness Healthcare Ltd is a federation and community services provider rooted"), text
+    from assistant.answering.wording import with_verb
+    for kept in ("Common Federation Objectives: A sustainable federation.",  # not the case's name
+                 "Harness Healthcare Ltd: The federation was formed in 2008."):  # a whole sentence, no "a"
+        assert with_verb(kept, "Harness Healthcare") == kept
