@@ -344,7 +344,7 @@ def test_what_kind_of_organisation_is_answered_first_by_what_it_is():
                    case="Modality Partnership")
     answer = "".join(OfflineAnswerer(organisations=lambda: ("Modality Partnership",)).stream(
         "What kind of organisation is Modality Partnership?", [box]))
-    assert answer.startswith("Modality Partnership LLP: a GP super-partnership")
+    assert answer.startswith("Modality Partnership LLP is a GP super-partnership")
 
 
 def test_a_who_part_prefers_the_sentence_naming_roles():
