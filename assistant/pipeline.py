@@ -24,7 +24,7 @@ from assistant.ingest.loading import Limits, LoadedDocument
 from assistant.ingest.uploads import UploadOutcome, add_uploads
 from assistant.schema import Answer, Chunk, Generation, Restart, Turn
 from assistant.answering.extractive import OfflineAnswerer
-from assistant.answering.question import advice_query, part_queries
+from assistant.answering.question import advice_query, findings_query, part_queries
 from assistant.search.retrieval import HybridRetriever, Retrieval
 from assistant.search.langchain_retriever import PassageRetriever
 from assistant.settings import Settings
@@ -293,11 +293,12 @@ class Assistant:
     def _with_parts(self, question: str, found: Retrieval) -> Retrieval:
         """After the question's passages, each part's own best passage that they miss: "How is the Vitality
         Partnership governed, and how does it involve its patients?" finds patients first; a question asking what
-        to do also gets the best passage on what mattered ("first steps" finds the ingredients for change)."""
+        to do also gets the best passage on what mattered ("first steps" finds the ingredients for change), and one
+        asking whether something worked the best on what was found ("... unable to detect marked differences ...")."""
         have = {p.chunk.chunk_id for p in found.passages}
         extra = []
         orgs = self.organisations()
-        asked_too = [q for q in (*part_queries(question, orgs), advice_query(question, orgs)) if q]
+        asked_too = [q for q in (*part_queries(question, orgs), advice_query(question, orgs), findings_query(question)) if q]
         for asked in asked_too if found.passages else ():
             new = [p for p in self.retriever.retrieve(asked, self.settings.top_k).passages
                    if p.chunk.chunk_id not in have][:PART_PASSAGES]

@@ -298,3 +298,21 @@ def test_an_organisations_name_over_what_it_is_is_written_as_the_name_is_a():
     for kept in ("Common Federation Objectives: A sustainable federation.",  # not the case's name
                  "Harness Healthcare Ltd: The federation was formed in 2008."):  # a whole sentence, no "a"
         assert with_verb(kept, "Harness Healthcare") == kept
+
+
+def test_a_question_of_whether_something_worked_is_also_searched_as_what_was_found():
+    from assistant.answering.question import findings_query
+    asked = "Did large-scale GP organisations give better quality of care?"
+    assert findings_query(asked).startswith(asked) and "findings" in findings_query(asked)
+    for other in ("How big is the Hurley Group?", "Did the Hurley Group grow, and who runs it?",
+                  "Is Suffolk GP Federation a community interest company?"):
+        assert findings_query(other) == "", other
+
+
+@pytest.mark.slow
+def test_did_they_give_better_quality_of_care_opens_on_what_the_2016_study_found(assistant):
+    # The words of the question ("better quality of care") are not those of the findings ("unable to detect marked
+    # differences"): without a search worded as findings, the answer opened on patients valuing continuity.
+    answer = assistant.ask("Did large-scale GP organisations give better quality of care?")
+    first_two = " ".join(answer.text.split("] ")[:2])
+    assert "unable to detect marked differences" in first_two, answer.text

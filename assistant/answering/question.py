@@ -39,6 +39,11 @@ _ONLY_SUBJECT = re.compile(r"^(and|what about|how about)\b", re.I)
 _ADVICE = re.compile(r"\b(steps|how to|how (do|should|can|could|might) (we|i|you)|what should (we|i|practices))\b", re.I)
 # The reports never list "steps": they say what mattered, what was needed and what was hard, in these words.
 _ADVICE_WORDS = "What was important, needed and essential for success; lessons and challenges."
+# "Did large-scale organisations give better quality of care?": a question of whether something worked is answered by
+# what a study found, which the reports word as results, not as "better" ("... unable to detect marked differences").
+_EFFECT = re.compile(r"^(did|does|do|has|have|is|are|was|were|can|could)\b.*\b(better|worse|improv\w*|effective|"
+                     r"difference|impact|reduc\w*|increas\w*|outperform\w*|work(ed|s)?|succeed\w*|successful)\b", re.I)
+_FINDINGS_WORDS = "What were the results and findings; was there evidence of a difference?"
 _PRONOUN = re.compile(r"\b(they|them|their|it|its|he|she|this organisation|the same)\b", re.I)
 
 
@@ -109,6 +114,15 @@ def advice_query(question: str, organisations: Sequence[str]) -> str:
     if not _ADVICE.search(own) or named_in(own, organisations) or len(split_parts(own)) > 1:
         return ""
     return f"{own} {_ADVICE_WORDS}"
+
+
+def findings_query(question: str) -> str:
+    """A question of one part asking whether something worked, put with the words the reports' findings use ("Did
+    large-scale organisations give better quality of care? What were the results and findings; ..."); "" for any other."""
+    own = question.split(FOLLOWING, 1)[0].strip()
+    if not _EFFECT.search(own) or len(split_parts(own)) > 1:
+        return ""
+    return f"{own} {_FINDINGS_WORDS}"
 
 
 def answer_kind(question: str) -> str:
