@@ -175,6 +175,21 @@ FOLLOW_UP_WORDS = frozenset(tokenize("say more tell explain expand detail last f
                                       "issue why example examples"))
 
 
+# "Development support has been needed in relation to: strategy; ...; governance; ...": a sentence that has the
+# part's words only as one of a list of bare topics names the topic without saying anything about it. Both sets: only
+# q157 changed (its governance part no longer opens on that list); a first version that also split at commas and
+# "and" changed 11 answers and cost h025 its evidence.
+LISTED_WEIGHT = 0.6
+
+
+def only_listed(text: str, terms: Sequence[str]) -> bool:
+    """Whether a sentence has the part's words only in items of a few words of a list of four or more (split at ";")."""
+    pieces = [set(tokenize(p)) for p in text.split(";")]
+    short = [p for p in pieces if 0 < len(p) <= 3]
+    hit = set(terms) & set().union(*pieces)
+    return len(short) >= 4 and bool(hit) and not any(hit & p for p in pieces if len(p) > 3)
+
+
 def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passage]], docs: Sequence[set[str]],
                *, meaning: dict[Unit, float], prefer: frozenset[str] | set[str] = frozenset()) -> list[Pick]:
     """Units (all about the question's subject) that share words with a part, best first by words and meaning."""
@@ -210,7 +225,7 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
         lead = 1.0 if leads(kind, unit, subject=question.subject, results=results[unit]) and \
             (kind != "yesno" or mixed >= VERDICT_FLOOR) else 0.0
         rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0) * \
-            (LEANING_WEIGHT if _HALF_LEANS.match(unit.text) else 1.0)
+            (LEANING_WEIGHT if _HALF_LEANS.match(unit.text) else 1.0) * (LISTED_WEIGHT if only_listed(unit.text, terms) else 1.0)
         picks.append(Pick((lead + mixed * cue(kind, unit.text)) * rank * (OTHER_DOCUMENT if prefer and home[unit] not in prefer
                                                                   else 1.0), unit, lead=lead > 0))
     return sorted(picks, key=lambda p: (-score_key(p.score), p.unit.n, p.unit.pos))
