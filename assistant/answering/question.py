@@ -41,8 +41,9 @@ _ADVICE = re.compile(r"\b(steps|how to|how (do|should|can|could|might) (we|i|you
 _ADVICE_WORDS = "What was important, needed and essential for success; lessons and challenges."
 # "Did large-scale organisations give better quality of care?": a question of whether something worked is answered by
 # what a study found, which the reports word as results, not as "better" ("... unable to detect marked differences").
+# Not "work": "Does the King's Fund work suggest ...?" asks what it says.
 _EFFECT = re.compile(r"^(did|does|do|has|have|is|are|was|were|can|could)\b.*\b(better|worse|improv\w*|effective|"
-                     r"difference|impact|reduc\w*|increas\w*|outperform\w*|work(ed|s)?|succeed\w*|successful)\b", re.I)
+                     r"difference|impact|reduc\w*|increas\w*|outperform\w*|worked|succeed\w*|successful)\b", re.I)
 _FINDINGS_WORDS = "What were the results and findings; was there evidence of a difference?"
 _PRONOUN = re.compile(r"\b(they|them|their|it|its|he|she|this organisation|the same)\b", re.I)
 
