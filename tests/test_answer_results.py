@@ -333,3 +333,14 @@ def test_each_part_reads_a_passage_headed_by_its_own_words_how_vitality_is_gover
     answer = assistant.ask("How is the Vitality Partnership governed, and how does it involve its patients?")
     governed, patients = answer.text.split("\n\n")[:2]
     assert "An executive board has been put in place" in governed and "patient participation group" in patients
+
+
+def test_a_paragraph_line_broken_inside_a_name_is_read_as_one_sentence_and_a_slide_title_is_not_joined():
+    text = ("A shared IT platform is also a key enabler of progress for many networks. In some cases, as with the "
+            "Maastricht and Tower\nHamlets examples, federations of practices have taken on contracts to deliver new "
+            "forms of disease management.\nCommon Federation Objectives: Common Federation Objectives\n"
+            "Support practices to improve quality and address capacity issues.")
+    said = [u.text for u in passage_units(1, _passage(1, text))]
+    assert any(u.startswith("In some cases, as with the Maastricht and Tower Hamlets examples, federations") for u in said)
+    assert not any(u.startswith("Hamlets") for u in said), said
+    assert not any("Objectives Support" in u for u in said), said

@@ -132,3 +132,23 @@ def after_cut(piece: str) -> str:
     2013), the number of GP trainees is ..." as "The number of GP trainees is ..."."""
     cut = _CUT_CITATION.match(piece)
     return piece[cut.end()].upper() + piece[cut.end() + 1:] if cut else piece
+
+
+# "... as with the Maastricht and Tower" / "Hamlets examples, federations of practices have ...": a paragraph's line
+# broken inside a name. The first line ends a sentence's start (four words or more after its last full stop) on a
+# capitalised word after a lower-case one ("and Tower", not a title's "Federation Objectives"); the next opens on a
+# capitalised word then a lower-case one.
+_BROKEN_NAME = re.compile(r"[.!?] (?P<start>[^.!?]*\b[a-z]+,? [A-Z][a-z]+)$")
+_NAME_GOES_ON = re.compile(r"^[A-Z][a-z]+,? [a-z]")
+
+
+def rewrapped(lines: Sequence[str]) -> list[str]:
+    """Lines with a paragraph's line broken inside a name joined again; every other line as it was."""
+    out: list[str] = []
+    for line in lines:
+        broken = _BROKEN_NAME.search(out[-1]) if out else None
+        if broken and len(broken.group("start").split()) >= 4 and _NAME_GOES_ON.match(line) and line.endswith("."):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
-from assistant.answering.debris import CLAUSE_ONLY, after_cut, ordinary, reference, run_together, soften, whole
+from assistant.answering.debris import CLAUSE_ONLY, after_cut, ordinary, reference, rewrapped, run_together, soften, whole
 from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence, has_counted, merge_items, unthe
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.organisations import owner
@@ -304,7 +304,7 @@ def passage_units(n: int, passage: Passage) -> list[Unit]:
         return []  # a reference list or footnotes: "Wiering et al. (2017) 'Patient involvement ...'" says nothing
     case = chunk.case_study
     lower_words = {w for w in _WORD.findall(chunk.text) if w.islower()}
-    lines, titles = _titled([tidy(raw) for raw in chunk.text.splitlines()])
+    lines, titles = _titled(rewrapped([tidy(raw) for raw in chunk.text.splitlines()]))
     # "Location; London (working in 12 CCGs)", then each site's cell on its own line: whose cell is whose is lost.
     tabular = not case and any(";" in line and _table_row(line) for line in lines)
     prose = sum(line.endswith(".") and len(line.split()) >= 12 for line in lines) >= 2
