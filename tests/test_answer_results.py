@@ -344,3 +344,13 @@ def test_a_paragraph_line_broken_inside_a_name_is_read_as_one_sentence_and_a_sli
     assert any(u.startswith("In some cases, as with the Maastricht and Tower Hamlets examples, federations") for u in said)
     assert not any(u.startswith("Hamlets") for u in said), said
     assert not any("Objectives Support" in u for u in said), said
+
+
+def test_a_definition_of_another_thing_does_not_pad_the_definition_asked():
+    passages = [_passage(1, "The concept of a primary care federation was developed by the RCGP and is described as "
+                            "‘an association of GP practices that come together to share responsibility’."),
+                _passage(2, "The community health organisation model seeks to develop an extended range of local "
+                            "services – much as with primary care federations or super-partnerships – but is defined "
+                            "by a population health focus.")]
+    text = _answer("How does the RCGP define a primary care federation?", passages)
+    assert text.startswith("The concept of a primary care federation") and "community health organisation" not in text

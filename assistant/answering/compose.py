@@ -61,6 +61,8 @@ def about(unit: Unit, passage: Passage, subject: Sequence[str], organisations: S
 
 # "How does the RCGP define a primary care federation?": answered first by a sentence giving a definition.
 _DEFINE_ASK = re.compile(r"\bdefin(e|es|ed|ition)\b", re.I)
+# The term asked: "How does the RCGP define [a primary care federation]?", "the definition of [a super-partnership]".
+_DEFINED_TERM = re.compile(r"\bdefin(?:e|es|ed|ition)(?: of)? (?:an? |the )?(?P<term>[\w’' -]+?)\s*\??$", re.I)
 # "What legal form did they choose?": answered first by a sentence naming a legal form.
 _FORM_ASK = re.compile(r"\blegal (form|status|structure|entity|vehicle)s?\b", re.I)
 
@@ -214,6 +216,7 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     kind = "who" if re.match(r"\s*who\b", part, re.I) else "size" if SIZE_QUESTION.search(part) else kind
     kind = "define" if asks_what_it_is(part, question.subject) or _DEFINE_ASK.search(part) else \
         "form" if _FORM_ASK.search(part) else kind
+    term = defined.group("term") if kind == "define" and (defined := _DEFINED_TERM.search(part)) else ""
     # What each passage says under a results heading, once per passage and only for a part asking what came of it.
     regions = {p.chunk.chunk_id: results_text(p) for p in {p.chunk.chunk_id: p for _u, p in units}.values()} \
         if kind == "result" else {}
@@ -222,7 +225,7 @@ def rank_units(part: str, question: Question, units: Sequence[tuple[Unit, Passag
     for score, unit in lexical:
         sense = (meaning.get(unit, low) - low) / (high - low) if high > low else 0.0
         mixed = (1 - MEANING_WEIGHT) * score / top + MEANING_WEIGHT * sense if known else score / top
-        lead = 1.0 if leads(kind, unit, subject=question.subject, results=results[unit]) and \
+        lead = 1.0 if leads(kind, unit, subject=question.subject, results=results[unit], term=term) and \
             (kind != "yesno" or mixed >= VERDICT_FLOOR) else 0.0
         rank = 1.0 / (1.0 + PASSAGE_RANK * (unit.n - 1)) * (TABLE_WEIGHT if unit.table else 1.0) * \
             (LEANING_WEIGHT if _HALF_LEANS.match(unit.text) else 1.0) * (LISTED_WEIGHT if only_listed(unit.text, terms) else 1.0)

@@ -45,6 +45,20 @@ _LEGAL_FORM = re.compile(r"\b(community interest compan|compan(y|ies) limited by
 _DEFINITION = re.compile(r"\b(is|are) (described|defined|known) as\b|\bdefin(ed|es|ition)\b|\brefers? to\b", re.I)
 
 
+# Asides a definition may hold: "– much as with primary care federations or super-partnerships –", "(RCGP)".
+_ASIDES = re.compile(r"\s[–—-]\s[^–—]*?\s[–—-]\s|\([^)]*\)")
+
+
+def defines_term(text: str, term: str) -> bool:
+    """Whether a sentence defines the term asked: its last word comes before "is described as", "defined", ... outside
+    any aside ("The community health organisation model ... – much as with primary care federations – but is defined
+    by ..." defines another thing)."""
+    plain = _ASIDES.sub(" ", text)
+    cue_at = _DEFINITION.search(plain)
+    head = tokenize(term)[-1:] if term else []
+    return cue_at is not None and (not head or head[0] in tokenize(plain[:cue_at.start()]))
+
+
 def defines(text: str, subject: Sequence[str]) -> bool:
     """Whether a sentence says what the organisation is: "Modality Partnership LLP: a GP super-partnership ..."
     (not one of its box's labels: "Harness GP Co-operative Federation’s challenge: ...")."""
@@ -138,13 +152,14 @@ def results_text(passage: Passage) -> str:
     return alnum(" ".join(kept))
 
 
-def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str) -> bool:
+def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str, term: str = "") -> bool:
     """Whether a unit is what a part of this kind is answered by first: "What kind of organisation is X?" by the
     sentence saying what X is; "How big is X?" by one naming X and counting its practices, patients or staff; "Who
     runs it?" by a named person in a role; "What has it achieved?" by what came of it (`results`: the passage's text
-    under a results heading); "Did it give better care?" by a verdict ("... was unable to detect differences ...")."""
+    under a results heading); "Did it give better care?" by a verdict ("... was unable to detect differences ...");
+    "How does the RCGP define a federation?" by a sentence defining that `term`."""
     if kind == "define":  # what the organisation asked is, or a term's definition ("... is described as ‘an ...’")
-        return defines(unit.text, subject) if subject else bool(_DEFINITION.search(unit.text))
+        return defines(unit.text, subject) if subject else defines_term(unit.text, term)
     if kind == "size":
         return bool(named_in(unit.text, subject)) and counted(unit.text, SIZE_WORDS) and not _DATED.search(unit.text)
     if kind == "who":
