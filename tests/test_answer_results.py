@@ -354,3 +354,19 @@ def test_a_definition_of_another_thing_does_not_pad_the_definition_asked():
                             "by a population health focus.")]
     text = _answer("How does the RCGP define a primary care federation?", passages)
     assert text.startswith("The concept of a primary care federation") and "community health organisation" not in text
+
+
+def test_a_word_adding_to_the_sentence_before_is_left_out_and_the_sentence_stands_alone():
+    text = ("Extensive work has gone into clinical quality standards across the organisation. In addition, every "
+            "outlet has a clinical director who is held to account for the issues at each site.\n"
+            "Lead GPs have been appointed for each practice across the whole group. In addition, these GPs report "
+            "to the board of the partnership.")
+    said = [u.text for u in passage_units(1, _passage(1, text)) if not u.leans]
+    assert "Every outlet has a clinical director who is held to account for the issues at each site." in said
+    assert not any(u.startswith("In addition, every") for u in said)
+    assert any(u.endswith("In addition, these GPs report to the board of the partnership.") for u in said), said
+
+
+def test_how_complicated_is_searched_as_how_complex():
+    from assistant.search.retrieval import query_terms
+    assert "complex" in query_terms("How complicated should a new GP group's governance be?")

@@ -152,3 +152,18 @@ def rewrapped(lines: Sequence[str]) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+# Slide lines run two statements together: "Status quo is not an option Need a mix of ...".
+_RUN_ON = re.compile(r"(?<=[a-z]) (?=([A-Z][a-z]+) [a-z])")
+
+
+def split_run_ons(line: str, lower_words: set[str]) -> list[str]:
+    """Split an unpunctuated line where a common word starts a new statement with a capital."""
+    pieces, start = [], 0
+    for m in _RUN_ON.finditer(line):
+        if m.group(1).lower() in lower_words or m.group(1).lower() in STOPWORDS:
+            pieces.append(line[start:m.start()])
+            start = m.end()
+    pieces.append(line[start:])
+    return [p.strip() for p in pieces if p.strip()]

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answering.citations import MARKER, split_sentences
-from assistant.answering.debris import CLAUSE_ONLY, after_cut, ordinary, reference, rewrapped, run_together, soften, whole
+from assistant.answering.debris import (CLAUSE_ONLY, after_cut, ordinary, reference, rewrapped, run_together, soften,
+                                        split_run_ons, whole)
 from assistant.answering.facts import OWN_SENTENCE, boxed_sentence, fact_sentence, has_counted, merge_items, unthe
 from assistant.answering.voice import attributed, author_of, in_its_words, speaks
 from assistant.organisations import owner
 from assistant.schema import Passage
 from assistant.search.sparse import REFERENCE_SECTION
-from assistant.text import STOPWORDS, tokenize
+from assistant.text import tokenize
 
 # "Legal status: Community interest company." in a case-study table.
 _FACT = re.compile(r"^(?P<label>[A-Z][A-Za-z /()&'-]{2,40}): (?P<value>\S.*)$")
@@ -38,6 +39,9 @@ _LEANS = re.compile(rf"^(this|these|that|those|it(?! {DUMMY_IT[3:]})|its|they|th
                     r"(latter|former)|options (could|might|may) include|(many|some|most|several|others|few)(?= (have|"
                     r"had|are|were|will|would|can|also)\b)|the [\w‘’'-]+(?: [\w‘’'-]+)? also)\b",
                     re.I)  # "The care packages also required ..."
+# "In addition, every outlet has a clinical director ...": a word adding to what came before, standing for nothing in
+# it; the sentence is quoted without it (unless what follows leans: "In addition, these GPs ...").
+_ADDED = re.compile(r"^(In addition|Additionally|Furthermore|Moreover|Also),\s+(?=[a-z])")
 # "Tower Hamlets achieves this by ...": "this" for the sentence before leans on it as an opening "This" does.
 _THIS_BACK = re.compile(r"(?<=\w )this(?= (by|with|through|because|when|if|in|for)\b|[,.;])", re.I)
 # "All patients registered with a GP in the city can now ...": outside a case study, "the city" is the place the
@@ -48,8 +52,6 @@ _THE_BACK = re.compile(r"\bthe (city|borough|county|region)\b(?! (council|level)
 _FOOTNOTE_AFTER_STOP = re.compile(r"(?<=[A-Za-z)]{2})\.(\d{1,2})(?=\s+[A-Z])")
 # "super-partnership1 and": a footnote number fused to a word.
 _FOOTNOTE_ON_WORD = re.compile(r"(?<=[a-z]{3})\d{1,2}(?=[\s,;:.)]|$)")
-# Slide lines run two statements together: "Status quo is not an option Need a mix of ...".
-_RUN_ON = re.compile(r"(?<=[a-z]) (?=([A-Z][a-z]+) [a-z])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # "This report ...", "This event report ...": the document speaking of itself leans on nothing.
 _SELF = re.compile(r"^(this|these) (\w+ )?(report|reports|paper|document|summary|briefing|study|studies|section|"
@@ -98,17 +100,6 @@ def tidy(text: str) -> str:
     slide's "Patients get – care that ..." as the sentence it is ("Patients get care that ...")."""
     text = _CASE_PAGE.sub(r"(see the \g<case> case study)", strip_footnotes(MARKER.sub("", text)))
     return _GET_DASH.sub(r"\1 ", " ".join(_SEE_PLACE.sub("", text).split()))
-
-
-def _split_run_ons(line: str, lower_words: set[str]) -> list[str]:
-    """Split an unpunctuated line where a common word starts a new statement with a capital."""
-    pieces, start = [], 0
-    for m in _RUN_ON.finditer(line):
-        if m.group(1).lower() in lower_words or m.group(1).lower() in STOPWORDS:
-            pieces.append(line[start:m.start()])
-            start = m.end()
-    pieces.append(line[start:])
-    return [p.strip() for p in pieces if p.strip()]
 
 
 def _item(line: str, *, labelled: bool = False, longest: int = 20) -> bool:
@@ -240,10 +231,10 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
     lead = _LABEL.match(line)
     if lead and len(lead.group(0).split()) <= _UNIT_LABEL_WORDS and whole(line[lead.end():], terminated=line.endswith(".")):
         line = line[lead.end():]  # "The question: The Nuffield Trust wanted ...": the label says nothing
-    pieces = split_sentences(line) if re.search(r"[.!?]", line) else _split_run_ons(line, lower_words)
+    pieces = split_sentences(line) if re.search(r"[.!?]", line) else split_run_ons(line, lower_words)
     units: list[Unit] = [joined_to] if joined_to else []
     before, kept = (joined_to.text, True) if joined_to else ("", False)
-    for k, piece in enumerate(after_cut(p.strip()) for p in pieces):
+    for k, piece in enumerate(_unadded(after_cut(p.strip())) for p in pieces):
         terminated = piece.endswith((".", "!", "?", ".”", ".’", ".\"", ".)"))
         ok = whole(piece, terminated=terminated) and not run_together(piece, lower_words) and not reference(piece) \
             and not CLAUSE_ONLY.match(piece)
@@ -269,6 +260,12 @@ def _line_units(n: int, pos: int, line: str, *, case: str, lower_words: set[str]
             units.append(Unit(n, pos * 100 + k, text, case))
         before = piece
     return units
+
+
+def _unadded(piece: str) -> str:
+    """A sentence without an opening "In addition," that stands for nothing before it ("Every outlet has ...")."""
+    added = _ADDED.match(piece)
+    return piece[added.end()].upper() + piece[added.end() + 1:] if added and not _LEANS.match(piece[added.end():]) else piece
 
 
 def _titled(lines: list[str]) -> tuple[list[str], set[int]]:

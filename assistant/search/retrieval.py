@@ -61,7 +61,7 @@ SYNONYMS = {
     "pay": "payment funding incentive", "paid": "payment funding", "doctor": "gp", "hospital": "secondary acute",
     "admin": "administrative", "tech": "technology digital", "merge": "merger partnership",
     "join": "collaboration federation", "together": "collaboration", "IT": "technology systems",
-    "train": "training education development",
+    "train": "training education development", "complicated": "complex",
 }
 
 
