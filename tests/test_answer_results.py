@@ -187,7 +187,7 @@ def test_a_tables_column_headings_among_paragraphs_are_not_quoted_as_a_list():
                             "Role in delivering extended primary care services\nPotential role in supporting "
                             "transformation of core services\nSpecialist Provider of Medical", section="APMS Contracts")
     texts = [u.text for u in passage_units(1, contracts)]
-    assert texts and all("CCGs cannot hold APMS contracts" in t for t in texts)
+    assert any("CCGs cannot hold APMS contracts" in t for t in texts)
     assert not any("Contracts that can be held with CCGs" in t for t in texts)
     slide = _passage(2, "Common Federation Objectives\nShared back-office functions\nExtended access for patients\n"
                         "New services closer to home", section="Common Federation Objectives")
@@ -370,3 +370,23 @@ def test_a_word_adding_to_the_sentence_before_is_left_out_and_the_sentence_stand
 def test_how_complicated_is_searched_as_how_complex():
     from assistant.search.retrieval import query_terms
     assert "complex" in query_terms("How complicated should a new GP group's governance be?")
+
+
+def test_it_should_be_noted_that_stands_for_what_follows_not_for_the_sentence_before():
+    text = ("Contracts have been awarded to groups of practices across the borough for extended services. It should be "
+            "noted that CCGs cannot hold APMS contracts, so the CCG now uses an NHS contract with its networks.")
+    said = [u.text for u in passage_units(1, _passage(1, text)) if not u.leans]
+    assert "It should be noted that CCGs cannot hold APMS contracts, so the CCG now uses an NHS contract with its " \
+           "networks." in said, said
+
+
+def test_a_can_question_opens_on_the_sentence_saying_it_cannot():
+    passages = [_passage(1, "Each GP network holds an APMS contract with the CCG for extended services. CCGs cannot "
+                            "hold APMS contracts, so the CCG now uses an NHS contract with its primary care networks.")]
+    text = _answer("Can a CCG hold an APMS contract with a GP network?", passages)
+    assert text.startswith("CCGs cannot hold APMS contracts"), text
+
+
+def test_what_happened_to_it_asks_what_became_of_it_not_a_named_fact_the_reports_might_lack():
+    assert specific_ask("What happened to that contract once CCGs took over?", ("Tower Hamlets",)) == (frozenset(), "")
+    assert specific_ask("What changed for the GPs?", ()) == (frozenset(), "")

@@ -28,7 +28,8 @@ _RESULT_CUE = re.compile(r"\b(now|improv\w*|increas\w*|reduc\w*|better|best|wors
 _OUTCOME = re.compile(r"\b(outcomes?|results?|achievements?|achieved|benefits?|beneficial)\b", re.I)
 # "Did they give better quality of care?": a study's verdict ("... was unable to detect marked differences ...").
 _VERDICT = re.compile(r"\b(unable to (detect|find|show)|(found|showed|was|were) (no|little)|no (clear |marked |significant |"
-                      r"consistent )?(evidence|differences?|improvement)|(out|under)performed|did not (improve|change|differ))\b", re.I)
+                      r"consistent )?(evidence|differences?|improvement)|(out|under)performed|did not (improve|change|differ)|(do|does) not have|"
+                      r"cannot|unclear (as to )?(how|whether))\b", re.I)
 
 
 def outcome(unit: Unit, results: str) -> bool:

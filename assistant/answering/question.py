@@ -233,6 +233,8 @@ _SUM = re.compile(r"\b(value|turnover|revenue|income|cost|costs|budget|price|sal
 MEASURES = frozenset(tokenize("rate value turnover revenue income cost budget salary fee percentage proportion score"))
 _BEGINNING = frozenset(tokenize("start started begin began form formed establish established found founded set "
                                  "launch launched create created"))
+# "What happened to that contract ...?", "What changed ...?": what became of something, not a named fact.
+_EVENT = re.compile(r"^(happen(s|ed)?|chang(e|es|ed)|became|become|occurred|went)\b", re.I)
 _AUX_START = re.compile(r"^(did|does|do|is|was|are|were|has|have|had|will|would|can|could|should)\b", re.I)
 
 
@@ -254,8 +256,9 @@ def specific_ask(part: str, subject: Sequence[str]) -> tuple[frozenset[str], str
         # "When did they start?" is answered by "formed in 2006", "established in 2014", "founded in 2009".
         return frozenset(_BEGINNING if verb & _BEGINNING else verb), "date"
     match = _WHO_THING.match(text) or _WHAT_THING.match(text)
-    if not match or _AUX_START.match(match.group("thing")) or _VERB_OBJECT.match(match.group("thing")):
-        return frozenset(), ""  # "what did they say", "what defines it": no one fact to miss
+    if not match or _AUX_START.match(match.group("thing")) or _VERB_OBJECT.match(match.group("thing")) or \
+            _EVENT.match(match.group("thing")):
+        return frozenset(), ""  # "what did they say", "what defines it", "what happened to it": no one fact to miss
     thing = _AUX.sub("", match.group("thing"))
     if len(thing.split()) > 3:
         return frozenset(), ""  # "which practices make up ...": not a named fact but a question to answer

@@ -26,7 +26,8 @@ THERE_LEANS = r"there(?! (?:is|are|was|were|has|have|had|will|may|might|seems?|a
 # Openings that lean on the sentence before: kept only together with it.
 # "It is, however, still unclear how CCGs ...", "It was agreed that ...": an "it" standing for what follows, not for
 # the sentence before.
-DUMMY_IT = r"it (?:is|was|will be|would be|can be|may be|has been|had been|remains|seems|seemed|appears|appeared)(?:, \w+,)? " \
+DUMMY_IT = r"it (?:is|was|will be|would be|can be|may be|should be|must be|has been|had been|remains|seems|seemed|appears|" \
+    r"appeared)(?:, \w+,)? " \
     r"(?:still |not |also |now |therefore |often |widely |generally |less |more |very )?(?:(?:(?:un)?clear|(?:un)?likely|" \
     r"evident|apparent|true|notable|striking|interesting|recognised|agreed|accepted|expected|hoped|believed|thought|" \
     r"suggested|argued|known|noted|reported|estimated|recommended|important|essential|vital|crucial|critical) " \
