@@ -14,8 +14,9 @@ DATASETS = HERE.parents[1] / "datasets"
 MARKERS = re.compile(r"\s*\[\d+(?:, ?\d+)*\]")
 
 
-def main(golden_results: str, holdout_results: str, seed: int = 1313) -> None:
-    """Write items.jsonl and key.json from the results.jsonl of a golden and a held-out `assistant eval` run."""
+def main(folder: str, golden_results: str, holdout_results: str, seed: int = 1313) -> None:
+    """Write items.jsonl and key.json into `folder` (under this one) from the results.jsonl of a golden and a
+    held-out `assistant eval` run."""
     rows = []
     for name, results in (("golden", golden_results), ("holdout", holdout_results)):
         rows_by_id = {r["id"]: r for r in map(json.loads, (DATASETS / f"{name}.jsonl").read_text().splitlines())}
@@ -31,9 +32,11 @@ def main(golden_results: str, holdout_results: str, seed: int = 1313) -> None:
         key[item] = {"qid": row["id"], "metric_both_parts": metric}
         items.append({"item": item, "question": row["question"], "parts": row["parts"], "reference": row["answer"],
                       "answer": answer})
-    (HERE / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
-    (HERE / "key.json").write_text(json.dumps(key, indent=1) + "\n")
+    out = HERE / folder
+    out.mkdir(exist_ok=True)
+    (out / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    (out / "key.json").write_text(json.dumps(key, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

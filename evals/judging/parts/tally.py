@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
 
 
-def _lines(name: str) -> dict[str, dict]:
-    return {r["item"]: r for r in map(json.loads, (HERE / name).read_text().splitlines()) if r}
+def _lines(path: Path) -> dict[str, dict]:
+    return {r["item"]: r for r in map(json.loads, path.read_text().splitlines()) if r}
 
 
-def main() -> None:
-    """Print, per set, both parts judged stated (or rightly said missing) by each judge, and the metric's count."""
-    key = json.loads((HERE / "key.json").read_text())
-    items, judges = _lines("items.jsonl"), [_lines(f"part_judge{n}.jsonl") for n in (1, 2)]
+def main(folder: str) -> None:
+    """Print, per set, both parts judged stated (or rightly said missing) by each judge, and the metric's count, for
+    one pass (`folder` under this one)."""
+    here = HERE / folder
+    key = json.loads((here / "key.json").read_text())
+    items, judges = _lines(here / "items.jsonl"), [_lines(here / f"part_judge{n}.jsonl") for n in (1, 2)]
     # A part the reference answers is covered only when stated; "said missing" counts only where the reference
     # itself says the reports lack it (none of these 18 references does).
     lacks = {i: any(w in items[i]["reference"] for w in ("don’t", "don't", "do not")) for i in items}
@@ -31,4 +34,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1])
