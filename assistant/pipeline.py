@@ -24,6 +24,7 @@ from assistant.ingest.loading import Limits, LoadedDocument
 from assistant.ingest.uploads import UploadOutcome, add_uploads
 from assistant.schema import Answer, Chunk, Generation, Restart, Turn
 from assistant.answering.extractive import OfflineAnswerer
+from assistant.answering.cues import line_labels
 from assistant.answering.question import advice_query, findings_query, part_queries
 from assistant.search.retrieval import HybridRetriever, Retrieval, query_terms
 from assistant.organisations import named_in
@@ -305,10 +306,12 @@ class Assistant:
             new = [p for p in self.retriever.retrieve(asked, self.settings.top_k).passages
                    if p.chunk.chunk_id not in have]
             # First one headed by the part's own words: "Governance" for "How is the Vitality Partnership governed"
-            # (fifth in its search, its text never says "govern"). Both sets: q157 gained its governance part
-            # (golden both parts 0.667 -> 0.750), q160 its "no easy way to resolve this dilemma"; no metric fell.
+            # (fifth in its search, its text never says "govern"), a case table's "Registered population" for "How
+            # big is ...". Both sets: q157 gained its governance part, q160 its "no easy way to resolve this dilemma",
+            # q153 the Hurley Group's table (with its partners); no metric fell.
             own = set(query_terms(asked)) - set(tokenize(" ".join(named_in(asked, orgs))))
-            new = sorted(new, key=lambda p: not own & set(tokenize(p.chunk.section)))[:PART_PASSAGES]
+            new = sorted(new, key=lambda p: not own & set(tokenize(f"{p.chunk.section} {line_labels(p.chunk.text)}")))
+            new = new[:PART_PASSAGES]
             have.update(p.chunk.chunk_id for p in new)
             extra.extend(new)
         # Ranked after the question's own: a passage's rank is its place in the list the answer cites from.

@@ -390,3 +390,22 @@ def test_a_can_question_opens_on_the_sentence_saying_it_cannot():
 def test_what_happened_to_it_asks_what_became_of_it_not_a_named_fact_the_reports_might_lack():
     assert specific_ask("What happened to that contract once CCGs took over?", ("Tower Hamlets",)) == (frozenset(), "")
     assert specific_ask("What changed for the GPs?", ()) == (frozenset(), "")
+
+
+def test_who_runs_it_is_answered_by_the_person_in_the_role_and_the_partners_counted_without_padding():
+    runs = _passage(1, "Dr Arvind Madan, GP Partner and CEO\nIn 2006 we were quite content to run our 12,000-patient "
+                       "practice in Kennington.", case="Hurley Group")
+    table = _passage(2, "Number of partners: Four partners with 22 lead GPs (one at each site) on a profit share.",
+                     case="Hurley Group")
+    text = _answer("Who runs the Hurley Group?", [runs, table])
+    assert text.startswith("Dr Arvind Madan is the GP partner and CEO of the Hurley Group.")
+    assert "has four partners with 22 lead GPs" in text and "Kennington" not in text, text
+
+
+@pytest.mark.slow
+def test_how_big_and_who_runs_it_reads_the_case_table_labelled_with_its_size(assistant):
+    # The Hurley Group's case table ("Registered population: ...", "Number of partners: ...") is fourth in the size
+    # part's search; a part's passage whose line labels hold its own words ("population") comes first.
+    answer = assistant.ask("How big is the Hurley Group and who runs it?")
+    runs = answer.text.split("\n\n")[1]
+    assert "Dr Arvind Madan" in runs and "four partners with 22 lead GPs" in runs, answer.text

@@ -371,9 +371,9 @@ def compose(question: Question, passages: Sequence[Passage], *, organisations: S
         if question.kind == "advice":  # advice is what mattered, was needed or should be done; not what a federation is
             answering = [p for p in answering if ADVICE_CUE.search(p.unit.text)] or answering
         if answering:
+            if answering[0].lead:  # "Dr Arvind Madan is the GP partner and CEO": what follows without a lead is padding,
+                answering = [p for p in answering if p.lead]  # and a second lead ("... has four partners") is not
             picks = choose(answering, limit=limit, per_passage=per_passage, said=said)
-            if picks and picks[0].lead:  # "Dr Arvind Madan is the GP partner and CEO": what follows without a lead is padding
-                picks = [p for p in picks if p.lead]
             if len(picks) > 1 and picks[1].score * STANDOUT <= picks[0].score and question.kind not in ("list", "howto", "advice") \
                     and not re.search(r"\b(and|or)\b", part):  # "how many practices and patients" asks two things
                 picks = picks[:1]  # one sentence that stands out answers it; the rest is padding

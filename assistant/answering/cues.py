@@ -97,6 +97,7 @@ _COUNT_WORD = re.compile(rf"^({_NUMBER})", re.I)
 SIZE_QUESTION = re.compile(r"\bhow (big|large)\b", re.I)
 # "In 2006 we were quite content to run our 12,000-patient practice": a size then, not now.
 _DATED = re.compile(r"(^|“)(in|by) (19|20)\d\d\b|, in (19|20)\d\d\b", re.I)
+_PARTNERS = re.compile(r"\bhas [\w,]+ (partners|directors)\b")
 _PERSON = re.compile(r"\b(Dr|Professor|Prof|Mr|Mrs|Ms) [A-Z][a-z]+")
 SIZE_WORDS = frozenset(tokenize("practices patients people population list staff employees sites GPs locations members"))
 
@@ -141,6 +142,11 @@ def gives(text: str, keys: frozenset[str], need: str, *, head: str = "") -> bool
 _RESULTS_HEAD = re.compile(r"\b(results?|outcomes?|impact|achievements?|benefits?)\b[^:]{0,40}:$", re.I)
 
 
+def line_labels(text: str) -> str:
+    """A case table's line labels ("Registered population", "Number of partners"): what its rows are about."""
+    return " ".join(m.group(1) for m in re.finditer(r"^([A-Z][\w ]{2,30}):", text, re.M))
+
+
 def results_text(passage: Passage) -> str:
     """A passage's lines under a heading or lead-in on what came of the work, up to the next heading ("" if none),
     as letters and digits only: "General practitioners have been released ..." under Fleetwood's "The results:"."""
@@ -163,8 +169,8 @@ def leads(kind: str, unit: Unit, *, subject: Sequence[str], results: str, term: 
         return defines(unit.text, subject) if subject else defines_term(unit.text, term)
     if kind == "size":
         return bool(named_in(unit.text, subject)) and counted(unit.text, SIZE_WORDS) and not _DATED.search(unit.text)
-    if kind == "who":
-        return bool(_PERSON.search(unit.text) and _WHO_CUE.search(unit.text))
+    if kind == "who":  # a named person in a role, or the partners counted ("The Hurley Group has four partners ...")
+        return bool(_PERSON.search(unit.text) and _WHO_CUE.search(unit.text) or _PARTNERS.search(unit.text))
     if kind == "form":
         return bool(_LEGAL_FORM.search(unit.text))
     if kind == "yesno":
