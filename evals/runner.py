@@ -24,11 +24,11 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "refusal_accuracy": (">=", 0.90),
     "false_refusal_rate": ("<=", 0.05),
     "citation_precision": (">=", 0.95),
-    # Issue #13's targets where the golden set meets them (evidence stated 0.904, near misses 1.000, no fragments),
-    # and a floor a little under its figure where it does not (parts covered 0.750 since 2026-12-02, 0.667 before;
-    # held-out 0.853, 0.833, 1.000, no fragment). One two-part question more or less moves parts covered by 0.083.
+    # Issue #13's targets, which the golden set meets (evidence stated 0.904, both parts 0.833 since 2026-12-02, near
+    # misses 1.000, no fragment or misattributed sentence; held-out 0.853, 0.833, 1.000, none). One two-part question
+    # more or less moves parts covered by 0.083: one lost fails the gate.
     "evidence_stated": (">=", 0.85),
-    "parts_covered": (">=", 0.70),
+    "parts_covered": (">=", 0.80),
     "near_miss_declined": (">=", 0.90),
     "fragments": ("<=", 0),
     "misattributed": ("<=", 0),
