@@ -100,8 +100,8 @@ _PLURAL = re.compile(r"(?<![usi])s$")
 
 def with_verb(text: str, case: str) -> str:
     """A case box's labelled value, as written out, with a verb where one reads plainly: "Harness Healthcare Ltd is a
-    federation ...", "Fleetwood Community Care’s challenge is to look at ...", "Suffolk GP Federation’s main drivers are: support ...; share ..." (before a list
-    of several); else as it was ("Hurley Group’s local levers: ...")."""
+    federation ...", "Fleetwood Community Care’s challenge is to look at ...", "Suffolk GP Federation’s main drivers
+    are: support ...; share ..." (before a list of several); else as it was ("Hurley Group’s local levers: ...")."""
     named = re.match(rf"^(?P<name>(?:The )?{re.escape(case)}(?: (?:Ltd|LLP|Plc|CIC))?): (?P<a>An?|an?) (?=[A-Za-z])", text) \
         if case else None
     if named:  # "Harness Healthcare Ltd: a federation and community services provider ..." says what it is
